@@ -1,0 +1,147 @@
+// Helpers evaluated in the page by gleaner. Each call is one expression:
+// `(AGENT)(name, args)`, so nothing is left on `window` for the site's scripts to see,
+// and a navigation cannot leave a stale copy behind.
+(async function (name, args) {
+  "use strict";
+
+  function visible(el) {
+    if (!el || !el.isConnected) return false;
+    const style = window.getComputedStyle(el);
+    if (style.visibility === "hidden" || style.visibility === "collapse" || style.display === "none") return false;
+    const rect = el.getBoundingClientRect();
+    return rect.width > 0 && rect.height > 0;
+  }
+
+  function describe(el) {
+    if (!el) return "nothing";
+    let d = el.tagName.toLowerCase();
+    if (el.id) d += "#" + el.id;
+    else if (el.classList && el.classList.length) d += "." + Array.from(el.classList).slice(0, 2).join(".");
+    return d;
+  }
+
+  // The state of the page for a list of selectors: what exists, what is visible, what can
+  // be clicked. `invalid` marks a selector the browser itself rejects.
+  function snapshot(selectors, mark) {
+    const sels = selectors.map((sel) => {
+      let all;
+      try {
+        all = Array.from(document.querySelectorAll(sel));
+      } catch (e) {
+        return { count: 0, visible: false, enabled: false, invalid: true };
+      }
+      const shown = all.filter(visible);
+      return {
+        count: all.length,
+        visible: shown.length > 0,
+        enabled: shown.some((el) => !el.disabled && el.getAttribute("aria-disabled") !== "true"),
+        invalid: false,
+      };
+    });
+    return {
+      url: location.href,
+      ready: document.readyState,
+      marked: mark ? window.__gleanerMark === mark : false,
+      selectors: sels,
+    };
+  }
+
+  function same(a, b) {
+    return JSON.stringify(a) === JSON.stringify(b);
+  }
+
+  // Resolves with a snapshot as soon as it differs from `previous`, or after `waitMs`
+  // with the unchanged one. DOM mutations wake it at once; a slow timer catches what no
+  // mutation announces (a stylesheet or a transition changing visibility).
+  function probe({ selectors, previous, waitMs, mark }) {
+    const first = snapshot(selectors, mark);
+    if (!previous || !same(first, previous) || waitMs <= 0) return Promise.resolve(first);
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        const now = snapshot(selectors, mark);
+        if (!same(now, previous) || Date.now() >= deadline) {
+          done = true;
+          observer.disconnect();
+          clearInterval(timer);
+          resolve(now);
+        }
+      };
+      const deadline = Date.now() + waitMs;
+      const observer = new MutationObserver(finish);
+      observer.observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
+      const timer = setInterval(finish, 100);
+      window.addEventListener("hashchange", finish);
+      window.addEventListener("popstate", finish);
+      document.addEventListener("readystatechange", finish);
+    });
+  }
+
+  // Where to click the first visible element matching `selector`, and whether something
+  // else covers that point (a cookie banner, a modal backdrop).
+  function target({ selector }) {
+    let all;
+    try {
+      all = Array.from(document.querySelectorAll(selector));
+    } catch (e) {
+      return { state: "invalid" };
+    }
+    const el = all.find(visible);
+    if (!el) return { state: all.length ? "hidden" : "missing" };
+    el.scrollIntoView({ block: "center", inline: "center", behavior: "instant" });
+    const rect = el.getBoundingClientRect();
+    const x = rect.left + rect.width / 2;
+    const y = rect.top + rect.height / 2;
+    const hit = document.elementFromPoint(x, y);
+    if (hit && hit !== el && !el.contains(hit) && !hit.contains(el)) {
+      return { state: "covered", by: describe(hit), x, y };
+    }
+    if (el.disabled) return { state: "disabled", x, y };
+    return { state: "ready", x, y };
+  }
+
+  // Focuses an input and selects its content, so that typed text replaces it.
+  function focusForTyping({ selector }) {
+    const el = Array.from(document.querySelectorAll(selector)).find(visible);
+    if (!el) return { ok: false, reason: "no visible element" };
+    if (el.readOnly || el.disabled) return { ok: false, reason: describe(el) + " is read-only or disabled" };
+    el.focus();
+    if (typeof el.select === "function") el.select();
+    if (el.value) {
+      el.value = "";
+      el.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+    return { ok: document.activeElement === el, reason: "could not focus " + describe(el) };
+  }
+
+  function selectOption({ selector, choice }) {
+    const el = Array.from(document.querySelectorAll(selector)).find(visible) || document.querySelector(selector);
+    if (!el || el.tagName !== "SELECT") return { ok: false, reason: "no <select> matches" };
+    const options = Array.from(el.options);
+    const opt = options.find((o) => o.value === choice) || options.find((o) => o.textContent.trim() === choice);
+    if (!opt) return { ok: false, reason: "no option with value or label " + JSON.stringify(choice) + " (options: " + options.map((o) => o.textContent.trim()).join(", ") + ")" };
+    el.value = opt.value;
+    el.dispatchEvent(new Event("input", { bubbles: true }));
+    el.dispatchEvent(new Event("change", { bubbles: true }));
+    return { ok: true };
+  }
+
+  function text({ selector }) {
+    const all = Array.from(document.querySelectorAll(selector));
+    const el = all.find(visible) || all[0];
+    return el ? el.innerText || el.textContent || "" : null;
+  }
+
+  function setMark({ mark }) {
+    window.__gleanerMark = mark;
+    return true;
+  }
+
+  function html() {
+    return document.documentElement ? document.documentElement.outerHTML : "";
+  }
+
+  const calls = { probe, target, focusForTyping, selectOption, text, setMark, html };
+  return calls[name](args);
+})

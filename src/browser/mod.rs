@@ -1,0 +1,314 @@
+//! Chromium: discovery, launch (one process per collect, a fresh profile), the CDP handler
+//! loop, and cleanup that leaves no process and no profile directory behind.
+//!
+//! Callers get a [`Browser`] and open [`Tab`]s on it; the engine only ever sees a `Tab`.
+//! A later pool mode (warm browsers, one `BrowserContext` per collect) opens its tabs in
+//! their own context with [`Browser::new_isolated_tab`] and hands out the same `Tab`.
+
+mod error;
+pub mod process;
+mod tab;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chromiumoxide::cdp::browser_protocol::target::{
+    CreateBrowserContextParams, CreateTargetParams,
+};
+use futures::StreamExt;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use error::BrowserError;
+pub use tab::{Fetched, Probe, SelectorState, Tab, Target};
+
+/// The names tried on PATH, in order, when `GLEANER_CHROME` is not set.
+pub const CHROME_NAMES: &[&str] = &[
+    "chromium",
+    "chromium-browser",
+    "google-chrome",
+    "google-chrome-stable",
+];
+
+/// Finds Chromium: `GLEANER_CHROME`, else the usual names on PATH.
+pub fn find_chromium() -> Result<PathBuf, BrowserError> {
+    if let Some(path) = std::env::var_os("GLEANER_CHROME").filter(|p| !p.is_empty()) {
+        let path = PathBuf::from(path);
+        return if is_executable(&path) {
+            Ok(path)
+        } else {
+            Err(BrowserError::BadExecutable(path))
+        };
+    }
+    let dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    for name in CHROME_NAMES {
+        for dir in &dirs {
+            let candidate = dir.join(name);
+            if is_executable(&candidate) {
+                return Ok(candidate);
+            }
+        }
+    }
+    Err(BrowserError::NotFound {
+        looked_for: format!("GLEANER_CHROME, then {} on PATH", CHROME_NAMES.join(", ")),
+    })
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+#[derive(Debug, Clone)]
+pub struct LaunchOptions {
+    /// `None`: [`find_chromium`].
+    pub executable: Option<PathBuf>,
+    pub headless: bool,
+    /// The viewport, set exactly through device metrics emulation.
+    pub viewport: (u32, u32),
+    /// Where profile directories are made (default: the system temp dir).
+    pub profile_root: Option<PathBuf>,
+    pub launch_timeout: Duration,
+    /// The longest a single CDP command may take.
+    pub request_timeout: Duration,
+}
+
+impl Default for LaunchOptions {
+    fn default() -> Self {
+        LaunchOptions {
+            executable: None,
+            headless: true,
+            viewport: (1280, 720),
+            profile_root: None,
+            launch_timeout: Duration::from_secs(20),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Profile directories are named with this prefix, so leftovers are easy to find.
+pub const PROFILE_PREFIX: &str = "gleaner-profile-";
+
+/// One Chromium process. Close it with [`Browser::close`]; dropping it kills it instead.
+pub struct Browser {
+    inner: Option<chromiumoxide::Browser>,
+    handler: Option<JoinHandle<()>>,
+    profile: Option<tempfile::TempDir>,
+    profile_path: PathBuf,
+    pid: Option<i32>,
+    alive: watch::Receiver<bool>,
+    options: LaunchOptions,
+}
+
+impl Browser {
+    /// Launches Chromium with a fresh profile. Every step that can fail after the process
+    /// exists is in [`Browser::start`], and a failure there kills and reaps it.
+    pub async fn launch(options: LaunchOptions) -> Result<Browser, BrowserError> {
+        process::become_subreaper();
+        let executable = match &options.executable {
+            Some(p) => p.clone(),
+            None => find_chromium()?,
+        };
+        let root = options
+            .profile_root
+            .clone()
+            .unwrap_or_else(std::env::temp_dir);
+        std::fs::create_dir_all(&root).map_err(BrowserError::Profile)?;
+        let profile = tempfile::Builder::new()
+            .prefix(PROFILE_PREFIX)
+            .tempdir_in(&root)
+            .map_err(BrowserError::Profile)?;
+        let profile_path = profile.path().to_path_buf();
+
+        let (w, h) = options.viewport;
+        let mut builder = chromiumoxide::BrowserConfig::builder()
+            .chrome_executable(&executable)
+            .user_data_dir(&profile_path)
+            .no_sandbox()
+            .window_size(w, h)
+            .viewport(None)
+            .launch_timeout(options.launch_timeout)
+            .request_timeout(options.request_timeout)
+            // chromiumoxide adds the leading dashes itself (see CHROMIUM-NOTES.md).
+            .args([
+                "disable-gpu",
+                "disable-quic",
+                "no-first-run",
+                "disable-background-networking",
+                "disable-component-update",
+                "disable-sync",
+                "disable-default-apps",
+                "password-store=basic",
+                "lang=fr-FR,fr,en",
+            ]);
+        builder = if options.headless {
+            builder.new_headless_mode()
+        } else {
+            builder.with_head()
+        };
+        let config = builder.build().map_err(BrowserError::Launch)?;
+
+        let (browser, mut handler) = chromiumoxide::Browser::launch(config)
+            .await
+            .map_err(|e| BrowserError::Launch(e.to_string()))?;
+        let (alive_tx, alive) = watch::channel(true);
+        // The handler drives every CDP exchange; it must be polled for as long as the browser
+        // lives. Its end means the connection is gone: the browser closed or crashed.
+        let handler_task = tokio::spawn(async move {
+            while let Some(event) = handler.next().await {
+                if let Err(e) = event {
+                    tracing::debug!("CDP handler: {e}");
+                }
+            }
+            let _ = alive_tx.send(false);
+        });
+        let mut this = Browser {
+            inner: Some(browser),
+            handler: Some(handler_task),
+            profile: Some(profile),
+            profile_path,
+            pid: None,
+            alive,
+            options,
+        };
+        this.pid = this
+            .inner
+            .as_mut()
+            .and_then(|b| b.get_mut_child())
+            .and_then(|c| c.as_mut_inner().id())
+            .map(|p| p as i32);
+        if let Some(pid) = this.pid {
+            process::own(pid);
+        }
+        if let Err(e) = this.start().await {
+            this.close().await;
+            return Err(e);
+        }
+        Ok(this)
+    }
+
+    /// Checks that the browser answers. More start-up steps (a pool's warm-up) go here.
+    async fn start(&mut self) -> Result<(), BrowserError> {
+        let browser = self.inner.as_ref().ok_or(BrowserError::Crashed)?;
+        tokio::time::timeout(self.options.request_timeout, browser.version())
+            .await
+            .map_err(|_| BrowserError::Timeout("Browser.getVersion".into()))?
+            .map_err(|e| BrowserError::Launch(e.to_string()))?;
+        Ok(())
+    }
+
+    pub fn pid(&self) -> Option<i32> {
+        self.pid
+    }
+
+    pub fn profile_dir(&self) -> &Path {
+        &self.profile_path
+    }
+
+    /// A watch that turns false when the CDP connection ends.
+    pub fn alive(&self) -> watch::Receiver<bool> {
+        self.alive.clone()
+    }
+
+    /// A new tab in the browser's default context.
+    pub async fn new_tab(&self) -> Result<Tab, BrowserError> {
+        self.open_tab(None).await
+    }
+
+    /// A new tab in a new `BrowserContext`: its own cookies and storage, as a pool would
+    /// give each collect.
+    pub async fn new_isolated_tab(&self) -> Result<Tab, BrowserError> {
+        let browser = self.inner.as_ref().ok_or(BrowserError::Crashed)?;
+        let id = browser
+            .create_browser_context(CreateBrowserContextParams::default())
+            .await
+            .map_err(|e| tab::cdp_error(e, &self.alive))?;
+        self.open_tab(Some(id)).await
+    }
+
+    async fn open_tab(
+        &self,
+        context: Option<chromiumoxide::cdp::browser_protocol::browser::BrowserContextId>,
+    ) -> Result<Tab, BrowserError> {
+        let browser = self.inner.as_ref().ok_or(BrowserError::Crashed)?;
+        let mut params = CreateTargetParams::builder().url("about:blank");
+        if let Some(id) = context {
+            params = params.browser_context_id(id);
+        }
+        let params = params.build().map_err(BrowserError::Cdp)?;
+        let page = browser
+            .new_page(params)
+            .await
+            .map_err(|e| tab::cdp_error(e, &self.alive))?;
+        Tab::new(page, self.alive.clone(), self.options.viewport).await
+    }
+
+    /// Closes the browser: a polite `Browser.close`, then a kill if it does not exit in
+    /// time, then the profile directory is removed and orphaned helpers are reaped.
+    pub async fn close(mut self) {
+        self.shutdown().await;
+    }
+
+    async fn shutdown(&mut self) {
+        if let Some(mut browser) = self.inner.take() {
+            let closed = tokio::time::timeout(Duration::from_secs(5), browser.close()).await;
+            let exited = match closed {
+                Ok(Ok(_)) => tokio::time::timeout(Duration::from_secs(5), browser.wait())
+                    .await
+                    .is_ok(),
+                _ => false,
+            };
+            if !exited {
+                let _ = browser.kill().await;
+                let _ = browser.wait().await;
+            }
+        }
+        if let Some(handler) = self.handler.take() {
+            // The connection is closed, so the loop ends on its own; don't let it linger.
+            let _ = tokio::time::timeout(Duration::from_secs(2), handler).await;
+        }
+        self.cleanup();
+    }
+
+    /// Kills what is left of this browser's processes, removes the profile, reaps zombies.
+    fn cleanup(&mut self) {
+        if let Some(pid) = self.pid.take() {
+            process::disown(pid);
+        }
+        for pid in process::processes_using(&self.profile_path) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        if let Some(profile) = self.profile.take()
+            && let Err(e) = profile.close()
+        {
+            tracing::warn!(
+                "cannot remove the browser profile {}: {e}",
+                self.profile_path.display()
+            );
+        }
+        process::reap_orphans();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if self.inner.is_some() || self.profile.is_some() {
+            if let Some(mut browser) = self.inner.take()
+                && let Some(child) = browser.get_mut_child()
+            {
+                let _ = child.as_mut_inner().start_kill();
+            }
+            if let Some(handler) = self.handler.take() {
+                handler.abort();
+            }
+            self.cleanup();
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! Chromium's processes outside chromiumoxide's reach: making this process a subreaper,
+//! reaping the helpers that Chromium leaves behind, and finding a browser's processes.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::{Mutex, Once};
+
+use nix::sys::wait::{WaitPidFlag, waitpid};
+use nix::unistd::Pid;
+
+/// Main Chromium pids whose exit status chromiumoxide will collect itself: reaping them
+/// here would make its `wait()` fail.
+static OWNED: Mutex<Option<HashSet<i32>>> = Mutex::new(None);
+
+/// Chromium's crashpad handler and zygotes get re-parented when the browser exits. As a
+/// subreaper, this process adopts them (instead of PID 1, which in a container may never
+/// reap them) and [`reap_orphans`] collects them.
+pub fn become_subreaper() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if let Err(e) = nix::sys::prctl::set_child_subreaper(true) {
+            tracing::warn!(
+                "cannot become a child subreaper ({e}); Chromium helpers may linger as zombies"
+            );
+        }
+    });
+}
+
+pub fn own(pid: i32) {
+    OWNED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get_or_insert_with(HashSet::new)
+        .insert(pid);
+}
+
+pub fn disown(pid: i32) {
+    if let Some(set) = OWNED.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+        set.remove(&pid);
+    }
+}
+
+/// Reaps every exited child of this process that no [`crate::browser::Browser`] owns.
+/// Returns how many were reaped.
+pub fn reap_orphans() -> usize {
+    let me = std::process::id() as i32;
+    let owned = OWNED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+        .unwrap_or_default();
+    let mut reaped = 0;
+    for (pid, ppid, state) in processes() {
+        if ppid == me
+            && state == 'Z'
+            && !owned.contains(&pid)
+            && waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG)).is_ok()
+        {
+            reaped += 1;
+        }
+    }
+    reaped
+}
+
+/// Live (not zombie) processes whose command line names `profile`: every process of the
+/// browser that uses that profile directory, the re-parented helpers included.
+pub fn processes_using(profile: &Path) -> Vec<i32> {
+    let needle = profile.to_string_lossy().into_owned();
+    processes()
+        .into_iter()
+        .filter(|(_, _, state)| *state != 'Z')
+        .filter(|(pid, _, _)| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains(&needle))
+                .unwrap_or(false)
+        })
+        .map(|(pid, _, _)| pid)
+        .collect()
+}
+
+/// (pid, parent pid, state letter) of every process, from /proc.
+fn processes() -> Vec<(i32, i32, char)> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // The command name is in parentheses and may hold spaces: parse after the last ')'.
+            let rest = &stat[stat.rfind(')')? + 2..];
+            let mut parts = rest.split_whitespace();
+            let state = parts.next()?.chars().next()?;
+            let ppid = parts.next()?.parse().ok()?;
+            Some((pid, ppid, state))
+        })
+        .collect()
+}

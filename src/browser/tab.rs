@@ -1,0 +1,501 @@
+//! A page, with the operations the engine needs. Every wait here has a deadline and wakes
+//! on something that happened (a DOM mutation, a new document), never on a timer alone.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine as _;
+use chromiumoxide::Page;
+use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
+use chromiumoxide::cdp::browser_protocol::input::{
+    DispatchKeyEventParams, DispatchKeyEventType, InsertTextParams,
+};
+use chromiumoxide::cdp::browser_protocol::io::{CloseParams, ReadParams};
+use chromiumoxide::cdp::browser_protocol::network::{
+    EventResponseReceived, LoadNetworkResourceOptions, LoadNetworkResourceParams, ResourceType,
+};
+use chromiumoxide::cdp::browser_protocol::page::NavigateParams;
+use chromiumoxide::cdp::js_protocol::runtime::{EvaluateParams, EventExecutionContextCreated};
+use chromiumoxide::error::CdpError;
+use chromiumoxide::layout::Point;
+use futures::StreamExt;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use super::BrowserError;
+
+const AGENT: &str = include_str!("agent.js");
+
+/// The state of one selector in a [`Probe`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct SelectorState {
+    pub count: u32,
+    pub visible: bool,
+    pub enabled: bool,
+    pub invalid: bool,
+}
+
+/// What the page looks like for a set of selectors, at one moment.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Probe {
+    pub url: String,
+    pub ready: String,
+    pub marked: bool,
+    pub selectors: Vec<SelectorState>,
+}
+
+/// Where a click on a selector would land.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Target {
+    Ready { x: f64, y: f64 },
+    Covered { by: String },
+    Disabled,
+    Hidden,
+    Missing,
+    Invalid,
+}
+
+/// A file fetched with the page's cookies.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+/// The last main-document response seen: its URL and HTTP status.
+type LastDocument = Arc<Mutex<Option<(String, u16)>>>;
+
+pub struct Tab {
+    page: Page,
+    alive: watch::Receiver<bool>,
+    last_document: LastDocument,
+    listener: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Tab {
+    fn drop(&mut self) {
+        self.listener.abort();
+    }
+}
+
+pub(crate) fn cdp_error(e: CdpError, alive: &watch::Receiver<bool>) -> BrowserError {
+    if !*alive.borrow() {
+        return BrowserError::Crashed;
+    }
+    match e {
+        CdpError::Timeout => BrowserError::Timeout("CDP request".into()),
+        CdpError::Ws(_) | CdpError::ChannelSendError(_) | CdpError::NoResponse => {
+            BrowserError::Crashed
+        }
+        CdpError::JavascriptException(ex) => {
+            let text = ex
+                .exception
+                .as_ref()
+                .and_then(|o| o.description.clone())
+                .unwrap_or_else(|| ex.text.clone());
+            BrowserError::Script(text)
+        }
+        other => BrowserError::Cdp(other.to_string()),
+    }
+}
+
+impl Tab {
+    pub(crate) async fn new(
+        page: Page,
+        alive: watch::Receiver<bool>,
+        viewport: (u32, u32),
+    ) -> Result<Tab, BrowserError> {
+        let metrics =
+            SetDeviceMetricsOverrideParams::new(viewport.0 as i64, viewport.1 as i64, 1.0, false);
+        page.execute(metrics)
+            .await
+            .map_err(|e| cdp_error(e, &alive))?;
+        let last_document: LastDocument = Arc::new(Mutex::new(None));
+        let mut responses = page
+            .event_listener::<EventResponseReceived>()
+            .await
+            .map_err(|e| cdp_error(e, &alive))?;
+        let sink = last_document.clone();
+        let listener = tokio::spawn(async move {
+            while let Some(ev) = responses.next().await {
+                if ev.r#type == ResourceType::Document {
+                    let status = ev.response.status as u16;
+                    *sink.lock().unwrap_or_else(|e| e.into_inner()) =
+                        Some((ev.response.url.clone(), status));
+                }
+            }
+        });
+        Ok(Tab {
+            page,
+            alive,
+            last_document,
+            listener,
+        })
+    }
+
+    fn err(&self, e: CdpError) -> BrowserError {
+        cdp_error(e, &self.alive)
+    }
+
+    /// Resolves when the browser is gone.
+    pub async fn crashed(&self) {
+        let mut alive = self.alive.clone();
+        let _ = alive.wait_for(|a| !*a).await;
+    }
+
+    pub fn is_alive(&self) -> bool {
+        *self.alive.borrow()
+    }
+
+    /// The last main-document response: URL and HTTP status.
+    pub fn last_document(&self) -> Option<(String, u16)> {
+        self.last_document
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Navigates and waits for the load event. Returns the HTTP status of the document.
+    pub async fn goto(&self, url: &str, timeout: Duration) -> Result<u16, BrowserError> {
+        let nav = self
+            .page
+            .http_future(NavigateParams::new(url))
+            .map_err(|e| self.err(e))?;
+        let request = tokio::time::timeout(timeout, nav)
+            .await
+            .map_err(|_| BrowserError::Timeout(format!("loading {url}")))?
+            .map_err(|e| self.err(e))?;
+        let Some(request) = request else {
+            // Same-document navigation (a fragment): no new response.
+            return Ok(self.last_document().map(|(_, s)| s).unwrap_or(200));
+        };
+        if let Some(failure) = &request.failure_text {
+            return Err(BrowserError::Cdp(format!(
+                "loading {url} failed: {failure}"
+            )));
+        }
+        let status = request
+            .response
+            .as_ref()
+            .map(|r| r.status as u16)
+            .unwrap_or(0);
+        if let Some(resp) = &request.response {
+            *self.last_document.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some((resp.url.clone(), status));
+        }
+        Ok(status)
+    }
+
+    pub async fn url(&self) -> Result<String, BrowserError> {
+        Ok(self
+            .page
+            .url()
+            .await
+            .map_err(|e| self.err(e))?
+            .unwrap_or_default())
+    }
+
+    /// Evaluates a JavaScript expression and returns its JSON value (promises awaited).
+    pub async fn eval(&self, expression: &str) -> Result<Value, BrowserError> {
+        let params = EvaluateParams::builder()
+            .expression(expression)
+            .await_promise(true)
+            .return_by_value(true)
+            .build()
+            .map_err(BrowserError::Cdp)?;
+        let result = self
+            .page
+            .evaluate_expression(params)
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(result.value().cloned().unwrap_or(Value::Null))
+    }
+
+    async fn agent(&self, name: &str, args: Value) -> Result<Value, BrowserError> {
+        self.eval(&format!("({AGENT})({}, {})", json!(name), args))
+            .await
+    }
+
+    /// Runs an agent call; when the page navigates under it (the execution context is
+    /// destroyed), waits for the new document's context and runs it again, until `deadline`.
+    async fn agent_across_navigations(
+        &self,
+        name: &str,
+        args: Value,
+        deadline: Instant,
+    ) -> Result<Value, BrowserError> {
+        let mut contexts = self
+            .page
+            .event_listener::<EventExecutionContextCreated>()
+            .await
+            .map_err(|e| self.err(e))?;
+        loop {
+            match self.agent(name, args.clone()).await {
+                Ok(v) => return Ok(v),
+                Err(BrowserError::Crashed) => return Err(BrowserError::Crashed),
+                Err(e) => {
+                    if Instant::now() >= deadline {
+                        return Err(e);
+                    }
+                    tracing::debug!("retrying {name} after a navigation: {e}");
+                    // A new document brings a new execution context. Bound the wait: the
+                    // error may have had another cause, and the context may already exist.
+                    let wait = (deadline - Instant::now()).min(Duration::from_millis(250));
+                    let _ = tokio::time::timeout(wait, contexts.next()).await;
+                }
+            }
+        }
+    }
+
+    /// The page's state for `selectors`. With `previous`, waits (up to `wait`) until the
+    /// state differs from it, so a caller can loop on changes without polling.
+    pub async fn probe(
+        &self,
+        selectors: &[String],
+        previous: Option<&Probe>,
+        wait: Duration,
+        mark: Option<&str>,
+    ) -> Result<Probe, BrowserError> {
+        let prev = previous.map(|p| {
+            json!({ "url": p.url, "ready": p.ready, "marked": p.marked, "selectors": p.selectors.iter().map(|s| json!({
+                "count": s.count, "visible": s.visible, "enabled": s.enabled, "invalid": s.invalid
+            })).collect::<Vec<_>>() })
+        });
+        let args = json!({ "selectors": selectors, "previous": prev, "waitMs": wait.as_millis() as u64, "mark": mark });
+        let deadline = Instant::now() + wait + Duration::from_secs(2);
+        let v = self
+            .agent_across_navigations("probe", args, deadline)
+            .await?;
+        serde_json::from_value(v).map_err(|e| BrowserError::Script(format!("probe: {e}")))
+    }
+
+    /// Where a click on `selector` would land now.
+    pub async fn target(&self, selector: &str) -> Result<Target, BrowserError> {
+        let v = self
+            .agent("target", json!({ "selector": selector }))
+            .await?;
+        serde_json::from_value(v).map_err(|e| BrowserError::Script(format!("target: {e}")))
+    }
+
+    /// A real mouse click (moved, pressed, released) at a viewport point.
+    pub async fn click_at(&self, x: f64, y: f64) -> Result<(), BrowserError> {
+        self.page
+            .click(Point { x, y })
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Focuses the first visible match of `selector` and empties it, ready for typing.
+    pub async fn focus_for_typing(
+        &self,
+        selector: &str,
+    ) -> Result<Result<(), String>, BrowserError> {
+        let v = self
+            .agent("focusForTyping", json!({ "selector": selector }))
+            .await?;
+        Ok(if v["ok"] == Value::Bool(true) {
+            Ok(())
+        } else {
+            Err(v["reason"].as_str().unwrap_or("").to_string())
+        })
+    }
+
+    /// Types text into the focused element, as an IME would (`Input.insertText`).
+    pub async fn insert_text(&self, text: &str) -> Result<(), BrowserError> {
+        self.page
+            .execute(InsertTextParams::new(text))
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Presses and releases a key, by DOM key name (`Enter`, `Tab`, `a`, `ArrowDown`...).
+    pub async fn press_key(&self, key: &str) -> Result<(), BrowserError> {
+        let def = chromiumoxide::keys::USKEYBOARD_LAYOUT
+            .iter()
+            .find(|d| d.key == key);
+        let single_char = key.chars().count() == 1;
+        if def.is_none() && !single_char {
+            return Err(BrowserError::Script(format!("unknown key {key:?}")));
+        }
+        let text = def
+            .and_then(|d| d.text)
+            .map(str::to_string)
+            .or_else(|| single_char.then(|| key.to_string()));
+        let mut down = DispatchKeyEventParams::builder()
+            .r#type(if text.is_some() {
+                DispatchKeyEventType::KeyDown
+            } else {
+                DispatchKeyEventType::RawKeyDown
+            })
+            .key(key);
+        if let Some(d) = def {
+            down = down
+                .code(d.code)
+                .windows_virtual_key_code(d.key_code)
+                .native_virtual_key_code(d.key_code);
+        }
+        if let Some(t) = &text {
+            down = down.text(t.clone()).unmodified_text(t.clone());
+        }
+        let mut up = DispatchKeyEventParams::builder()
+            .r#type(DispatchKeyEventType::KeyUp)
+            .key(key);
+        if let Some(d) = def {
+            up = up
+                .code(d.code)
+                .windows_virtual_key_code(d.key_code)
+                .native_virtual_key_code(d.key_code);
+        }
+        self.page
+            .execute(down.build().map_err(BrowserError::Cdp)?)
+            .await
+            .map_err(|e| self.err(e))?;
+        self.page
+            .execute(up.build().map_err(BrowserError::Cdp)?)
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Chooses an option of a `<select>` by value or label.
+    pub async fn select_option(
+        &self,
+        selector: &str,
+        choice: &str,
+    ) -> Result<Result<(), String>, BrowserError> {
+        let v = self
+            .agent(
+                "selectOption",
+                json!({ "selector": selector, "choice": choice }),
+            )
+            .await?;
+        Ok(if v["ok"] == Value::Bool(true) {
+            Ok(())
+        } else {
+            Err(v["reason"].as_str().unwrap_or("").to_string())
+        })
+    }
+
+    /// The visible text of the first match of `selector`, if any.
+    pub async fn text_of(&self, selector: &str) -> Result<Option<String>, BrowserError> {
+        Ok(self
+            .agent("text", json!({ "selector": selector }))
+            .await?
+            .as_str()
+            .map(str::to_string))
+    }
+
+    /// Marks the current document, so that [`Probe::marked`] turns false once another one
+    /// replaces it.
+    pub async fn set_mark(&self, mark: &str) -> Result<(), BrowserError> {
+        self.agent("setMark", json!({ "mark": mark })).await?;
+        Ok(())
+    }
+
+    /// The page's current HTML (the live DOM, scripts' changes included).
+    pub async fn html(&self) -> Result<String, BrowserError> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        Ok(self
+            .agent_across_navigations("html", json!({}), deadline)
+            .await?
+            .as_str()
+            .unwrap_or("")
+            .to_string())
+    }
+
+    /// Fetches a URL through the browser's network stack, with the page's cookies and
+    /// without CORS (`Network.loadNetworkResource`), and reads the body from the stream.
+    pub async fn fetch(&self, url: &str, timeout: Duration) -> Result<Fetched, BrowserError> {
+        let work = async {
+            let frame = self.page.mainframe().await.map_err(|e| self.err(e))?;
+            let mut params =
+                LoadNetworkResourceParams::new(url, LoadNetworkResourceOptions::new(true, true));
+            params.frame_id = frame;
+            let res = self
+                .page
+                .execute(params)
+                .await
+                .map_err(|e| self.err(e))?
+                .result
+                .resource;
+            if !res.success {
+                let why = res.net_error_name.unwrap_or_else(|| "network error".into());
+                let status = res.http_status_code.map(|s| s as u16).unwrap_or(0);
+                if status > 0 {
+                    return Ok(Fetched {
+                        status,
+                        content_type: None,
+                        bytes: Vec::new(),
+                    });
+                }
+                return Err(BrowserError::Cdp(format!("fetching {url}: {why}")));
+            }
+            let status = res.http_status_code.map(|s| s as u16).unwrap_or(0);
+            let content_type = res.headers.as_ref().and_then(|h| {
+                h.inner()
+                    .as_object()?
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))?
+                    .1
+                    .as_str()
+                    .map(str::to_string)
+            });
+            let mut bytes = Vec::new();
+            if let Some(handle) = res.stream {
+                loop {
+                    let chunk = self
+                        .page
+                        .execute(
+                            ReadParams::builder()
+                                .handle(handle.clone())
+                                .size(1 << 20)
+                                .build()
+                                .map_err(BrowserError::Cdp)?,
+                        )
+                        .await
+                        .map_err(|e| self.err(e))?
+                        .result;
+                    if chunk.base64_encoded.unwrap_or(false) {
+                        let data = base64::engine::general_purpose::STANDARD
+                            .decode(chunk.data.as_bytes())
+                            .map_err(|e| BrowserError::Cdp(format!("reading {url}: {e}")))?;
+                        bytes.extend_from_slice(&data);
+                    } else {
+                        bytes.extend_from_slice(chunk.data.as_bytes());
+                    }
+                    if chunk.eof {
+                        break;
+                    }
+                }
+                let _ = self.page.execute(CloseParams::new(handle)).await;
+            }
+            Ok(Fetched {
+                status,
+                content_type,
+                bytes,
+            })
+        };
+        tokio::time::timeout(timeout, work)
+            .await
+            .map_err(|_| BrowserError::Timeout(format!("fetching {url}")))?
+    }
+
+    /// A PNG of the viewport.
+    pub async fn screenshot_png(&self) -> Result<Vec<u8>, BrowserError> {
+        let params = chromiumoxide::page::ScreenshotParams::builder()
+            .format(chromiumoxide::cdp::browser_protocol::page::CaptureScreenshotFormat::Png)
+            .build();
+        self.page.screenshot(params).await.map_err(|e| self.err(e))
+    }
+
+    /// The underlying chromiumoxide page, for what this type does not cover yet.
+    pub fn page(&self) -> &Page {
+        &self.page
+    }
+}

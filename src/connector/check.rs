@@ -1,0 +1,700 @@
+//! Static checks of a parsed connector: what serde cannot see. Every problem found is
+//! reported (the check does not stop at the first), each at the position of its node.
+
+use std::collections::{BTreeSet, HashMap};
+
+use regex::Regex;
+
+use super::Diagnostic;
+use super::model::*;
+use super::span::{Pos, Sp};
+use super::template::{Template, is_identifier};
+use crate::codes::ErrorCode;
+use crate::engine::document::DOCUMENT_KEYS;
+
+/// What a variable holds, as far as the checker can tell.
+#[derive(Debug, Clone)]
+enum Shape {
+    /// A plain value (a code, an `eval` result).
+    Value,
+    /// A record whose keys are known.
+    Record(BTreeSet<String>),
+    /// A list of records whose keys are known.
+    List(BTreeSet<String>),
+}
+
+/// Where a template is used: secrets may only flow into `fill`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Use {
+    Fill,
+    Other,
+}
+
+struct Checker<'a> {
+    file: &'a str,
+    connector: &'a Connector,
+    diags: Vec<Diagnostic>,
+}
+
+pub fn check(connector: &Connector, file: &str) -> Vec<Diagnostic> {
+    let mut c = Checker {
+        file,
+        connector,
+        diags: Vec::new(),
+    };
+    c.top_level();
+    for (name, page) in &connector.pages {
+        if !is_identifier(name) {
+            c.err(
+                page.pos,
+                format!("page name {name:?} must be an identifier (letters, digits, _)"),
+            );
+        }
+        c.page(page, page.pos);
+    }
+    let mut scope: HashMap<String, Shape> = HashMap::new();
+    scope.insert(
+        "fields".into(),
+        Shape::Record(connector.fields.keys().cloned().collect()),
+    );
+    scope.insert("base_url".into(), Shape::Value);
+    c.steps(&connector.login, &mut scope);
+    c.steps(&connector.steps, &mut scope);
+    c.diags.sort_by_key(|d| d.pos);
+    c.diags
+}
+
+impl Checker<'_> {
+    fn err(&mut self, pos: Pos, message: impl Into<String>) {
+        self.diags.push(Diagnostic {
+            file: self.file.to_string(),
+            pos,
+            message: message.into(),
+        });
+    }
+
+    fn top_level(&mut self) {
+        let c = self.connector;
+        let id_ok =
+            c.id.chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+                && c.id
+                    .chars()
+                    .next()
+                    .is_some_and(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit());
+        if !id_ok {
+            self.err(
+                c.id.pos,
+                format!(
+                    "id {:?} must be lowercase letters, digits and dashes",
+                    c.id.value
+                ),
+            );
+        }
+        match url::Url::parse(&c.base_url) {
+            Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {}
+            Ok(u) => self.err(
+                c.base_url.pos,
+                format!("base_url must be http or https, not {:?}", u.scheme()),
+            ),
+            Err(e) => self.err(
+                c.base_url.pos,
+                format!("base_url {:?} is not a URL: {e}", c.base_url.value),
+            ),
+        }
+        for d in &c.domains {
+            if d.is_empty() || d.contains('/') || d.contains(':') {
+                self.err(
+                    d.pos,
+                    format!(
+                        "domain {:?} must be a host name such as bank.example",
+                        d.value
+                    ),
+                );
+            }
+        }
+        for (name, field) in &c.fields {
+            if !is_identifier(name) {
+                self.err(
+                    field.pos,
+                    format!("field name {name:?} must be an identifier (letters, digits, _)"),
+                );
+            }
+        }
+        if c.login.is_empty() && c.steps.is_empty() {
+            self.err(
+                Pos { line: 1, column: 1 },
+                "the connector has no `login` and no `steps`",
+            );
+        }
+    }
+
+    fn page(&mut self, page: &PageDef, pos: Pos) {
+        let mut keys = 0;
+        if let Some(u) = &page.url {
+            keys += 1;
+            self.regex(u, pos);
+        }
+        for sel in [&page.has, &page.exists, &page.lacks].into_iter().flatten() {
+            keys += 1;
+            self.selector(sel, pos);
+        }
+        for list in [&page.any, &page.all].into_iter().flatten() {
+            keys += 1;
+            if list.is_empty() {
+                self.err(pos, "`any` and `all` need at least one entry");
+            }
+            for p in list {
+                self.page(p, p.pos.or(pos));
+            }
+        }
+        if keys == 0 {
+            self.err(
+                pos,
+                "a page needs at least one of url, has, exists, lacks, any, all",
+            );
+        }
+    }
+
+    fn regex(&mut self, re: &Sp<String>, fallback: Pos) {
+        if let Err(e) = Regex::new(re) {
+            let first = e
+                .to_string()
+                .lines()
+                .last()
+                .unwrap_or("")
+                .trim()
+                .to_string();
+            self.err(
+                re.pos.or(fallback),
+                format!("invalid regular expression {:?}: {first}", re.value),
+            );
+        }
+    }
+
+    /// Selectors are checked with `scraper`'s parser (the CSS that Chromium accepts is a
+    /// superset, but a selector `scraper` rejects is almost always a typo). Templates
+    /// inside a selector are checked as templates and replaced by a placeholder.
+    fn selector(&mut self, sel: &Sp<String>, fallback: Pos) {
+        let pos = sel.pos.or(fallback);
+        let text = if sel.contains("{{") {
+            match Template::parse(sel) {
+                Ok(t) => t
+                    .segments
+                    .iter()
+                    .map(|s| match s {
+                        super::template::Segment::Text(t) => t.clone(),
+                        super::template::Segment::Var(_) => "x".to_string(),
+                    })
+                    .collect(),
+                Err(e) => return self.err(pos, e),
+            }
+        } else {
+            sel.value.clone()
+        };
+        if text.trim().is_empty() {
+            return self.err(pos, "empty CSS selector");
+        }
+        if let Err(e) = scraper::Selector::parse(&text) {
+            self.err(
+                pos,
+                format!(
+                    "invalid CSS selector {:?}: {}",
+                    sel.value,
+                    describe_selector_error(&e)
+                ),
+            );
+        }
+    }
+
+    fn page_name(&mut self, name: &Sp<String>, fallback: Pos) {
+        if !self.connector.pages.contains_key(name.as_str()) {
+            let known: Vec<&str> = self.connector.pages.keys().map(String::as_str).collect();
+            let hint = if known.is_empty() {
+                "no pages are defined".to_string()
+            } else {
+                format!("defined pages: {}", known.join(", "))
+            };
+            self.err(
+                name.pos.or(fallback),
+                format!("undefined page {:?} ({hint})", name.value),
+            );
+        }
+    }
+
+    fn error_code(&mut self, code: &Sp<String>, fallback: Pos) {
+        if let Err(e) = code.parse::<ErrorCode>() {
+            self.err(code.pos.or(fallback), e);
+        }
+    }
+
+    fn var_name(&mut self, name: &Sp<String>, fallback: Pos) {
+        if !is_identifier(name) || name.contains('-') {
+            self.err(
+                name.pos.or(fallback),
+                format!(
+                    "variable name {:?} must be letters, digits and _",
+                    name.value
+                ),
+            );
+        } else if name.as_str() == "fields" || name.as_str() == "base_url" {
+            self.err(
+                name.pos.or(fallback),
+                format!("`{}` is reserved", name.value),
+            );
+        }
+    }
+
+    fn template(
+        &mut self,
+        text: &Sp<String>,
+        fallback: Pos,
+        scope: &HashMap<String, Shape>,
+        usage: Use,
+    ) {
+        let pos = text.pos.or(fallback);
+        let t = match Template::parse(text) {
+            Ok(t) => t,
+            Err(e) => return self.err(pos, e),
+        };
+        for path in t.vars() {
+            let shown = path.join(".");
+            let root = path[0].as_str();
+            match scope.get(root) {
+                None => {
+                    let mut known: Vec<&str> = scope.keys().map(String::as_str).collect();
+                    known.sort();
+                    self.err(
+                        pos,
+                        format!(
+                            "template names undefined variable `{shown}` (defined here: {})",
+                            known.join(", ")
+                        ),
+                    );
+                }
+                Some(Shape::Value) if path.len() > 1 => self.err(
+                    pos,
+                    format!(
+                        "`{root}` is a plain value and has no `{}`",
+                        path[1..].join(".")
+                    ),
+                ),
+                Some(Shape::List(_)) => self.err(
+                    pos,
+                    format!("`{root}` is a list; loop over it with for_each to use its records"),
+                ),
+                Some(Shape::Record(keys)) => {
+                    if path.len() == 1 {
+                        self.err(
+                            pos,
+                            format!("`{root}` is a record; name one of its keys: {root}.<key>"),
+                        );
+                    } else if !keys.contains(&path[1]) {
+                        let known: Vec<&str> = keys.iter().map(String::as_str).collect();
+                        self.err(
+                            pos,
+                            format!(
+                                "`{root}` has no key `{}` (it has: {})",
+                                path[1],
+                                known.join(", ")
+                            ),
+                        );
+                    } else if path.len() > 2 {
+                        self.err(
+                            pos,
+                            format!("`{shown}`: values of `{root}` have no sub-keys"),
+                        );
+                    } else if root == "fields" {
+                        let secret = self
+                            .connector
+                            .fields
+                            .get(&path[1])
+                            .is_some_and(|f| f.is_secret());
+                        if secret && usage != Use::Fill {
+                            self.err(
+                                pos,
+                                format!("secret field `{}` may only be used in `fill`", path[1]),
+                            );
+                        }
+                    }
+                }
+                Some(Shape::Value) => {}
+            }
+        }
+    }
+
+    fn steps(&mut self, steps: &[Sp<Step>], scope: &mut HashMap<String, Shape>) {
+        for step in steps {
+            self.step(step, step.pos, scope);
+        }
+    }
+
+    fn step(&mut self, step: &Step, pos: Pos, scope: &mut HashMap<String, Shape>) {
+        let actions = action_names(step);
+        match (&step.steps, actions.as_slice()) {
+            (Some(_), [one, ..]) => self.err(
+                pos,
+                format!("a step with a `steps` block cannot also hold `{one}`"),
+            ),
+            (Some(_), []) if step.when.is_none() && step.for_each.is_none() => {
+                self.err(pos, "a `steps` block needs `when` or `for_each`")
+            }
+            (None, []) => self.err(
+                pos,
+                format!("a step needs one action: {}", ACTIONS.join(", ")),
+            ),
+            (None, [_, second, ..]) => self.err(
+                pos,
+                format!("a step holds one action; move `{second}` to its own step"),
+            ),
+            _ => {}
+        }
+        if step.for_each.is_some() && step.steps.is_none() {
+            self.err(pos, "`for_each` needs a `steps` block");
+        }
+        if let Some(cond) = &step.when {
+            let p = cond.pos.or(pos);
+            if cond.page.is_none()
+                && cond.present.is_none()
+                && cond.absent.is_none()
+                && cond.url.is_none()
+            {
+                self.err(p, "`when` needs one of page, present, absent, url");
+            }
+            if let Some(page) = &cond.page {
+                self.page_name(page, p);
+            }
+            for sel in [&cond.present, &cond.absent].into_iter().flatten() {
+                self.selector(sel, p);
+            }
+            if let Some(u) = &cond.url {
+                self.regex(u, p);
+            }
+        }
+        if let Some(block) = &step.steps {
+            match &step.for_each {
+                Some(fe) => {
+                    let p = fe.pos.or(pos);
+                    self.var_name(&fe.var, p);
+                    let keys = match scope.get(fe.list.as_str()) {
+                        Some(Shape::List(keys)) => keys.clone(),
+                        Some(_) => {
+                            self.err(
+                                fe.list.pos.or(p),
+                                format!("`{}` is not a list", fe.list.value),
+                            );
+                            BTreeSet::new()
+                        }
+                        None => {
+                            self.err(
+                                fe.list.pos.or(p),
+                                format!(
+                                    "undefined list `{}` (set it with extract or download first)",
+                                    fe.list.value
+                                ),
+                            );
+                            BTreeSet::new()
+                        }
+                    };
+                    let mut inner = scope.clone();
+                    inner.insert(fe.var.value.clone(), Shape::Record(keys));
+                    self.steps(block, &mut inner);
+                    // Lists built inside the loop stay visible after it; the loop variable does not.
+                    for (k, v) in inner {
+                        if k != fe.var.value && !scope.contains_key(&k) {
+                            scope.insert(k, v);
+                        }
+                    }
+                }
+                None => self.steps(block, scope),
+            }
+        }
+        self.action(step, pos, scope);
+    }
+
+    fn action(&mut self, step: &Step, pos: Pos, scope: &mut HashMap<String, Shape>) {
+        if let Some(url) = &step.goto {
+            self.template(url, pos, scope, Use::Other);
+        }
+        for map in [&step.fill, &step.select].into_iter().flatten() {
+            let p = map.pos.or(pos);
+            if map.is_empty() {
+                self.err(p, "give at least one `selector: value` pair");
+            }
+            let usage = if step.fill.is_some() {
+                Use::Fill
+            } else {
+                Use::Other
+            };
+            for (sel, value) in map.iter() {
+                self.selector(
+                    &Sp {
+                        value: sel.clone(),
+                        pos: Pos::default(),
+                    },
+                    value.pos.or(p),
+                );
+                self.template(value, p, scope, usage);
+            }
+        }
+        if let Some(click) = &step.click {
+            let o = click.options();
+            self.selector(&o.selector, click.pos.or(pos));
+        }
+        if let Some(press) = &step.press {
+            let o = press.options();
+            if o.key.is_empty() {
+                self.err(press.pos.or(pos), "`press` needs a key name such as Enter");
+            }
+            if let Some(sel) = &o.selector {
+                self.selector(sel, press.pos.or(pos));
+            }
+        }
+        if let Some(wait) = &step.wait {
+            let p = wait.pos.or(pos);
+            let n = [
+                wait.selector.is_some(),
+                wait.url.is_some(),
+                wait.gone.is_some(),
+            ]
+            .iter()
+            .filter(|b| **b)
+            .count();
+            if n != 1 {
+                self.err(p, "`wait` needs exactly one of selector, url, gone");
+            }
+            for sel in [&wait.selector, &wait.gone].into_iter().flatten() {
+                self.selector(sel, p);
+            }
+            if let Some(u) = &wait.url {
+                self.regex(u, p);
+            }
+        }
+        if let Some(ap) = &step.await_page {
+            let p = ap.pos.or(pos);
+            if ap.one_of.is_empty() {
+                self.err(p, "`one_of` needs at least one page");
+            }
+            for name in &ap.one_of {
+                self.page_name(name, p);
+            }
+            if let Some(code) = &ap.otherwise {
+                self.error_code(code, p);
+            }
+        }
+        if let Some(ask) = &step.ask_code {
+            let name = ask.var.clone().unwrap_or_else(|| Sp {
+                value: "code".into(),
+                pos: ask.pos,
+            });
+            self.var_name(&name, ask.pos.or(pos));
+            scope.insert(name.value, Shape::Value);
+        }
+        if let Some(fail) = &step.fail {
+            let p = fail.pos.or(pos);
+            self.error_code(&fail.code, p);
+            if let Some(sel) = &fail.message_from {
+                self.selector(sel, p);
+            }
+        }
+        if let Some(ex) = &step.extract {
+            let p = ex.pos.or(pos);
+            self.var_name(&ex.var, p);
+            if ex.rows.is_some() && ex.table.is_some() {
+                self.err(p, "give `rows` or `table`, not both");
+            }
+            for sel in [&ex.rows, &ex.table].into_iter().flatten() {
+                self.selector(sel, p);
+            }
+            if ex.fields.is_empty() {
+                self.err(p, "`extract` needs at least one field");
+            }
+            for (name, f) in &ex.fields {
+                self.field(name, f, f.pos.or(p), ex.table.is_some(), scope);
+            }
+            if let Some(pg) = &ex.paginate {
+                let pp = pg.pos.or(p);
+                if pg.next.is_some() == pg.load_more.is_some() {
+                    self.err(pp, "`paginate` needs exactly one of next, load_more");
+                }
+                for sel in [&pg.next, &pg.load_more].into_iter().flatten() {
+                    self.selector(sel, pp);
+                }
+                if pg.max_pages == 0 {
+                    self.err(pp, "`max_pages` must be at least 1");
+                }
+            }
+            let keys = ex.fields.keys().cloned().collect();
+            self.define_list(&ex.var, keys, scope, p);
+        }
+        if let Some(dl) = &step.download {
+            let p = dl.pos.or(pos);
+            self.var_name(&dl.var, p);
+            match (&dl.links, &dl.rows) {
+                (Some(_), Some(_)) => self.err(p, "give `links` or `rows`, not both"),
+                (None, None) => {
+                    self.err(p, "`download` needs `links` (the document links) or `rows`")
+                }
+                _ => {}
+            }
+            if dl.links.is_some() && dl.url.is_some() {
+                self.err(
+                    p,
+                    "`url` goes with `rows`; with `links`, each link's href is the document",
+                );
+            }
+            for sel in [&dl.links, &dl.rows].into_iter().flatten() {
+                self.selector(sel, p);
+            }
+            if let Some(u) = &dl.url {
+                self.field("url", u, u.pos.or(p), false, scope);
+            }
+            if let Some(id) = &dl.id {
+                if dl.fields.contains_key("id") {
+                    self.err(
+                        id.pos.or(p),
+                        "`id` is given twice (in `id` and in `fields`)",
+                    );
+                }
+                self.field("id", id, id.pos.or(p), false, scope);
+            }
+            for (name, f) in &dl.fields {
+                self.field(name, f, f.pos.or(p), false, scope);
+            }
+            let mut keys: BTreeSet<String> = DOCUMENT_KEYS.iter().map(|k| k.to_string()).collect();
+            keys.extend(dl.fields.keys().cloned());
+            self.define_list(&dl.var, keys, scope, p);
+        }
+        if let Some(ev) = &step.eval {
+            let o = ev.options();
+            let p = ev.pos.or(pos);
+            self.template(&o.js, p, scope, Use::Other);
+            if let Some(var) = &o.var {
+                self.var_name(var, p);
+                scope.insert(var.value.clone(), Shape::Value);
+            }
+        }
+    }
+
+    fn define_list(
+        &mut self,
+        var: &Sp<String>,
+        keys: BTreeSet<String>,
+        scope: &mut HashMap<String, Shape>,
+        pos: Pos,
+    ) {
+        match scope.get(var.as_str()) {
+            Some(Shape::List(old)) if *old != keys => self.err(
+                var.pos.or(pos),
+                format!("`{}` was defined before with other fields; records of one list must have the same fields", var.value),
+            ),
+            Some(Shape::Value | Shape::Record(_)) => {
+                self.err(var.pos.or(pos), format!("`{}` is already a variable that is not a list", var.value))
+            }
+            _ => {
+                scope.insert(var.value.clone(), Shape::List(keys));
+            }
+        }
+    }
+
+    fn field(
+        &mut self,
+        name: &str,
+        f: &FieldSpec,
+        pos: Pos,
+        in_table: bool,
+        scope: &HashMap<String, Shape>,
+    ) {
+        let sources = [
+            f.css.is_some(),
+            f.col.is_some(),
+            f.text,
+            f.constant.is_some(),
+            f.value.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
+        if sources > 1 {
+            self.err(
+                pos,
+                format!("field `{name}` takes its value from one of css, col, text, const, value"),
+            );
+        }
+        if sources == 0 && f.attr.is_none() && !f.link {
+            self.err(
+                pos,
+                format!(
+                    "field `{name}` needs a source: css, col, text, attr, link, const or value"
+                ),
+            );
+        }
+        if (f.constant.is_some() || f.value.is_some()) && (f.attr.is_some() || f.link) {
+            self.err(
+                pos,
+                format!("field `{name}`: attr and link apply to elements, not to const or value"),
+            );
+        }
+        if let Some(css) = &f.css {
+            self.selector(css, pos);
+        }
+        if let Some(col) = &f.col
+            && !in_table
+        {
+            self.err(
+                col.pos.or(pos),
+                format!("field `{name}` uses `col`, which needs `table` in its extract"),
+            );
+        }
+        if let Some(v) = &f.value {
+            self.template(v, pos, scope, Use::Other);
+        }
+        for filter in &f.filters {
+            if let Err(e) = filter.validate() {
+                self.err(
+                    filter.pos.or(pos),
+                    format!("field `{name}`, filter `{}`: {e}", filter.name()),
+                );
+            }
+        }
+    }
+}
+
+fn action_names(step: &Step) -> Vec<&'static str> {
+    let present = [
+        step.goto.is_some(),
+        step.fill.is_some(),
+        step.click.is_some(),
+        step.select.is_some(),
+        step.press.is_some(),
+        step.wait.is_some(),
+        step.await_page.is_some(),
+        step.ask_code.is_some(),
+        step.fail.is_some(),
+        step.extract.is_some(),
+        step.download.is_some(),
+        step.eval.is_some(),
+    ];
+    ACTIONS
+        .iter()
+        .zip(present)
+        .filter(|(_, p)| *p)
+        .map(|(n, _)| *n)
+        .collect()
+}
+
+fn describe_selector_error(e: &scraper::error::SelectorErrorKind) -> String {
+    let text = e.to_string();
+    if text.is_empty() {
+        format!("{e:?}")
+    } else {
+        text
+    }
+}
+
+impl Pos {
+    /// This position, or `fallback` when this one is unknown.
+    pub fn or(self, fallback: Pos) -> Pos {
+        if self.line == 0 { fallback } else { self }
+    }
+}

@@ -1,0 +1,458 @@
+//! The connector file format (v1), as Rust types. The JSON Schema that editors use is
+//! generated from these types (`gleaner schema`), so the two cannot drift apart.
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::duration::Timeout;
+use super::span::Sp;
+use crate::extract::filters::Filter;
+
+/// One site: how to log in, how to recognise its pages, what to collect.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Connector {
+    /// Stable identifier, lowercase with dashes: `demo-bank`.
+    pub id: Sp<String>,
+    /// Name shown to people.
+    pub name: String,
+    /// Where relative URLs (`goto: /login`) point. `gleaner run --base-url` overrides it.
+    pub base_url: Sp<String>,
+    /// Hosts the connector may talk to (the base URL's host is always allowed).
+    #[serde(default)]
+    pub domains: Vec<Sp<String>>,
+    /// What the person must give: login, password, ... in the order they are asked.
+    #[serde(default)]
+    pub fields: IndexMap<String, Sp<FieldDef>>,
+    /// Named page states, recognised by URL and/or DOM.
+    #[serde(default)]
+    pub pages: IndexMap<String, Sp<PageDef>>,
+    /// Steps that log in (states 2 to 4). When they end without failing, the login succeeded.
+    #[serde(default)]
+    pub login: Vec<Sp<Step>>,
+    /// Steps that collect records and documents once logged in (states 5 and 6).
+    #[serde(default)]
+    pub steps: Vec<Sp<Step>>,
+}
+
+/// A value the person gives for their account.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FieldDef {
+    pub label: String,
+    /// `text` (default), `password`, `email`, `number` or `date`.
+    #[serde(default, rename = "type")]
+    pub kind: FieldKind,
+    /// Secret values are encrypted at rest, never logged, and may only be used in `fill`.
+    /// Defaults to true for `type: password`.
+    #[serde(default)]
+    pub secret: Option<bool>,
+    /// An optional field may be left empty.
+    #[serde(default)]
+    pub optional: bool,
+    /// Example shown in an empty input.
+    #[serde(default)]
+    pub placeholder: Option<String>,
+}
+
+impl FieldDef {
+    pub fn is_secret(&self) -> bool {
+        self.secret.unwrap_or(self.kind == FieldKind::Password)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldKind {
+    #[default]
+    Text,
+    Password,
+    Email,
+    Number,
+    Date,
+}
+
+/// How to recognise a page. Every key given must hold (they are combined with AND);
+/// `any` holds when one of its entries does, `all` when every one does.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PageDef {
+    /// A regular expression searched in the full URL: `'/login$'`.
+    #[serde(default)]
+    pub url: Option<Sp<String>>,
+    /// A CSS selector that matches a visible element.
+    #[serde(default)]
+    pub has: Option<Sp<String>>,
+    /// A CSS selector that matches an element, visible or not.
+    #[serde(default)]
+    pub exists: Option<Sp<String>>,
+    /// A CSS selector that matches no visible element.
+    #[serde(default)]
+    pub lacks: Option<Sp<String>>,
+    #[serde(default)]
+    pub any: Option<Vec<Sp<PageDef>>>,
+    #[serde(default)]
+    pub all: Option<Vec<Sp<PageDef>>>,
+}
+
+/// One step. A step has exactly one action (`goto`, `click`, ...), or a block of `steps`
+/// run under `when` (a condition) or `for_each` (a loop).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Run this step (or its block) only when the condition holds.
+    #[serde(default)]
+    pub when: Option<Sp<Condition>>,
+    /// Run the block once per record of a list.
+    #[serde(default)]
+    pub for_each: Option<Sp<ForEach>>,
+    /// The block run by `when` or `for_each`.
+    #[serde(default)]
+    pub steps: Option<Vec<Sp<Step>>>,
+
+    /// Navigate to a URL (template), relative to `base_url`.
+    #[serde(default)]
+    pub goto: Option<Sp<String>>,
+    /// Type values into inputs: `{ '#login': '{{fields.login}}' }`.
+    #[serde(default)]
+    pub fill: Option<Sp<IndexMap<String, Sp<String>>>>,
+    /// Click an element: `'#submit'` or `{ selector, optional, timeout }`.
+    #[serde(default)]
+    pub click: Option<Sp<Click>>,
+    /// Choose options in `<select>` elements, by value or by visible label.
+    #[serde(default)]
+    pub select: Option<Sp<IndexMap<String, Sp<String>>>>,
+    /// Press a key (DOM key name: `Enter`, `Tab`, `a`...), optionally in an element.
+    #[serde(default)]
+    pub press: Option<Sp<Press>>,
+    /// Wait for a selector to show, a URL to match, or a selector to go.
+    #[serde(default)]
+    pub wait: Option<Sp<Wait>>,
+    /// Wait until the browser is on one of the named pages.
+    #[serde(default)]
+    pub await_page: Option<Sp<AwaitPage>>,
+    /// Ask the person for a one-time code and keep it in a variable.
+    #[serde(default)]
+    pub ask_code: Option<Sp<AskCode>>,
+    /// End the collect with an error code.
+    #[serde(default)]
+    pub fail: Option<Sp<Fail>>,
+    /// Turn the page's HTML into records.
+    #[serde(default)]
+    pub extract: Option<Sp<Extract>>,
+    /// Fetch documents (PDF invoices...) with the browser's session.
+    #[serde(default)]
+    pub download: Option<Sp<Download>>,
+    /// Escape hatch: a JavaScript expression evaluated in the page. Its JSON result can be kept `as` a variable.
+    #[serde(default)]
+    pub eval: Option<Sp<Eval>>,
+}
+
+/// The actions a step can hold, by their YAML key.
+pub const ACTIONS: &[&str] = &[
+    "goto",
+    "fill",
+    "click",
+    "select",
+    "press",
+    "wait",
+    "await_page",
+    "ask_code",
+    "fail",
+    "extract",
+    "download",
+    "eval",
+];
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    /// The browser is on this named page now.
+    #[serde(default)]
+    pub page: Option<Sp<String>>,
+    /// A visible element matches this selector now.
+    #[serde(default)]
+    pub present: Option<Sp<String>>,
+    /// No visible element matches this selector now.
+    #[serde(default)]
+    pub absent: Option<Sp<String>>,
+    /// The URL matches this regular expression now.
+    #[serde(default)]
+    pub url: Option<Sp<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForEach {
+    /// The list: a variable set by `extract` or `download`.
+    #[serde(rename = "in")]
+    pub list: Sp<String>,
+    /// The name each record takes in the block.
+    #[serde(rename = "as")]
+    pub var: Sp<String>,
+}
+
+/// `click: '#submit'` or `click: { selector: '#submit', optional: true }`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Click {
+    Selector(Sp<String>),
+    Options(ClickOptions),
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClickOptions {
+    pub selector: Sp<String>,
+    /// When true, a missing element is not an error and the step is skipped.
+    #[serde(default)]
+    pub optional: bool,
+    /// How long to wait for the element to show (default 10s; 2s when optional).
+    #[serde(default)]
+    pub timeout: Option<Timeout>,
+}
+
+impl Click {
+    pub fn options(&self) -> ClickOptions {
+        match self {
+            Click::Selector(s) => ClickOptions {
+                selector: s.clone(),
+                optional: false,
+                timeout: None,
+            },
+            Click::Options(o) => o.clone(),
+        }
+    }
+}
+
+/// `press: Enter` or `press: { key: Enter, selector: '#search' }`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Press {
+    Key(String),
+    Options(PressOptions),
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PressOptions {
+    pub key: String,
+    /// Focus this element first.
+    #[serde(default)]
+    pub selector: Option<Sp<String>>,
+}
+
+impl Press {
+    pub fn options(&self) -> PressOptions {
+        match self {
+            Press::Key(k) => PressOptions {
+                key: k.clone(),
+                selector: None,
+            },
+            Press::Options(o) => o.clone(),
+        }
+    }
+}
+
+/// Exactly one of `selector`, `url`, `gone`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Wait {
+    /// Wait until a visible element matches.
+    #[serde(default)]
+    pub selector: Option<Sp<String>>,
+    /// Wait until the URL matches this regular expression.
+    #[serde(default)]
+    pub url: Option<Sp<String>>,
+    /// Wait until no visible element matches.
+    #[serde(default)]
+    pub gone: Option<Sp<String>>,
+    #[serde(default)]
+    pub timeout: Option<Timeout>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AwaitPage {
+    /// Page names; the first one recognised wins.
+    pub one_of: Vec<Sp<String>>,
+    /// Default 20s.
+    #[serde(default)]
+    pub timeout: Option<Timeout>,
+    /// The error code when none is recognised in time (default `TIMEOUT`).
+    #[serde(default, rename = "else")]
+    pub otherwise: Option<Sp<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AskCode {
+    #[serde(default)]
+    pub kind: CodeKind,
+    /// What the person is told, e.g. "Code received by SMS".
+    #[serde(default)]
+    pub label: Option<String>,
+    /// The variable that holds the code (default `code`).
+    #[serde(default, rename = "as")]
+    pub var: Option<Sp<String>>,
+    /// How long to wait for the person (default 5m).
+    #[serde(default)]
+    pub timeout: Option<Timeout>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CodeKind {
+    Sms,
+    Email,
+    App,
+    #[default]
+    Unknown,
+}
+
+impl CodeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CodeKind::Sms => "sms",
+            CodeKind::Email => "email",
+            CodeKind::App => "app",
+            CodeKind::Unknown => "unknown",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Fail {
+    /// `LOGIN_FAILED`, `VENDOR_DOWN`, `CONNECTOR_ERROR`, `USER_ACTION_NEEDED`..., optionally with a
+    /// `.DETAIL` suffix: `LOGIN_FAILED.WRONG_TWOFA_CODE`.
+    pub code: Sp<String>,
+    #[serde(default)]
+    pub message: Option<String>,
+    /// Take the message from the text of the element this selector matches.
+    #[serde(default)]
+    pub message_from: Option<Sp<String>>,
+}
+
+/// Records from the current page. Rows come from `rows` (a selector) or from `table`
+/// (data rows of a table, whose columns `col` addresses by header text). With neither,
+/// the whole page is one record.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Extract {
+    /// The variable (a list of records) the rows are appended to.
+    #[serde(rename = "as")]
+    pub var: Sp<String>,
+    #[serde(default)]
+    pub rows: Option<Sp<String>>,
+    #[serde(default)]
+    pub table: Option<Sp<String>>,
+    pub fields: IndexMap<String, Sp<FieldSpec>>,
+    #[serde(default)]
+    pub paginate: Option<Sp<Paginate>>,
+}
+
+/// Where a record's value comes from, then the filters that clean it.
+/// Sources: `css` (text of a sub-element), `col` (a table cell by header), `text: true`
+/// (the row's own text), `attr` (an attribute, of the `css` element or of the row),
+/// `link: true` (an URL made absolute; `href` unless `attr` says otherwise),
+/// `const` (a fixed value), `value` (a template such as `'{{account.id}}'`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSpec {
+    #[serde(default)]
+    pub css: Option<Sp<String>>,
+    #[serde(default)]
+    pub col: Option<Sp<String>>,
+    #[serde(default)]
+    pub text: bool,
+    #[serde(default)]
+    pub attr: Option<String>,
+    #[serde(default)]
+    pub link: bool,
+    #[serde(default, rename = "const")]
+    pub constant: Option<serde_json::Value>,
+    #[serde(default)]
+    pub value: Option<Sp<String>>,
+    #[serde(default)]
+    pub filters: Vec<Sp<Filter>>,
+    /// When the element is missing, give null instead of failing.
+    #[serde(default)]
+    pub optional: bool,
+}
+
+/// Exactly one of `next` (a link or button to the next page) and `load_more` (a button
+/// that appends rows to the same page).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Paginate {
+    #[serde(default)]
+    pub next: Option<Sp<String>>,
+    #[serde(default)]
+    pub load_more: Option<Sp<String>>,
+    /// Pages read (or clicks on `load_more`) at most. Default 50.
+    #[serde(default = "default_max_pages")]
+    pub max_pages: u32,
+    /// How long one page may take to come (default 10s).
+    #[serde(default)]
+    pub timeout: Option<Timeout>,
+}
+
+fn default_max_pages() -> u32 {
+    50
+}
+
+/// Documents to fetch. `links` selects elements whose `href` is a document, one per
+/// document; or `rows` selects rows and `url` says where the link is in each. `fields`
+/// fill the document record: `id`, `date`, `amount`, `currency` are known to gleaner,
+/// any other name is kept in `metadata`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Download {
+    #[serde(rename = "as")]
+    pub var: Sp<String>,
+    #[serde(default)]
+    pub links: Option<Sp<String>>,
+    #[serde(default)]
+    pub rows: Option<Sp<String>>,
+    /// Where the document's URL is in a row (default: the row's own `href`).
+    #[serde(default)]
+    pub url: Option<Sp<FieldSpec>>,
+    #[serde(default)]
+    pub fields: IndexMap<String, Sp<FieldSpec>>,
+    /// A shortcut for `fields: { id: ... }`.
+    #[serde(default)]
+    pub id: Option<Sp<FieldSpec>>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Eval {
+    Script(Sp<String>),
+    Options(EvalOptions),
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvalOptions {
+    pub js: Sp<String>,
+    #[serde(default, rename = "as")]
+    pub var: Option<Sp<String>>,
+}
+
+impl Eval {
+    pub fn options(&self) -> EvalOptions {
+        match self {
+            Eval::Script(js) => EvalOptions {
+                js: js.clone(),
+                var: None,
+            },
+            Eval::Options(o) => o.clone(),
+        }
+    }
+}
+
+crate::connector::shorthand::string_or_struct!(Click, Selector, ClickOptions, Options);
+crate::connector::shorthand::string_or_struct!(Press, Key, PressOptions, Options);
+crate::connector::shorthand::string_or_struct!(Eval, Script, EvalOptions, Options);

@@ -1,0 +1,371 @@
+//! Interaction steps. Each waits for what it needs with a deadline, waking on page changes.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::error::CollectError;
+use super::pages::{SelectorSet, matches};
+use super::runner::{Runner, human};
+use crate::browser::{BrowserError, Probe, Target};
+use crate::codes::{ErrorCode, ErrorKind};
+use crate::connector::{AwaitPage, Wait};
+
+/// The longest single wait inside the page before the engine looks again; it bounds how
+/// long a change the page does not announce (no DOM mutation) can go unseen.
+const PROBE_SLICE: Duration = Duration::from_secs(2);
+
+impl Runner<'_> {
+    /// Probes `selectors` until `done` accepts the state or `timeout` passes. Returns the
+    /// last state and whether `done` accepted it.
+    pub(super) async fn wait_until(
+        &self,
+        selectors: &[String],
+        timeout: Duration,
+        mark: Option<&str>,
+        mut done: impl FnMut(&Probe) -> bool,
+    ) -> Result<(Probe, bool), CollectError> {
+        let deadline = Instant::now() + timeout;
+        let mut last: Option<Probe> = None;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let wait = if last.is_some() {
+                left.min(PROBE_SLICE)
+            } else {
+                Duration::ZERO
+            };
+            let probe = self
+                .tab
+                .probe(selectors, last.as_ref(), wait, mark)
+                .await
+                .map_err(|e| self.browser_failure(e))?;
+            if let Some(i) = probe.selectors.iter().position(|s| s.invalid) {
+                let msg = format!("the browser rejects the CSS selector {:?}", selectors[i]);
+                return Err(self.error(ErrorKind::ConnectorError.into(), msg).await);
+            }
+            if done(&probe) {
+                return Ok((probe, true));
+            }
+            if Instant::now() >= deadline {
+                return Ok((probe, false));
+            }
+            last = Some(probe);
+        }
+    }
+
+    /// Fails with VENDOR_DOWN when the page shown is a server error.
+    pub(super) async fn check_vendor(&self) -> Result<(), CollectError> {
+        if let Some((url, status)) = self.tab.last_document()
+            && status >= 500
+        {
+            let mut e = self.error_now(
+                ErrorKind::VendorDown.into(),
+                format!("the site answered HTTP {status}"),
+            );
+            e.url = Some(url);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    pub(super) async fn goto(&mut self, url: &str) -> Result<(), CollectError> {
+        let url = self.resolve_url(url)?;
+        if !self.allowed(&url) {
+            let msg =
+                format!("{url} is outside the connector's domains; add its host to `domains`");
+            return Err(self.error(ErrorKind::ConnectorError.into(), msg).await);
+        }
+        match self
+            .tab
+            .goto(url.as_str(), self.options.navigation_timeout)
+            .await
+        {
+            Ok(status) if status >= 500 => {
+                let mut e = self.error_now(
+                    ErrorKind::VendorDown.into(),
+                    format!("the site answered HTTP {status}"),
+                );
+                e.url = Some(url.to_string());
+                Err(e)
+            }
+            Ok(_) => Ok(()),
+            Err(BrowserError::Crashed) => Err(self.browser_failure(BrowserError::Crashed)),
+            Err(BrowserError::Timeout(_)) => {
+                let mut e = self.error_now(
+                    ErrorKind::VendorDown.into(),
+                    format!(
+                        "the page did not load within {}",
+                        human(self.options.navigation_timeout)
+                    ),
+                );
+                e.url = Some(url.to_string());
+                Err(e)
+            }
+            Err(other) => {
+                let mut e = self.error_now(
+                    ErrorKind::VendorDown.into(),
+                    format!("the site cannot be reached: {other}"),
+                );
+                e.url = Some(url.to_string());
+                Err(e)
+            }
+        }
+    }
+
+    fn allowed(&self, url: &url::Url) -> bool {
+        let Some(host) = url.host_str() else {
+            return url.scheme() == "about" || url.scheme() == "data";
+        };
+        if Some(host) == self.base_url.host_str() {
+            return true;
+        }
+        self.connector
+            .domains
+            .iter()
+            .any(|d| host == d.as_str() || host.ends_with(&format!(".{}", d.value)))
+    }
+
+    /// Waits until `selector` is visible; the error says what was seen instead.
+    pub(super) async fn wait_visible(
+        &self,
+        selector: &str,
+        timeout: Duration,
+    ) -> Result<(), CollectError> {
+        let sels = vec![selector.to_string()];
+        let (probe, ok) = self
+            .wait_until(&sels, timeout, None, |p| p.selectors[0].visible)
+            .await?;
+        if ok {
+            return Ok(());
+        }
+        let s = probe.selectors[0];
+        let msg = if s.count == 0 {
+            format!("no element matches {selector:?} after {}", human(timeout))
+        } else {
+            format!(
+                "{} element(s) match {selector:?} but none is visible after {}",
+                s.count,
+                human(timeout)
+            )
+        };
+        Err(self.error(ErrorKind::ConnectorError.into(), msg).await)
+    }
+
+    /// A real click on the first visible match. Waits while the element is missing,
+    /// hidden, disabled or covered by another element, so a click never lands on a
+    /// cookie banner by accident.
+    pub(super) async fn click(
+        &self,
+        selector: &str,
+        timeout: Duration,
+        optional: bool,
+    ) -> Result<(), CollectError> {
+        let deadline = Instant::now() + timeout;
+        let sels = vec![selector.to_string()];
+        let mut last_probe: Option<Probe> = None;
+        loop {
+            let target = self
+                .tab
+                .target(selector)
+                .await
+                .map_err(|e| self.browser_failure(e))?;
+            let why = match target {
+                Target::Ready { x, y } => {
+                    return self
+                        .tab
+                        .click_at(x, y)
+                        .await
+                        .map_err(|e| self.browser_failure(e));
+                }
+                Target::Invalid => {
+                    let msg = format!("the browser rejects the CSS selector {selector:?}");
+                    return Err(self.error(ErrorKind::ConnectorError.into(), msg).await);
+                }
+                Target::Missing => format!("no element matches {selector:?}"),
+                Target::Hidden => format!("elements match {selector:?} but none is visible"),
+                Target::Disabled => format!("{selector:?} is disabled"),
+                Target::Covered { by } => {
+                    format!("{selector:?} is covered by {by}, which would receive the click")
+                }
+            };
+            if Instant::now() >= deadline {
+                if optional {
+                    return Ok(());
+                }
+                return Err(self
+                    .error(
+                        ErrorKind::ConnectorError.into(),
+                        format!("{why} after {}", human(timeout)),
+                    )
+                    .await);
+            }
+            // Wait for the page to change before looking again.
+            let wait = deadline
+                .saturating_duration_since(Instant::now())
+                .min(PROBE_SLICE);
+            let previous = match last_probe.take() {
+                Some(p) => p,
+                None => self
+                    .tab
+                    .probe(&sels, None, Duration::ZERO, None)
+                    .await
+                    .map_err(|e| self.browser_failure(e))?,
+            };
+            last_probe = Some(
+                self.tab
+                    .probe(&sels, Some(&previous), wait, None)
+                    .await
+                    .map_err(|e| self.browser_failure(e))?,
+            );
+        }
+    }
+
+    pub(super) async fn fill(&self, selector: &str, value: &str) -> Result<(), CollectError> {
+        self.wait_visible(selector, self.options.element_timeout)
+            .await?;
+        match self
+            .tab
+            .focus_for_typing(selector)
+            .await
+            .map_err(|e| self.browser_failure(e))?
+        {
+            Ok(()) => {}
+            Err(why) => {
+                return Err(self
+                    .error(
+                        ErrorKind::ConnectorError.into(),
+                        format!("cannot type into {selector:?}: {why}"),
+                    )
+                    .await);
+            }
+        }
+        if !value.is_empty() {
+            self.tab
+                .insert_text(value)
+                .await
+                .map_err(|e| self.browser_failure(e))?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn select(&self, selector: &str, choice: &str) -> Result<(), CollectError> {
+        self.wait_visible(selector, self.options.element_timeout)
+            .await?;
+        match self
+            .tab
+            .select_option(selector, choice)
+            .await
+            .map_err(|e| self.browser_failure(e))?
+        {
+            Ok(()) => Ok(()),
+            Err(why) => Err(self
+                .error(
+                    ErrorKind::ConnectorError.into(),
+                    format!("{selector:?}: {why}"),
+                )
+                .await),
+        }
+    }
+
+    pub(super) async fn wait(&mut self, wait: &Wait) -> Result<(), CollectError> {
+        let timeout = wait
+            .timeout
+            .map(|t| t.get())
+            .unwrap_or(self.options.element_timeout);
+        if let Some(sel) = &wait.selector {
+            let sel = self.render(sel)?;
+            return self.wait_visible(&sel, timeout).await;
+        }
+        if let Some(sel) = &wait.gone {
+            let sel = self.render(sel)?;
+            let (_, ok) = self
+                .wait_until(std::slice::from_ref(&sel), timeout, None, |p| {
+                    !p.selectors[0].visible
+                })
+                .await?;
+            if !ok {
+                let msg = format!("{sel:?} is still visible after {}", human(timeout));
+                return Err(self.error(ErrorKind::ConnectorError.into(), msg).await);
+            }
+            return Ok(());
+        }
+        if let Some(pattern) = &wait.url {
+            let mut regexes = super::pages::Regexes::default();
+            let (probe, ok) = self
+                .wait_until(&[], timeout, None, |p| regexes.is_match(pattern, &p.url))
+                .await?;
+            if !ok {
+                let msg = format!(
+                    "the URL {} does not match {:?} after {}",
+                    probe.url,
+                    pattern.value,
+                    human(timeout)
+                );
+                return Err(self.error(ErrorKind::ConnectorError.into(), msg).await);
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits until the browser is on one of the named pages; the first listed wins when
+    /// several match. A server error page ends the wait with VENDOR_DOWN.
+    pub(super) async fn await_page(&mut self, ap: &AwaitPage) -> Result<(), CollectError> {
+        let timeout = ap
+            .timeout
+            .map(|t| t.get())
+            .unwrap_or(self.options.page_timeout);
+        let mut sels = SelectorSet::default();
+        let pages: Vec<(&str, &crate::connector::PageDef)> = ap
+            .one_of
+            .iter()
+            .filter_map(|name| {
+                self.connector
+                    .pages
+                    .get_key_value(name.as_str())
+                    .map(|(k, v)| (k.as_str(), &v.value))
+            })
+            .collect();
+        for (_, p) in &pages {
+            sels.add_page(p);
+        }
+        let mut regexes = std::mem::take(&mut self.regexes);
+        let mut found: Option<&str> = None;
+        let mut server_error = false;
+        let result = self
+            .wait_until(&sels.list, timeout, None, |probe| {
+                if probe.ready == "complete" || probe.ready == "interactive" {
+                    found = pages
+                        .iter()
+                        .find(|(_, p)| matches(p, probe, &sels, &mut regexes))
+                        .map(|(n, _)| *n);
+                }
+                server_error = self.tab.last_document().is_some_and(|(_, s)| s >= 500);
+                found.is_some() || server_error
+            })
+            .await;
+        self.regexes = regexes;
+        let (probe, _) = result?;
+        if let Some(name) = found {
+            self.vars
+                .insert("page".into(), serde_json::Value::String(name.to_string()));
+            return Ok(());
+        }
+        self.check_vendor().await?;
+        let code: ErrorCode = ap
+            .otherwise
+            .as_ref()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(ErrorCode::new(ErrorKind::Timeout));
+        let names: Vec<&str> = ap.one_of.iter().map(|n| n.as_str()).collect();
+        let mut e = self.error_now(
+            code,
+            format!(
+                "none of the pages {} was recognised after {}",
+                names.join(", "),
+                human(timeout)
+            ),
+        );
+        e.url = Some(probe.url);
+        Err(e)
+    }
+}

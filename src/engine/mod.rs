@@ -1,0 +1,130 @@
+//! Runs a connector's steps on a [`Tab`]. The engine knows nothing of HTTP or terminals:
+//! it reports through [`Event`]s, and asks for one-time codes through a channel that the
+//! CLI feeds from stdin and the service from a WebSocket.
+
+mod actions;
+mod collecting;
+pub mod document;
+mod error;
+pub mod pages;
+mod runner;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::mpsc;
+use url::Url;
+
+use crate::browser::Tab;
+use crate::codes::State;
+use crate::connector::{CodeKind, Connector};
+use crate::secrets::Redactor;
+
+pub use document::DocumentRecord;
+pub use error::{CollectError, StepRef};
+
+/// What the engine reports while it runs.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    State {
+        state: State,
+        message: Option<String>,
+    },
+    /// The step about to run, for progress displays and traces. Never holds a secret.
+    Step {
+        step: StepRef,
+    },
+    /// A code is needed: the person has until `expires_at` (Unix seconds) to give it.
+    CodeRequested {
+        kind: CodeKind,
+        label: String,
+        expires_at: u64,
+    },
+    Record {
+        list: String,
+        record: Value,
+    },
+    Document {
+        document: DocumentRecord,
+    },
+}
+
+/// The account's values and where the site is.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    /// Field values by name (secrets included; they go to `fill` only).
+    pub fields: IndexMap<String, String>,
+    /// The connector's `base_url`, or the override.
+    pub base_url: Url,
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Where downloaded documents are written.
+    pub out_dir: PathBuf,
+    /// Waits for elements (click, fill, wait...) unless the step says otherwise.
+    pub element_timeout: Duration,
+    /// `await_page` unless the step says otherwise.
+    pub page_timeout: Duration,
+    /// Navigation (`goto`) and each download.
+    pub navigation_timeout: Duration,
+    /// The one-time code wait unless `ask_code` says otherwise.
+    pub code_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            out_dir: PathBuf::from("out"),
+            element_timeout: Duration::from_secs(10),
+            page_timeout: Duration::from_secs(20),
+            navigation_timeout: Duration::from_secs(30),
+            code_timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+/// The engine's links to whoever runs it.
+pub struct Io {
+    pub events: mpsc::UnboundedSender<Event>,
+    /// One-time codes from the person. `None` for a background collect: reaching
+    /// `ask_code` then ends the collect at once with `USER_ACTION_NEEDED.TWOFA_EXPIRED`.
+    pub codes: Option<mpsc::Receiver<String>>,
+    pub redactor: Redactor,
+}
+
+/// What a successful run collected.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Outcome {
+    /// Every list built by `extract` and `download`, by name.
+    pub lists: IndexMap<String, Vec<Value>>,
+    pub documents: Vec<DocumentRecord>,
+}
+
+/// Runs the connector's login steps, then its collect steps. The browser crashing at any
+/// point ends the run with `BROWSER_CRASHED`.
+pub async fn run(
+    connector: &Connector,
+    tab: &Tab,
+    inputs: Inputs,
+    options: &Options,
+    io: Io,
+) -> Result<Outcome, CollectError> {
+    for (name, def) in &connector.fields {
+        if def.is_secret()
+            && let Some(v) = inputs.fields.get(name)
+        {
+            io.redactor.add(v);
+        }
+    }
+    let mut runner = runner::Runner::new(connector, tab, inputs, options, io);
+    let work = runner.run_all();
+    tokio::select! {
+        result = work => result,
+        _ = tab.crashed() => Err(CollectError::new(crate::codes::ErrorKind::BrowserCrashed, "the browser crashed or closed during the collect")),
+    }
+}

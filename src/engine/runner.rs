@@ -1,0 +1,480 @@
+//! Step dispatch: variables, templates, states, and the control flow (`when`, `for_each`).
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures::future::BoxFuture;
+use serde_json::{Map, Value};
+use url::Url;
+
+use super::error::{CollectError, StepRef};
+use super::pages::{Regexes, SelectorSet, matches};
+use super::{Event, Inputs, Io, Options, Outcome};
+use crate::browser::{BrowserError, Tab};
+use crate::codes::{ErrorCode, ErrorKind, State};
+use crate::connector::template::Template;
+use crate::connector::{Condition, Connector, Sp, Step};
+
+pub(super) struct Runner<'a> {
+    pub connector: &'a Connector,
+    pub tab: &'a Tab,
+    pub options: &'a Options,
+    pub io: Io,
+    pub base_url: Url,
+    pub vars: HashMap<String, Value>,
+    pub outcome: Outcome,
+    pub regexes: Regexes,
+    pub state: State,
+    /// The step running now, attached to any error it raises.
+    pub current: Option<StepRef>,
+}
+
+impl<'a> Runner<'a> {
+    pub fn new(
+        connector: &'a Connector,
+        tab: &'a Tab,
+        inputs: Inputs,
+        options: &'a Options,
+        io: Io,
+    ) -> Self {
+        let mut vars = HashMap::new();
+        let fields: Map<String, Value> = inputs
+            .fields
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect();
+        vars.insert("fields".to_string(), Value::Object(fields));
+        vars.insert(
+            "base_url".to_string(),
+            Value::String(inputs.base_url.to_string()),
+        );
+        Runner {
+            connector,
+            tab,
+            options,
+            io,
+            base_url: inputs.base_url,
+            vars,
+            outcome: Outcome::default(),
+            regexes: Regexes::default(),
+            state: State::Preparing,
+            current: None,
+        }
+    }
+
+    pub async fn run_all(&mut self) -> Result<Outcome, CollectError> {
+        if !self.connector.login.is_empty() {
+            self.set_state(State::LoggingIn, None);
+            self.run_block(&self.connector.login, "login", "").await?;
+        }
+        self.set_state(State::Collecting, None);
+        self.run_block(&self.connector.steps, "steps", "").await?;
+        Ok(std::mem::take(&mut self.outcome))
+    }
+
+    pub fn set_state(&mut self, state: State, message: Option<String>) {
+        if self.state != state {
+            self.state = state;
+            let message = message.map(|m| self.io.redactor.redact(&m));
+            let _ = self.io.events.send(Event::State { state, message });
+        }
+    }
+
+    pub fn emit(&self, event: Event) {
+        let _ = self.io.events.send(event);
+    }
+
+    fn run_block<'s>(
+        &'s mut self,
+        steps: &'s [Sp<Step>],
+        section: &'static str,
+        prefix: &'s str,
+    ) -> BoxFuture<'s, Result<(), CollectError>> {
+        Box::pin(async move {
+            for (i, step) in steps.iter().enumerate() {
+                let number = if prefix.is_empty() {
+                    (i + 1).to_string()
+                } else {
+                    format!("{prefix}.{}", i + 1)
+                };
+                let step_ref = StepRef {
+                    section,
+                    number: number.clone(),
+                    summary: summary(step),
+                    line: step.pos.line,
+                };
+                self.current = Some(step_ref.clone());
+                if let Some(cond) = &step.when
+                    && !self
+                        .condition(cond)
+                        .await
+                        .map_err(|e| self.browser_failure(e))?
+                {
+                    continue;
+                }
+                if let Some(block) = &step.steps {
+                    match &step.for_each {
+                        Some(fe) => {
+                            let items = match self.vars.get(fe.list.as_str()) {
+                                Some(Value::Array(items)) => items.clone(),
+                                _ => Vec::new(),
+                            };
+                            let saved = self.vars.remove(fe.var.as_str());
+                            for item in items {
+                                self.vars.insert(fe.var.value.clone(), item);
+                                self.run_block(block, section, &number).await?;
+                            }
+                            self.vars.remove(fe.var.as_str());
+                            if let Some(v) = saved {
+                                self.vars.insert(fe.var.value.clone(), v);
+                            }
+                        }
+                        None => self.run_block(block, section, &number).await?,
+                    }
+                    continue;
+                }
+                self.emit(Event::Step { step: step_ref });
+                self.action(step).await?;
+            }
+            Ok(())
+        })
+    }
+
+    async fn condition(&mut self, cond: &Condition) -> Result<bool, BrowserError> {
+        let mut sels = SelectorSet::default();
+        let page = cond
+            .page
+            .as_ref()
+            .and_then(|p| self.connector.pages.get(p.as_str()));
+        if let Some(p) = page {
+            sels.add_page(p);
+        }
+        for s in [&cond.present, &cond.absent].into_iter().flatten() {
+            sels.add(s);
+        }
+        let probe = self
+            .tab
+            .probe(&sels.list, None, Duration::ZERO, None)
+            .await?;
+        if let Some(p) = page
+            && !matches(p, &probe, &sels, &mut self.regexes)
+        {
+            return Ok(false);
+        }
+        if let Some(s) = &cond.present
+            && !sels.state(&probe, s).is_some_and(|x| x.visible)
+        {
+            return Ok(false);
+        }
+        if let Some(s) = &cond.absent
+            && sels.state(&probe, s).is_some_and(|x| x.visible)
+        {
+            return Ok(false);
+        }
+        if let Some(u) = &cond.url
+            && !self.regexes.is_match(u, &probe.url)
+        {
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    async fn action(&mut self, step: &Step) -> Result<(), CollectError> {
+        if let Some(url) = &step.goto {
+            let url = self.render(url)?;
+            return self.goto(&url).await;
+        }
+        if let Some(map) = &step.fill {
+            for (sel, value) in map.iter() {
+                let value = self.render(value)?;
+                self.fill(sel, &value).await?;
+            }
+            return Ok(());
+        }
+        if let Some(click) = &step.click {
+            let o = click.options();
+            let sel = self.render(&o.selector)?;
+            let optional_default = Duration::from_secs(2);
+            let timeout = o.timeout.map(|t| t.get()).unwrap_or(if o.optional {
+                optional_default
+            } else {
+                self.options.element_timeout
+            });
+            return self.click(&sel, timeout, o.optional).await;
+        }
+        if let Some(map) = &step.select {
+            for (sel, value) in map.iter() {
+                let value = self.render(value)?;
+                self.select(sel, &value).await?;
+            }
+            return Ok(());
+        }
+        if let Some(press) = &step.press {
+            let o = press.options();
+            if let Some(sel) = &o.selector {
+                let sel = self.render(sel)?;
+                self.click(&sel, self.options.element_timeout, false)
+                    .await?;
+            }
+            return self
+                .tab
+                .press_key(&o.key)
+                .await
+                .map_err(|e| self.browser_failure(e));
+        }
+        if let Some(wait) = &step.wait {
+            return self.wait(wait).await;
+        }
+        if let Some(ap) = &step.await_page {
+            return self.await_page(ap).await;
+        }
+        if let Some(ask) = &step.ask_code {
+            return self.ask_code(ask).await;
+        }
+        if let Some(fail) = &step.fail {
+            let mut message = fail.message.clone().unwrap_or_default();
+            if let Some(sel) = &fail.message_from {
+                let sel = self.render(sel)?;
+                if let Some(text) = self
+                    .tab
+                    .text_of(&sel)
+                    .await
+                    .map_err(|e| self.browser_failure(e))?
+                {
+                    message = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                }
+            }
+            if message.is_empty() {
+                message = "the connector declared this a failure".into();
+            }
+            let code: ErrorCode = fail
+                .code
+                .parse()
+                .unwrap_or(ErrorCode::new(ErrorKind::ConnectorError));
+            return Err(self.error(code, message).await);
+        }
+        if let Some(ex) = &step.extract {
+            if self.state == State::Downloading {
+                self.set_state(State::Collecting, None);
+            }
+            return self.extract(ex).await;
+        }
+        if let Some(dl) = &step.download {
+            self.set_state(State::Downloading, None);
+            return self.download(dl).await;
+        }
+        if let Some(ev) = &step.eval {
+            let o = ev.options();
+            let js = self.render(&o.js)?;
+            let value = self
+                .tab
+                .eval(&js)
+                .await
+                .map_err(|e| self.browser_failure(e))?;
+            if let Some(var) = &o.var {
+                self.vars.insert(var.value.clone(), value);
+            }
+            return Ok(());
+        }
+        Err(self
+            .error(ErrorKind::ConnectorError.into(), "this step has no action")
+            .await)
+    }
+
+    async fn ask_code(&mut self, ask: &crate::connector::AskCode) -> Result<(), CollectError> {
+        let var = ask
+            .var
+            .as_ref()
+            .map(|v| v.value.clone())
+            .unwrap_or_else(|| "code".into());
+        let timeout = ask
+            .timeout
+            .map(|t| t.get())
+            .unwrap_or(self.options.code_timeout);
+        let label = ask.label.clone().unwrap_or_else(|| match ask.kind {
+            crate::connector::CodeKind::Sms => "Code received by SMS".into(),
+            crate::connector::CodeKind::Email => "Code received by email".into(),
+            crate::connector::CodeKind::App => "Code from your authenticator app".into(),
+            crate::connector::CodeKind::Unknown => "Verification code".into(),
+        });
+        let Some(codes) = self.io.codes.as_mut() else {
+            let code = ErrorCode::with_detail(ErrorKind::UserActionNeeded, "TWOFA_EXPIRED");
+            return Err(self.error(code, "the site asks for a one-time code and nobody is there to give it (background collect)").await);
+        };
+        // A code typed before this step asked for one belongs to an earlier request.
+        while codes.try_recv().is_ok() {}
+        let expires_at = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d + timeout)
+            .unwrap_or_default()
+            .as_secs();
+        self.set_state(State::TwofaWaiting, Some(label.clone()));
+        self.emit(Event::CodeRequested {
+            kind: ask.kind,
+            label,
+            expires_at,
+        });
+        let codes = self.io.codes.as_mut().expect("checked above");
+        let received = tokio::time::timeout(timeout, codes.recv()).await;
+        match received {
+            Ok(Some(code)) => {
+                let code = code.trim().to_string();
+                self.io.redactor.add(&code);
+                self.vars.insert(var, Value::String(code));
+                self.set_state(State::TwofaProceeding, None);
+                Ok(())
+            }
+            Ok(None) => {
+                let code = ErrorCode::with_detail(ErrorKind::UserActionNeeded, "TWOFA_EXPIRED");
+                Err(self
+                    .error(
+                        code,
+                        "nobody can give the one-time code any more (the input was closed)",
+                    )
+                    .await)
+            }
+            Err(_) => {
+                let code = ErrorCode::with_detail(ErrorKind::UserActionNeeded, "TWOFA_EXPIRED");
+                let why = format!("no one-time code was given within {}", human(timeout));
+                Err(self.error(code, why).await)
+            }
+        }
+    }
+
+    /// Renders a template from the collect's variables.
+    pub fn render(&self, text: &Sp<String>) -> Result<String, CollectError> {
+        let lookup = |path: &[String]| lookup(&self.vars, path);
+        Template::parse(text)
+            .and_then(|t| t.render(lookup))
+            .map_err(|m| self.error_now(ErrorKind::ConnectorError.into(), m))
+    }
+
+    pub fn lookup(&self, path: &[String]) -> Option<Value> {
+        lookup(&self.vars, path)
+    }
+
+    /// An error for the current step, with the page's URL.
+    pub async fn error(&self, code: ErrorCode, message: impl Into<String>) -> CollectError {
+        let url = if self.tab.is_alive() {
+            self.tab.url().await.ok()
+        } else {
+            None
+        };
+        let mut e = self.error_now(code, message);
+        e.url = url.filter(|u| !u.is_empty() && u != "about:blank");
+        e
+    }
+
+    /// An error for the current step, without asking the browser anything.
+    pub fn error_now(&self, code: ErrorCode, message: impl Into<String>) -> CollectError {
+        CollectError {
+            code,
+            message: self.io.redactor.redact(&message.into()),
+            step: self.current.clone(),
+            url: None,
+        }
+    }
+
+    /// Maps a browser failure to the collect's vocabulary.
+    pub fn browser_failure(&self, e: BrowserError) -> CollectError {
+        let kind = match e {
+            BrowserError::Crashed => ErrorKind::BrowserCrashed,
+            BrowserError::Timeout(_) => ErrorKind::Timeout,
+            _ => ErrorKind::ConnectorError,
+        };
+        self.error_now(kind.into(), e.to_string())
+    }
+
+    pub fn resolve_url(&self, url: &str) -> Result<Url, CollectError> {
+        self.base_url.join(url).map_err(|e| {
+            self.error_now(
+                ErrorKind::ConnectorError.into(),
+                format!("invalid URL {url:?}: {e}"),
+            )
+        })
+    }
+}
+
+fn lookup(vars: &HashMap<String, Value>, path: &[String]) -> Option<Value> {
+    let mut v = vars.get(path.first()?)?;
+    for key in &path[1..] {
+        v = v.as_object()?.get(key)?;
+    }
+    Some(v.clone())
+}
+
+pub(super) fn human(d: Duration) -> String {
+    if d.as_millis() % 1000 != 0 {
+        format!("{}ms", d.as_millis())
+    } else if d.as_secs() >= 60 && d.as_secs() % 60 == 0 {
+        format!("{}m", d.as_secs() / 60)
+    } else {
+        format!("{}s", d.as_secs())
+    }
+}
+
+/// A step as its author wrote it, short, without values (which may be secret).
+fn summary(step: &Step) -> String {
+    let q = |s: &str| format!("'{s}'");
+    if let Some(u) = &step.goto {
+        return format!("goto {}", q(u));
+    }
+    if let Some(m) = &step.fill {
+        return format!(
+            "fill {}",
+            m.keys().map(|k| q(k)).collect::<Vec<_>>().join(", ")
+        );
+    }
+    if let Some(c) = &step.click {
+        return format!("click {}", q(&c.options().selector));
+    }
+    if let Some(m) = &step.select {
+        return format!(
+            "select {}",
+            m.keys().map(|k| q(k)).collect::<Vec<_>>().join(", ")
+        );
+    }
+    if let Some(p) = &step.press {
+        return format!("press {}", p.options().key);
+    }
+    if let Some(w) = &step.wait {
+        if let Some(s) = &w.selector {
+            return format!("wait for {}", q(s));
+        }
+        if let Some(s) = &w.gone {
+            return format!("wait until {} is gone", q(s));
+        }
+        if let Some(u) = &w.url {
+            return format!("wait for URL {}", q(u));
+        }
+    }
+    if let Some(a) = &step.await_page {
+        return format!(
+            "await_page {}",
+            a.one_of
+                .iter()
+                .map(|p| p.value.clone())
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
+    }
+    if let Some(a) = &step.ask_code {
+        return format!("ask_code {}", a.kind.as_str());
+    }
+    if let Some(f) = &step.fail {
+        return format!("fail {}", f.code.value);
+    }
+    if let Some(e) = &step.extract {
+        return format!("extract {}", e.var.value);
+    }
+    if let Some(d) = &step.download {
+        return format!("download {}", d.var.value);
+    }
+    if step.eval.is_some() {
+        return "eval".into();
+    }
+    if let Some(fe) = &step.for_each {
+        return format!("for_each {} in {}", fe.var.value, fe.list.value);
+    }
+    "when".into()
+}

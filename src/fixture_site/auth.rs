@@ -1,0 +1,144 @@
+//! Server-side sessions (`sid` cookie) and pending 2FA logins (`pending`
+//! cookie), plus cookie helpers.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use axum::http::{HeaderMap, header};
+use rand::Rng;
+
+/// Wrong codes allowed before a pending login is dropped.
+pub const MAX_OTP_ATTEMPTS: u32 = 3;
+
+pub const SID: &str = "sid";
+pub const PENDING: &str = "pending";
+
+#[derive(Debug)]
+struct Pending {
+    login: String,
+    code: String,
+    wrong: u32,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    /// sid → login
+    sessions: HashMap<String, String>,
+    /// pending token → pending login
+    pending: HashMap<String, Pending>,
+}
+
+#[derive(Debug, Default)]
+pub struct Store {
+    inner: Mutex<Inner>,
+}
+
+/// Result of submitting a 2FA code.
+#[derive(Debug, PartialEq, Eq)]
+pub enum OtpOutcome {
+    /// No pending login for this token (expired, dropped, or never existed).
+    Missing,
+    /// Right code: the pending login is consumed.
+    Success { login: String },
+    /// Wrong code, the person may try again.
+    Wrong { login: String },
+    /// Too many wrong codes: the pending login was dropped.
+    Locked,
+}
+
+impl Store {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave the maps inconsistent.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn create_session(&self, login: &str) -> String {
+        let sid = random_token();
+        self.lock().sessions.insert(sid.clone(), login.to_string());
+        sid
+    }
+
+    pub fn session_user(&self, sid: &str) -> Option<String> {
+        self.lock().sessions.get(sid).cloned()
+    }
+
+    pub fn drop_session(&self, sid: &str) {
+        self.lock().sessions.remove(sid);
+    }
+
+    /// Starts a pending login (replacing `previous`, if any) and returns its token.
+    pub fn start_pending(&self, login: &str, code: &str, previous: Option<&str>) -> String {
+        let token = random_token();
+        let mut inner = self.lock();
+        if let Some(prev) = previous {
+            inner.pending.remove(prev);
+        }
+        let pending = Pending {
+            login: login.to_string(),
+            code: code.to_string(),
+            wrong: 0,
+        };
+        inner.pending.insert(token.clone(), pending);
+        token
+    }
+
+    pub fn pending_user(&self, token: &str) -> Option<String> {
+        self.lock().pending.get(token).map(|p| p.login.clone())
+    }
+
+    pub fn drop_pending(&self, token: &str) {
+        self.lock().pending.remove(token);
+    }
+
+    pub fn check_code(&self, token: &str, code: &str) -> OtpOutcome {
+        let mut inner = self.lock();
+        let Some(p) = inner.pending.get_mut(token) else {
+            return OtpOutcome::Missing;
+        };
+        if code.trim() == p.code {
+            let login = p.login.clone();
+            inner.pending.remove(token);
+            return OtpOutcome::Success { login };
+        }
+        p.wrong += 1;
+        if p.wrong >= MAX_OTP_ATTEMPTS {
+            inner.pending.remove(token);
+            OtpOutcome::Locked
+        } else {
+            OtpOutcome::Wrong {
+                login: p.login.clone(),
+            }
+        }
+    }
+}
+
+/// 128 random bits, hex encoded.
+pub fn random_token() -> String {
+    let bytes: [u8; 16] = rand::rng().random();
+    hex::encode(bytes)
+}
+
+/// A random 6-digit code.
+pub fn random_code() -> String {
+    format!("{:06}", rand::rng().random_range(0..1_000_000u32))
+}
+
+/// Value of cookie `name` in the request's `Cookie` headers.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| k.trim() == name)
+        .map(|(_, v)| v.trim().to_string())
+}
+
+pub fn set_cookie(name: &str, value: &str) -> String {
+    format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax")
+}
+
+pub fn clear_cookie(name: &str) -> String {
+    format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
+}

@@ -1,0 +1,227 @@
+//! "Demo Bank": a small French online-bank fixture site served by axum, used by
+//! integration tests (driven by real Chromium) and by the demo script.
+//!
+//! Pages are HTML templates read from `fixtures/demo-bank/` (see `render.rs`);
+//! the data displayed comes from `fixtures/demo-bank/data.json` (see `data.rs`).
+//! Sessions, pending 2FA logins, cookies, form POSTs and redirects are real.
+
+mod auth;
+mod data;
+mod login;
+mod render;
+mod routes;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
+
+pub use data::{Account, Invoice, Message, Operation, SiteData, TwoFactor, User, format_eur};
+
+#[derive(Default, Clone, Debug)]
+pub struct DemoSiteOptions {
+    /// Every 2FA code is this value instead of a random 6-digit string.
+    pub fixed_code: Option<String>,
+    /// Print `[demo-bank] SMS to {user}: your code is {code}` to stderr.
+    pub print_codes: bool,
+}
+
+/// The 2FA codes issued so far: for each user, the latest one with its
+/// sequence number (sequence numbers grow across all users).
+#[derive(Debug, Clone, Default)]
+pub struct IssuedCodes {
+    seq: u64,
+    latest: HashMap<String, (u64, String)>,
+}
+
+impl IssuedCodes {
+    /// The most recent code issued for `user`, with its sequence number.
+    pub fn latest(&self, user: &str) -> Option<(u64, &str)> {
+        self.latest
+            .get(user)
+            .map(|(seq, code)| (*seq, code.as_str()))
+    }
+
+    fn record(&mut self, user: &str, code: &str) {
+        self.seq += 1;
+        self.latest
+            .insert(user.to_string(), (self.seq, code.to_string()));
+    }
+}
+
+/// Requests served per path (query string excluded).
+#[derive(Debug, Clone, Default)]
+pub struct HitCounter(Arc<Mutex<HashMap<String, u64>>>);
+
+impl HitCounter {
+    pub fn get(&self, path: &str) -> u64 {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(path)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn record(&self, path: &str) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(path.to_string())
+            .or_insert(0) += 1;
+    }
+}
+
+/// A running demo bank. Dropping it without [`DemoSite::shutdown`] still asks
+/// the server to stop, but does not wait for it.
+pub struct DemoSite {
+    addr: SocketAddr,
+    shutdown_tx: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+    codes: watch::Receiver<IssuedCodes>,
+    /// user → sequence number of the last code returned by `wait_code`.
+    consumed: Mutex<HashMap<String, u64>>,
+    hits: HitCounter,
+}
+
+impl DemoSite {
+    /// Binds 127.0.0.1:0, serves `root` (the fixtures/demo-bank dir) in a spawned task.
+    pub async fn start(
+        root: impl Into<PathBuf>,
+        opts: DemoSiteOptions,
+    ) -> std::io::Result<DemoSite> {
+        let root = root.into();
+        let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
+        let addr = listener.local_addr()?;
+        let (codes_tx, codes_rx) = watch::channel(IssuedCodes::default());
+        let hits = HitCounter::default();
+        // Build (and load data.json) before spawning, so errors surface here.
+        let app = routes::app(root, opts, codes_tx, hits.clone())?;
+        let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+        let signal = async move {
+            // Either an explicit shutdown or the DemoSite being dropped.
+            let _ = shutdown_rx.await;
+        };
+        let task = tokio::spawn(run(listener, app, signal));
+        tracing::info!(%addr, "demo-bank listening");
+        Ok(DemoSite {
+            addr,
+            shutdown_tx: Some(shutdown_tx),
+            task: Some(task),
+            codes: codes_rx,
+            consumed: Mutex::new(HashMap::new()),
+            hits,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// "http://127.0.0.1:PORT/" (with trailing slash)
+    pub fn base_url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    /// Waits until a 2FA code has been issued for `user` that no previous
+    /// `wait_code` call returned, and returns the most recent such code.
+    pub async fn wait_code(&self, user: &str, timeout: Duration) -> Result<String, String> {
+        let mut rx = self.codes.clone();
+        let wait = async {
+            loop {
+                let seen = self.consumed_seq(user);
+                let found = {
+                    let codes = rx
+                        .wait_for(|c| c.latest(user).is_some_and(|(seq, _)| seq > seen))
+                        .await
+                        .map_err(|_| {
+                            format!("demo-bank stopped before a code was issued for {user}")
+                        })?;
+                    codes
+                        .latest(user)
+                        .map(|(seq, code)| (seq, code.to_string()))
+                };
+                if let Some((seq, code)) = found {
+                    let mut consumed = self.consumed.lock().unwrap_or_else(|e| e.into_inner());
+                    let last = consumed.entry(user.to_string()).or_insert(0);
+                    if seq > *last {
+                        *last = seq;
+                        return Ok(code);
+                    }
+                    // A concurrent wait_code took it: wait for the next one.
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait)
+            .await
+            .map_err(|_| format!("no 2FA code issued for {user} within {timeout:?}"))?
+    }
+
+    fn consumed_seq(&self, user: &str) -> u64 {
+        self.consumed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(user)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Number of HTTP requests served per path so far (query string excluded).
+    pub fn hits(&self, path: &str) -> u64 {
+        self.hits.get(path)
+    }
+
+    /// Graceful: stops accepting, lets open connections finish, awaits the task.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown_tx.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            match task.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "demo-bank server error"),
+                Err(e) => tracing::warn!(error = %e, "demo-bank server task failed"),
+            }
+        }
+    }
+}
+
+impl Drop for DemoSite {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown_tx.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Serves until `shutdown` resolves. `start` uses the same machinery.
+/// `codes` receives every issued 2FA code; `hits` counts requests per path.
+pub async fn serve(
+    listener: TcpListener,
+    root: PathBuf,
+    opts: DemoSiteOptions,
+    codes: watch::Sender<IssuedCodes>,
+    hits: HitCounter,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = routes::app(root, opts, codes, hits)?;
+    run(listener, app, shutdown).await
+}
+
+async fn run(
+    listener: TcpListener,
+    app: axum::Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

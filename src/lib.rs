@@ -1,0 +1,31 @@
+//! gleaner logs into websites on a person's behalf, in real Chromium driven over CDP, and
+//! collects their records and documents, following a declarative connector file per site.
+//!
+//! # Layout
+//!
+//! Data flows one way: connector → engine → browser; events flow back up through
+//! `collect` to whoever started it (the CLI today, the HTTP API later).
+//!
+//! - [`connector`]: the connector file format (serde + schemars types), loading with
+//!   `file:line:col` diagnostics, and the static checks behind `gleaner check`.
+//! - [`extract`]: HTML → records with `scraper`: rows, tables addressed by header text,
+//!   fields, and the filters that clean values (amounts, dates, text).
+//! - [`browser`]: finding and launching Chromium (one process per collect, a fresh profile,
+//!   a spawned CDP handler loop, reaping), and [`browser::Tab`], the page operations the
+//!   engine needs: navigate, wait with deadlines, click, type, read the HTML, download.
+//! - [`engine`]: runs a connector's steps on a tab: page classification, templates, 2FA
+//!   through a channel, extraction, pagination, downloads; emits [`engine::Event`]s.
+//! - [`collect`]: one run for one account: launches the browser, runs the engine, drives the
+//!   states (-2..7) and always cleans up.
+//! - [`codes`]: collect states (-2..7) and error codes, shared by every layer.
+//! - [`fixture_site`]: the demo bank served on `127.0.0.1:0`, used by tests and `scripts/demo`.
+//! - [`secrets`]: keeping secret values out of messages and logs.
+
+pub mod browser;
+pub mod codes;
+pub mod collect;
+pub mod connector;
+pub mod engine;
+pub mod extract;
+pub mod fixture_site;
+pub mod secrets;

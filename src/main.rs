@@ -1,0 +1,356 @@
+//! The `gleaner` command: a thin layer over the library.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use gleaner::codes::State;
+use gleaner::collect::{self, CollectOptions};
+use gleaner::connector::{self, LoadError};
+use gleaner::engine::{Event, Inputs, Io};
+use gleaner::fixture_site::{DemoSite, DemoSiteOptions};
+use gleaner::secrets::Redactor;
+use indexmap::IndexMap;
+use tokio::sync::mpsc;
+
+#[derive(Parser)]
+#[command(
+    name = "gleaner",
+    version,
+    about = "Log into websites on a person's behalf and collect their documents and data"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check connector files; print every problem as file:line:col: message.
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print the JSON Schema of connector files.
+    Schema,
+    /// Run a connector in Chromium: log in, ask for 2FA codes here, collect.
+    Run {
+        file: PathBuf,
+        /// A field value, NAME=VALUE (repeatable). Missing fields are asked for; secret ones
+        /// without echo. GLEANER_FIELD_<NAME> also sets one.
+        #[arg(long = "field", value_name = "NAME=VALUE")]
+        fields: Vec<String>,
+        /// Run against another address than the connector's base_url (e.g. a fixture).
+        #[arg(long, env = "GLEANER_BASE_URL")]
+        base_url: Option<url::Url>,
+        /// Where documents are written.
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+        /// Show the browser window.
+        #[arg(long)]
+        headful: bool,
+        /// No one is there: a 2FA request ends the collect (USER_ACTION_NEEDED.TWOFA_EXPIRED).
+        #[arg(long)]
+        background: bool,
+        /// How long to wait for a one-time code.
+        #[arg(long, default_value = "5m", value_parser = parse_duration)]
+        code_timeout: Duration,
+        /// Print each step as it runs.
+        #[arg(short, long)]
+        verbose: bool,
+    },
+    /// Serve the demo bank fixture site on 127.0.0.1 until Ctrl-C.
+    DemoSite {
+        #[arg(long, default_value = "fixtures/demo-bank")]
+        root: PathBuf,
+        /// Every 2FA code is this one (for scripted demos).
+        #[arg(long, env = "GLEANER_DEMO_OTP")]
+        fixed_code: Option<String>,
+    },
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    connector::duration::parse_duration(s)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,chromiumoxide=off".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match real_main().await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(3)
+        }
+    }
+}
+
+async fn real_main() -> Result<ExitCode> {
+    match Cli::parse().command {
+        Command::Check { files } => Ok(check(&files)),
+        Command::Schema => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&connector::json_schema())?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run {
+            file,
+            fields,
+            base_url,
+            out,
+            headful,
+            background,
+            code_timeout,
+            verbose,
+        } => {
+            run(RunArgs {
+                file,
+                fields,
+                base_url,
+                out,
+                headful,
+                background,
+                code_timeout,
+                verbose,
+            })
+            .await
+        }
+        Command::DemoSite { root, fixed_code } => {
+            let site = DemoSite::start(
+                root,
+                DemoSiteOptions {
+                    fixed_code,
+                    print_codes: true,
+                },
+            )
+            .await?;
+            println!("{}", site.base_url());
+            std::io::stdout().flush()?;
+            eprintln!(
+                "demo bank on {} (users alice, bob, carol; password demo). Ctrl-C to stop.",
+                site.base_url()
+            );
+            tokio::signal::ctrl_c().await?;
+            site.shutdown().await;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn check(files: &[PathBuf]) -> ExitCode {
+    let mut failed = false;
+    for f in files {
+        match connector::load(f) {
+            Ok(c) => eprintln!(
+                "{}: ok ({} login steps, {} steps, {} pages)",
+                f.display(),
+                c.login.len(),
+                c.steps.len(),
+                c.pages.len()
+            ),
+            Err(LoadError::Invalid(diags)) => {
+                failed = true;
+                for d in diags {
+                    println!("{d}");
+                }
+            }
+            Err(e) => {
+                failed = true;
+                println!("{e}");
+            }
+        }
+    }
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+struct RunArgs {
+    file: PathBuf,
+    fields: Vec<String>,
+    base_url: Option<url::Url>,
+    out: PathBuf,
+    headful: bool,
+    background: bool,
+    code_timeout: Duration,
+    verbose: bool,
+}
+
+async fn run(args: RunArgs) -> Result<ExitCode> {
+    let connector = match connector::load(&args.file) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::from(3));
+        }
+    };
+    let fields = gather_fields(&connector, &args.fields)?;
+    let base_url = match args.base_url {
+        Some(u) => u,
+        None => connector.base_url.parse().context("base_url")?,
+    };
+    let mut options = CollectOptions::default();
+    options.launch.headless = !args.headful;
+    options.engine.out_dir = args.out.clone();
+    options.engine.code_timeout = args.code_timeout;
+
+    let (events_tx, mut events_rx) = mpsc::unbounded_channel();
+    let (codes_tx, codes_rx) = mpsc::channel::<String>(4);
+    let io = Io {
+        events: events_tx,
+        codes: (!args.background).then_some(codes_rx),
+        redactor: Redactor::new(),
+    };
+    let inputs = Inputs { fields, base_url };
+
+    // Codes come from stdin, read on a thread of its own (the read blocks), one line per
+    // request: a line typed before the site asks is not taken for a code.
+    let (ask_tx, ask_rx) = std::sync::mpsc::channel::<()>();
+    if !args.background {
+        std::thread::spawn(move || {
+            while ask_rx.recv().is_ok() {
+                let mut line = String::new();
+                match std::io::stdin().lock().read_line(&mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        if codes_tx.blocking_send(line.trim().to_string()).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    let started = Instant::now();
+    let verbose = args.verbose;
+    let printer = tokio::spawn(async move {
+        while let Some(ev) = events_rx.recv().await {
+            show(&ev, verbose);
+            if matches!(ev, Event::CodeRequested { .. }) {
+                let _ = ask_tx.send(());
+            }
+        }
+    });
+    let result = collect::run(&connector, inputs, &options, io).await;
+    let _ = printer.await;
+    let elapsed = started.elapsed();
+
+    match result {
+        Ok(outcome) => {
+            println!("{}", serde_json::to_string_pretty(&outcome)?);
+            let n: usize = outcome.lists.values().map(Vec::len).sum();
+            eprintln!(
+                "done in {:.1}s: {n} records, {} documents in {}",
+                elapsed.as_secs_f64(),
+                outcome.documents.len(),
+                args.out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            Ok(if e.kind().final_state() == State::Disconnected {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            })
+        }
+    }
+}
+
+/// Field values from `--field`, then `GLEANER_FIELD_<NAME>`, then a prompt.
+fn gather_fields(
+    connector: &connector::Connector,
+    given: &[String],
+) -> Result<IndexMap<String, String>> {
+    let mut values = IndexMap::new();
+    for kv in given {
+        let Some((k, v)) = kv.split_once('=') else {
+            bail!("--field takes NAME=VALUE, got {kv:?}")
+        };
+        if !connector.fields.contains_key(k) {
+            let known: Vec<&str> = connector.fields.keys().map(String::as_str).collect();
+            bail!(
+                "the connector has no field {k:?} (fields: {})",
+                known.join(", ")
+            );
+        }
+        values.insert(k.to_string(), v.to_string());
+    }
+    for (name, def) in &connector.fields {
+        if values.contains_key(name) {
+            continue;
+        }
+        if let Ok(v) = std::env::var(format!("GLEANER_FIELD_{}", name.to_uppercase())) {
+            values.insert(name.clone(), v);
+            continue;
+        }
+        let prompt = format!("{}: ", def.label);
+        let value = if def.is_secret() && std::io::stdin().is_terminal() {
+            rpassword::prompt_password(&prompt)?
+        } else {
+            eprint!("{prompt}");
+            std::io::stderr().flush()?;
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_string()
+        };
+        if value.is_empty() && !def.optional {
+            bail!("{} is required", def.label);
+        }
+        values.insert(name.clone(), value);
+    }
+    // Keep the connector's order.
+    let mut ordered = IndexMap::new();
+    for name in connector.fields.keys() {
+        if let Some(v) = values.shift_remove(name) {
+            ordered.insert(name.clone(), v);
+        }
+    }
+    Ok(ordered)
+}
+
+/// The progress display: one line per state, with a bar over states 1 to 7.
+fn show(ev: &Event, verbose: bool) {
+    match ev {
+        Event::State { state, message } => {
+            let i = state.index().max(0) as usize;
+            let bar: String = (1..=7).map(|k| if k <= i { '■' } else { '□' }).collect();
+            let msg = message
+                .as_deref()
+                .map(|m| format!(" — {m}"))
+                .unwrap_or_default();
+            eprintln!("[{bar}] {:>2} {}{msg}", state.index(), state.name());
+        }
+        Event::CodeRequested { kind, label, .. } => {
+            eprint!(
+                "{label} ({}) — type the code and press Enter: ",
+                kind.as_str()
+            );
+            let _ = std::io::stderr().flush();
+        }
+        Event::Step { step } if verbose => eprintln!("        {step}"),
+        Event::Document { document } => {
+            eprintln!(
+                "        document {} → {}",
+                document.id.as_deref().unwrap_or("?"),
+                document.file.display()
+            )
+        }
+        _ => {}
+    }
+}
