@@ -95,7 +95,10 @@
     const y = rect.top + rect.height / 2;
     const hit = document.elementFromPoint(x, y);
     if (hit && hit !== el && !el.contains(hit) && !hit.contains(el)) {
-      return { state: "covered", by: describe(hit), x, y };
+      // Name the element that covers, and the landmark it belongs to (a banner, a modal).
+      const owner = hit.parentElement && hit.parentElement.closest("[id]");
+      const by = owner && owner !== hit ? describe(hit) + " (in " + describe(owner) + ")" : describe(hit);
+      return { state: "covered", by, x, y };
     }
     if (el.disabled) return { state: "disabled", x, y };
     return { state: "ready", x, y };

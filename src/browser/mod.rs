@@ -160,8 +160,18 @@ impl Browser {
         // lives. Its end means the connection is gone: the browser closed or crashed.
         let handler_task = tokio::spawn(async move {
             while let Some(event) = handler.next().await {
-                if let Err(e) = event {
-                    tracing::debug!("CDP handler: {e}");
+                match event {
+                    Ok(()) => {}
+                    // The socket is gone: Chromium exited or was killed.
+                    Err(chromiumoxide::error::CdpError::Ws(e)) => {
+                        tracing::debug!("CDP connection closed: {e}");
+                        break;
+                    }
+                    Err(chromiumoxide::error::CdpError::Io(e)) => {
+                        tracing::debug!("CDP connection failed: {e}");
+                        break;
+                    }
+                    Err(e) => tracing::debug!("CDP handler: {e}"),
                 }
             }
             let _ = alive_tx.send(false);
@@ -279,11 +289,9 @@ impl Browser {
         if let Some(pid) = self.pid.take() {
             process::disown(pid);
         }
-        for pid in process::processes_using(&self.profile_path) {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
+        let killed = process::kill_and_reap(&self.profile_path);
+        if killed > 0 {
+            tracing::debug!("killed {killed} leftover Chromium processes");
         }
         if let Some(profile) = self.profile.take()
             && let Err(e) = profile.close()
@@ -300,15 +308,13 @@ impl Browser {
 impl Drop for Browser {
     fn drop(&mut self) {
         if self.inner.is_some() || self.profile.is_some() {
-            if let Some(mut browser) = self.inner.take()
-                && let Some(child) = browser.get_mut_child()
-            {
-                let _ = child.as_mut_inner().start_kill();
-            }
+            // Dropped without `close`: `cleanup` kills the whole process tree, the main
+            // process included, and reaps it; chromiumoxide's own kill-on-drop comes after.
             if let Some(handler) = self.handler.take() {
                 handler.abort();
             }
             self.cleanup();
+            drop(self.inner.take());
         }
     }
 }

@@ -78,6 +78,41 @@ pub fn processes_using(profile: &Path) -> Vec<i32> {
         .collect()
 }
 
+/// Kills every process of the browser that uses `profile` and reaps them, parents first:
+/// when a parent dies its children are re-parented to this process (a subreaper), so a
+/// blocking `waitpid` on each in turn returns as soon as it is dead, with no polling.
+/// Returns how many processes were killed.
+pub fn kill_and_reap(profile: &Path) -> usize {
+    use nix::sys::signal::{Signal, kill};
+    let pids = processes_using(profile);
+    if pids.is_empty() {
+        return 0;
+    }
+    let all = processes();
+    let parent_of = |pid: i32| all.iter().find(|(p, _, _)| *p == pid).map(|(_, pp, _)| *pp);
+    let depth = |mut pid: i32| {
+        let mut d = 0;
+        while let Some(pp) = parent_of(pid) {
+            if !pids.contains(&pp) {
+                break;
+            }
+            d += 1;
+            pid = pp;
+        }
+        d
+    };
+    let mut ordered: Vec<(usize, i32)> = pids.iter().map(|p| (depth(*p), *p)).collect();
+    ordered.sort();
+    for (_, pid) in &ordered {
+        let _ = kill(Pid::from_raw(*pid), Signal::SIGKILL);
+    }
+    for (_, pid) in &ordered {
+        // ECHILD: not ours (already reaped by its own parent, or no subreaper); nothing to do.
+        let _ = waitpid(Pid::from_raw(*pid), None);
+    }
+    ordered.len()
+}
+
 /// (pid, parent pid, state letter) of every process, from /proc.
 fn processes() -> Vec<(i32, i32, char)> {
     let Ok(dir) = std::fs::read_dir("/proc") else {

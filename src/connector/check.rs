@@ -158,13 +158,7 @@ impl Checker<'_> {
 
     fn regex(&mut self, re: &Sp<String>, fallback: Pos) {
         if let Err(e) = Regex::new(re) {
-            let first = e
-                .to_string()
-                .lines()
-                .last()
-                .unwrap_or("")
-                .trim()
-                .to_string();
+            let first = one_line(&e.to_string());
             self.err(
                 re.pos.or(fallback),
                 format!("invalid regular expression {:?}: {first}", re.value),
@@ -653,7 +647,11 @@ impl Checker<'_> {
             if let Err(e) = filter.validate() {
                 self.err(
                     filter.pos.or(pos),
-                    format!("field `{name}`, filter `{}`: {e}", filter.name()),
+                    format!(
+                        "field `{name}`, filter `{}`: {}",
+                        filter.name(),
+                        one_line(&e)
+                    ),
                 );
             }
         }
@@ -683,12 +681,39 @@ fn action_names(step: &Step) -> Vec<&'static str> {
         .collect()
 }
 
+/// scraper's Display for selector errors is unhelpful ("please report this"); its Debug
+/// names the problem (`ClassNeedsIdent`, `UnexpectedToken(...)`).
 fn describe_selector_error(e: &scraper::error::SelectorErrorKind) -> String {
-    let text = e.to_string();
-    if text.is_empty() {
-        format!("{e:?}")
-    } else {
-        text
+    let debug = format!("{e:?}");
+    let name = debug
+        .strip_prefix("UnexpectedSelectorParseError(")
+        .and_then(|d| d.strip_suffix(')'))
+        .unwrap_or(&debug);
+    let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
+    match name.as_str() {
+        "ClassNeedsIdent" => "a class name must follow '.'".into(),
+        "UnexpectedToken" => "unexpected character".into(),
+        "EmptySelector" => "empty selector".into(),
+        "DanglingCombinator" => "a combinator (>, +, ~) has nothing after it".into(),
+        "EndOfLine" => "the selector ends too early".into(),
+        _ => name,
+    }
+}
+
+/// Multi-line messages (the regex crate draws a caret under the pattern) kept to one line:
+/// the first line and the last, which says what is wrong.
+fn one_line(text: &str) -> String {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let strip = |l: &str| l.trim_start_matches("error: ").to_string();
+    match lines.as_slice() {
+        [] => String::new(),
+        [one] => strip(one),
+        [first, .., last] => format!("{} {}", first.trim_end_matches(':'), strip(last))
+            .replace("regex parse error ", ""),
     }
 }
 

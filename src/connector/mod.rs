@@ -99,7 +99,15 @@ fn plain_message(e: &serde_saphyr::Error) -> String {
         Some(i) => &first[..i],
         None => first,
     };
-    first.trim_start_matches("error: ").to_string()
+    let first = first.trim_start_matches("error: ");
+    // Some messages start with their own "line N column M: ".
+    match first
+        .strip_prefix("line ")
+        .and_then(|rest| rest.split_once(": "))
+    {
+        Some((pos, msg)) if pos.contains("column") => msg.to_string(),
+        _ => first.to_string(),
+    }
 }
 
 /// The JSON Schema of connector files, for editors (`# yaml-language-server: $schema=…`).

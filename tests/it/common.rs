@@ -1,0 +1,207 @@
+//! Test helpers: the demo site, a bound on concurrent browsers, a collect driven the way a
+//! person would drive it (codes typed when asked), and checks that nothing is left behind.
+
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use gleaner::codes::State;
+use gleaner::collect::{self, CollectOptions};
+use gleaner::connector::{self, Connector};
+use gleaner::engine::{CollectError, Event, Inputs, Io, Outcome};
+use gleaner::fixture_site::{DemoSite, DemoSiteOptions};
+use gleaner::secrets::Redactor;
+use indexmap::IndexMap;
+use tokio::sync::{Semaphore, mpsc};
+
+/// A 2-core machine runs two browsers at a time without starving them.
+static BROWSERS: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(2));
+
+pub const FIXED_CODE: &str = "424242";
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn demo_connector() -> Connector {
+    connector::load(&root().join("connectors/demo-bank.yaml")).expect("demo-bank.yaml loads")
+}
+
+/// The demo connector with `from` replaced by `to` in its source.
+pub fn demo_connector_with(from: &str, to: &str) -> Connector {
+    let src = std::fs::read_to_string(root().join("connectors/demo-bank.yaml")).unwrap();
+    assert!(src.contains(from), "{from:?} is not in demo-bank.yaml");
+    connector::parse(&src.replacen(from, to, 1), "demo-bank.yaml")
+        .expect("modified connector loads")
+}
+
+pub async fn demo_site() -> DemoSite {
+    DemoSite::start(
+        root().join("fixtures/demo-bank"),
+        DemoSiteOptions {
+            fixed_code: Some(FIXED_CODE.into()),
+            print_codes: false,
+        },
+    )
+    .await
+    .expect("demo site starts")
+}
+
+/// How the test answers a code request.
+#[derive(Clone)]
+pub enum Codes {
+    /// The code the site issued for this user.
+    FromSite(String),
+    /// This exact text.
+    Fixed(String),
+    /// A background collect: no one to ask.
+    Nobody,
+    /// Kill the browser instead of answering.
+    KillBrowser,
+}
+
+pub struct Run {
+    pub result: Result<Outcome, CollectError>,
+    pub events: Vec<Event>,
+    pub out_dir: tempfile::TempDir,
+}
+
+impl Run {
+    pub fn states(&self) -> Vec<i8> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::State { state, .. } => Some(state.index()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn final_state(&self) -> State {
+        self.events
+            .iter()
+            .rev()
+            .find_map(|e| match e {
+                Event::State { state, .. } => Some(*state),
+                _ => None,
+            })
+            .expect("a final state")
+    }
+
+    pub fn outcome(&self) -> &Outcome {
+        match &self.result {
+            Ok(o) => o,
+            Err(e) => panic!("collect failed: {e}"),
+        }
+    }
+
+    pub fn error(&self) -> &CollectError {
+        match &self.result {
+            Ok(_) => panic!("collect succeeded, an error was expected"),
+            Err(e) => e,
+        }
+    }
+}
+
+/// Runs one collect against the demo site, answering code requests as `codes` says, and
+/// checks afterwards that the browser left no process and no profile directory.
+pub async fn collect(
+    site: &DemoSite,
+    connector: &Connector,
+    login: &str,
+    password: &str,
+    codes: Codes,
+) -> Run {
+    let _permit = BROWSERS.acquire().await.expect("semaphore");
+    let profiles = tempfile::tempdir().expect("profile root");
+    let out_dir = tempfile::tempdir().expect("out dir");
+    let mut options = CollectOptions::default();
+    options.launch.profile_root = Some(profiles.path().to_path_buf());
+    options.engine.out_dir = out_dir.path().to_path_buf();
+    options.engine.element_timeout = Duration::from_secs(5);
+    options.engine.code_timeout = Duration::from_secs(30);
+
+    let mut fields = IndexMap::new();
+    fields.insert("login".to_string(), login.to_string());
+    fields.insert("password".to_string(), password.to_string());
+    let inputs = Inputs {
+        fields,
+        base_url: site.base_url().parse().unwrap(),
+    };
+    let (events_tx, mut events_rx) = mpsc::unbounded_channel();
+    let (codes_tx, codes_rx) = mpsc::channel(4);
+    let background = matches!(codes, Codes::Nobody);
+    let io = Io {
+        events: events_tx,
+        codes: (!background).then_some(codes_rx),
+        redactor: Redactor::new(),
+    };
+
+    let run = collect::run(connector, inputs, &options, io);
+    let drive = async {
+        let mut events = Vec::new();
+        while let Some(ev) = events_rx.recv().await {
+            if let Event::CodeRequested { .. } = &ev {
+                let code = match &codes {
+                    Codes::FromSite(user) => site
+                        .wait_code(user, Duration::from_secs(10))
+                        .await
+                        .expect("the site issued a code"),
+                    Codes::Fixed(c) => c.clone(),
+                    Codes::Nobody => unreachable!("no code is asked in the background"),
+                    Codes::KillBrowser => {
+                        for pid in gleaner::browser::process::processes_using(profiles.path()) {
+                            let _ = nix::sys::signal::kill(
+                                nix::unistd::Pid::from_raw(pid),
+                                nix::sys::signal::Signal::SIGKILL,
+                            );
+                        }
+                        events.push(ev);
+                        continue;
+                    }
+                };
+                codes_tx.send(code).await.expect("engine takes the code");
+            }
+            events.push(ev);
+        }
+        events
+    };
+    let (result, events) =
+        tokio::time::timeout(Duration::from_secs(120), async { tokio::join!(run, drive) })
+            .await
+            .expect("the collect ends within 2 minutes");
+    assert_nothing_left(profiles.path());
+    Run {
+        result,
+        events,
+        out_dir,
+    }
+}
+
+/// No directory under `profiles` and no process naming it.
+pub fn assert_nothing_left(profiles: &Path) {
+    let left: Vec<_> = std::fs::read_dir(profiles)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .collect();
+    assert!(left.is_empty(), "profile directories left: {left:?}");
+    let procs = gleaner::browser::process::processes_using(profiles);
+    assert!(procs.is_empty(), "Chromium processes left: {procs:?}");
+}
+
+pub fn data() -> serde_json::Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(root().join("fixtures/demo-bank/data.json")).unwrap(),
+    )
+    .unwrap()
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_gleaner")
+}
+
+/// Holds a browser slot for tests that launch Chromium themselves.
+pub async fn browser_slot() -> tokio::sync::SemaphorePermit<'static> {
+    BROWSERS.acquire().await.expect("semaphore")
+}
