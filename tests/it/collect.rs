@@ -250,3 +250,46 @@ async fn a_cookie_banner_covering_the_form_is_reported() {
         "{text}"
     );
 }
+
+/// The steps the demo connector does not use: press, wait (url, selector, gone), when
+/// present/absent, a plain `when` action, and the `eval` escape hatch.
+#[tokio::test]
+async fn keyboard_submit_waits_and_conditions() {
+    let site = common::demo_site().await;
+    let yaml = r#"
+id: keyboard
+name: Keyboard login
+base_url: https://demo-bank.example/
+fields:
+  login:    { label: Login }
+  password: { label: Password, type: password }
+pages:
+  accounts: { url: '/accounts$' }
+login:
+  - goto: /login
+  - wait: { selector: '#accept-cookies' }
+  - click: '#accept-cookies'
+  - wait: { gone: '#cookie-banner' }
+  - fill: { '#login': '{{fields.login}}', '#password': '{{fields.password}}' }
+  - press: { key: Enter, selector: '#password' }
+  - wait: { url: '/accounts$', timeout: 10s }
+steps:
+  - when: { present: 'table.accounts' }
+    eval: { js: 'document.querySelectorAll("table.accounts tbody tr").length', as: rows }
+  - when: { absent: 'table.accounts' }
+    fail: { code: CONNECTOR_ERROR, message: the accounts table should be there }
+  - extract:
+      as: summary
+      fields:
+        title: { css: h1 }
+        rows:  { value: '{{rows}}', filters: [decimal] }
+"#;
+    let connector = gleaner::connector::parse(yaml, "keyboard.yaml").expect("valid");
+    let run = common::collect(&site, &connector, "carol", "demo", Codes::Nobody).await;
+    let summary = &run.outcome().lists["summary"];
+    assert_eq!(
+        summary,
+        &vec![json!({ "title": "Mes comptes", "rows": 3.0 })]
+    );
+    assert_eq!(run.states(), vec![1, 2, 5, 7]);
+}
