@@ -404,9 +404,9 @@ fn lookup(vars: &HashMap<String, Value>, path: &[String]) -> Option<Value> {
 }
 
 pub(super) fn human(d: Duration) -> String {
-    if d.as_millis() % 1000 != 0 {
+    if !d.as_millis().is_multiple_of(1000) {
         format!("{}ms", d.as_millis())
-    } else if d.as_secs() >= 60 && d.as_secs() % 60 == 0 {
+    } else if d.as_secs() >= 60 && d.as_secs().is_multiple_of(60) {
         format!("{}m", d.as_secs() / 60)
     } else {
         format!("{}s", d.as_secs())
