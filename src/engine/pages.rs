@@ -81,7 +81,7 @@ pub fn matches(page: &PageDef, probe: &Probe, sels: &SelectorSet, regexes: &mut 
         return false;
     }
     if let Some(s) = &page.exists
-        && st(s).is_none_or(|x| x.count <= 0)
+        && st(s).is_none_or(|x| x.count == 0)
     {
         return false;
     }
