@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
+use gleaner::codes::ErrorKind;
 use gleaner::codes::State;
 use gleaner::collect::{self, CollectOptions};
 use gleaner::connector::{self, LoadError};
-use gleaner::engine::{Event, Inputs, Io};
+use gleaner::engine::{CollectError, Event, Inputs, Io};
 use gleaner::fixture_site::{DemoSite, DemoSiteOptions};
 use gleaner::secrets::Redactor;
 use indexmap::IndexMap;
@@ -70,6 +71,17 @@ enum Command {
         #[arg(long, env = "GLEANER_DEMO_OTP")]
         fixed_code: Option<String>,
     },
+}
+
+async fn interrupted() -> &'static str {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(t) => t,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "Ctrl-C",
+        _ = term.recv() => "SIGTERM",
+    }
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -245,7 +257,12 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
             }
         }
     });
-    let result = collect::run(&connector, inputs, &options, io).await;
+    // On Ctrl-C or SIGTERM the collect is dropped, and with it the browser, whose drop
+    // kills and reaps every Chromium process: nothing outlives the command.
+    let result = tokio::select! {
+        r = collect::run(&connector, inputs, &options, io) => r,
+        signal = interrupted() => Err(CollectError::new(ErrorKind::Cancelled, format!("stopped by {signal}"))),
+    };
     let _ = printer.await;
     let elapsed = started.elapsed();
 
