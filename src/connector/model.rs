@@ -165,6 +165,32 @@ pub const ACTIONS: &[&str] = &[
     "eval",
 ];
 
+impl Step {
+    /// The YAML keys of the actions this step holds (a valid step holds one).
+    pub fn action_names(&self) -> Vec<&'static str> {
+        // Name and presence side by side, so the two cannot drift apart.
+        let actions = [
+            ("goto", self.goto.is_some()),
+            ("fill", self.fill.is_some()),
+            ("click", self.click.is_some()),
+            ("select", self.select.is_some()),
+            ("press", self.press.is_some()),
+            ("wait", self.wait.is_some()),
+            ("await_page", self.await_page.is_some()),
+            ("ask_code", self.ask_code.is_some()),
+            ("fail", self.fail.is_some()),
+            ("extract", self.extract.is_some()),
+            ("download", self.download.is_some()),
+            ("eval", self.eval.is_some()),
+        ];
+        actions
+            .into_iter()
+            .filter(|(_, present)| *present)
+            .map(|(name, _)| name)
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Condition {

@@ -54,7 +54,7 @@ impl Runner<'_> {
     }
 
     /// Fails with VENDOR_DOWN when the page shown is a server error.
-    pub(super) async fn check_vendor(&self) -> Result<(), CollectError> {
+    pub(super) fn check_vendor(&self) -> Result<(), CollectError> {
         if let Some((url, status)) = self.tab.last_document()
             && status >= 500
         {
@@ -350,7 +350,7 @@ impl Runner<'_> {
                 .insert("page".into(), serde_json::Value::String(name.to_string()));
             return Ok(());
         }
-        self.check_vendor().await?;
+        self.check_vendor()?;
         let code: ErrorCode = ap
             .otherwise
             .as_ref()

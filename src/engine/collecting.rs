@@ -44,17 +44,9 @@ impl Runner<'_> {
                     list: list.clone(),
                     record: record.clone(),
                 });
-                self.outcome
-                    .lists
-                    .entry(list.clone())
-                    .or_default()
-                    .push(record.clone());
-                push(&mut self.vars, &list, record);
+                self.append(&list, record);
             }
-            self.outcome.lists.entry(list.clone()).or_default();
-            if !self.vars.contains_key(&list) {
-                self.vars.insert(list.clone(), Value::Array(Vec::new()));
-            }
+            self.declare_list(&list);
             match paginate {
                 Some(p) if p.next.is_some() && pages_read < p.max_pages => {
                     let next = self.render(p.next.as_ref().expect("checked"))?;
@@ -118,7 +110,7 @@ impl Runner<'_> {
             );
             return Err(self.error(ErrorKind::ConnectorError.into(), msg).await);
         }
-        self.check_vendor().await?;
+        self.check_vendor()?;
         Ok(true)
     }
 
@@ -199,10 +191,7 @@ impl Runner<'_> {
             .extract_page(Rows::Selector(&rows_sel), &fields)
             .await?;
         let list = dl.var.value.clone();
-        self.vars
-            .entry(list.clone())
-            .or_insert_with(|| Value::Array(Vec::new()));
-        self.outcome.lists.entry(list.clone()).or_default();
+        self.declare_list(&list);
         for mut row in rows {
             let link = match row.remove("\0url") {
                 Some(Value::String(s)) if !s.is_empty() => s,
@@ -272,22 +261,8 @@ impl Runner<'_> {
                 document: doc.clone(),
             });
             self.outcome.documents.push(doc);
-            self.outcome
-                .lists
-                .entry(list.clone())
-                .or_default()
-                .push(value.clone());
-            push(&mut self.vars, &list, value);
+            self.append(&list, value);
         }
         Ok(())
-    }
-}
-
-fn push(vars: &mut std::collections::HashMap<String, Value>, list: &str, v: Value) {
-    match vars.get_mut(list) {
-        Some(Value::Array(items)) => items.push(v),
-        _ => {
-            vars.insert(list.to_string(), Value::Array(vec![v]));
-        }
     }
 }

@@ -22,7 +22,10 @@ pub(super) struct Runner<'a> {
     pub io: Io,
     pub base_url: Url,
     pub vars: HashMap<String, Value>,
+    /// Documents collected so far; the lists themselves live in `vars`.
     pub outcome: Outcome,
+    /// The lists built by `extract` and `download`, in the order they were first made.
+    pub list_names: Vec<String>,
     pub regexes: Regexes,
     pub state: State,
     /// The step running now, attached to any error it raises.
@@ -56,6 +59,7 @@ impl<'a> Runner<'a> {
             base_url: inputs.base_url,
             vars,
             outcome: Outcome::default(),
+            list_names: Vec::new(),
             regexes: Regexes::default(),
             state: State::Preparing,
             current: None,
@@ -69,7 +73,33 @@ impl<'a> Runner<'a> {
         }
         self.set_state(State::Collecting, None);
         self.run_block(&self.connector.steps, "steps", "").await?;
-        Ok(std::mem::take(&mut self.outcome))
+        let mut outcome = std::mem::take(&mut self.outcome);
+        for name in &self.list_names {
+            let items = match self.vars.get(name) {
+                Some(Value::Array(items)) => items.clone(),
+                _ => Vec::new(),
+            };
+            outcome.lists.insert(name.clone(), items);
+        }
+        Ok(outcome)
+    }
+
+    /// Makes `list` exist (empty if new), so that a page with no rows still yields a list.
+    pub fn declare_list(&mut self, list: &str) {
+        if !self.list_names.iter().any(|n| n == list) {
+            self.list_names.push(list.to_string());
+        }
+        if !matches!(self.vars.get(list), Some(Value::Array(_))) {
+            self.vars.insert(list.to_string(), Value::Array(Vec::new()));
+        }
+    }
+
+    /// Appends a record to a list, which templates and `for_each` then see.
+    pub fn append(&mut self, list: &str, record: Value) {
+        self.declare_list(list);
+        if let Some(Value::Array(items)) = self.vars.get_mut(list) {
+            items.push(record);
+        }
     }
 
     pub fn set_state(&mut self, state: State, message: Option<String>) {

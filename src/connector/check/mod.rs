@@ -319,29 +319,6 @@ impl Checker<'_> {
     }
 }
 
-fn action_names(step: &Step) -> Vec<&'static str> {
-    let present = [
-        step.goto.is_some(),
-        step.fill.is_some(),
-        step.click.is_some(),
-        step.select.is_some(),
-        step.press.is_some(),
-        step.wait.is_some(),
-        step.await_page.is_some(),
-        step.ask_code.is_some(),
-        step.fail.is_some(),
-        step.extract.is_some(),
-        step.download.is_some(),
-        step.eval.is_some(),
-    ];
-    ACTIONS
-        .iter()
-        .zip(present)
-        .filter(|(_, p)| *p)
-        .map(|(n, _)| *n)
-        .collect()
-}
-
 /// scraper's Display for selector errors is unhelpful ("please report this"); its Debug
 /// names the problem (`ClassNeedsIdent`, `UnexpectedToken(...)`).
 fn describe_selector_error(e: &scraper::error::SelectorErrorKind) -> String {

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::{Checker, Shape, Use, action_names, one_line};
+use super::{Checker, Shape, Use, one_line};
 use crate::connector::model::*;
 use crate::connector::span::{Pos, Sp};
 use crate::engine::document::DOCUMENT_KEYS;
@@ -15,7 +15,7 @@ impl Checker<'_> {
     }
 
     fn step(&mut self, step: &Step, pos: Pos, scope: &mut HashMap<String, Shape>) {
-        let actions = action_names(step);
+        let actions = step.action_names();
         match (&step.steps, actions.as_slice()) {
             (Some(_), [one, ..]) => self.err(
                 pos,
