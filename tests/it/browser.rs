@@ -8,11 +8,20 @@ use gleaner::engine::Event;
 
 use crate::common::{self, Codes};
 
-fn options(profiles: &std::path::Path) -> LaunchOptions {
-    LaunchOptions {
-        profile_root: Some(profiles.to_path_buf()),
+/// A browser slot, a profile root of the test's own, and a browser launched in it.
+async fn launch() -> (
+    tokio::sync::SemaphorePermit<'static>,
+    tempfile::TempDir,
+    Browser,
+) {
+    let slot = common::browser_slot().await;
+    let profiles = tempfile::tempdir().unwrap();
+    let options = LaunchOptions {
+        profile_root: Some(profiles.path().to_path_buf()),
         ..Default::default()
-    }
+    };
+    let browser = Browser::launch(options).await.expect("launch");
+    (slot, profiles, browser)
 }
 
 #[test]
@@ -23,12 +32,8 @@ fn finds_chromium_on_path() {
 
 #[tokio::test]
 async fn close_removes_processes_and_profile() {
-    let _slot = common::browser_slot().await;
     let site = common::demo_site().await;
-    let profiles = tempfile::tempdir().unwrap();
-    let browser = Browser::launch(options(profiles.path()))
-        .await
-        .expect("launch");
+    let (_slot, profiles, browser) = launch().await;
     let tab = browser.new_tab().await.unwrap();
     assert_eq!(
         tab.goto(
@@ -52,11 +57,7 @@ async fn close_removes_processes_and_profile() {
 
 #[tokio::test]
 async fn dropping_without_close_still_cleans_up() {
-    let _slot = common::browser_slot().await;
-    let profiles = tempfile::tempdir().unwrap();
-    let browser = Browser::launch(options(profiles.path()))
-        .await
-        .expect("launch");
+    let (_slot, profiles, browser) = launch().await;
     let _tab = browser.new_tab().await.unwrap();
     drop(browser);
     common::assert_nothing_left(profiles.path());
@@ -64,12 +65,8 @@ async fn dropping_without_close_still_cleans_up() {
 
 #[tokio::test]
 async fn isolated_tabs_do_not_share_cookies() {
-    let _slot = common::browser_slot().await;
     let site = common::demo_site().await;
-    let profiles = tempfile::tempdir().unwrap();
-    let browser = Browser::launch(options(profiles.path()))
-        .await
-        .expect("launch");
+    let (_slot, profiles, browser) = launch().await;
     let a = browser.new_isolated_tab().await.unwrap();
     let b = browser.new_isolated_tab().await.unwrap();
     a.goto(
