@@ -19,8 +19,12 @@
 //!   states (-2..7) and always cleans up.
 //! - [`codes`]: collect states (-2..7) and error codes, shared by every layer.
 //! - [`fixture_site`]: the demo bank served on `127.0.0.1:0`, used by tests and `scripts/demo`.
-//! - [`secrets`]: keeping secret values out of messages and logs.
+//! - [`secrets`]: keeping secret values out of messages and logs, and encrypting them at rest
+//!   (XChaCha20-Poly1305 under a master key file).
+//! - [`store`]: the persistent store (sqlx, SQLite; `migrations/`): users, credentials with
+//!   encrypted secrets, collects with their timelines, documents.
 
+pub mod api;
 pub mod browser;
 pub mod codes;
 pub mod collect;
@@ -29,3 +33,5 @@ pub mod engine;
 pub mod extract;
 pub mod fixture_site;
 pub mod secrets;
+pub mod server;
+pub mod store;

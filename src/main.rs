@@ -14,6 +14,7 @@ use gleaner::connector::{self, LoadError};
 use gleaner::engine::{CollectError, Event, Inputs, Io};
 use gleaner::fixture_site::{DemoSite, DemoSiteOptions};
 use gleaner::secrets::Redactor;
+use gleaner::server::{Server, ServerConfig};
 use indexmap::IndexMap;
 use tokio::sync::mpsc;
 
@@ -63,6 +64,8 @@ enum Command {
         #[arg(short, long)]
         verbose: bool,
     },
+    /// Serve the HTTP API (backends) and live collects (WebSocket) until Ctrl-C / SIGTERM.
+    Serve(ServeArgs),
     /// Serve the demo bank fixture site on 127.0.0.1 until Ctrl-C.
     DemoSite {
         #[arg(long, default_value = "fixtures/demo-bank")]
@@ -71,6 +74,88 @@ enum Command {
         #[arg(long, env = "GLEANER_DEMO_OTP")]
         fixed_code: Option<String>,
     },
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on (port 0: any free port; the address is printed).
+    #[arg(long, env = "GLEANER_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Where documents are kept (and, by default, the database and the master key).
+    #[arg(long, env = "GLEANER_DATA_DIR", default_value = "gleaner-data")]
+    data_dir: PathBuf,
+    /// Database URL; default: a SQLite file in the data directory.
+    #[arg(long, env = "GLEANER_DATABASE_URL")]
+    database_url: Option<String>,
+    /// The master key encrypting secrets at rest; created (mode 0600) if absent.
+    /// Default: master.key in the data directory.
+    #[arg(long, env = "GLEANER_KEY_FILE")]
+    key_file: Option<PathBuf>,
+    /// Directory of connector files (*.yaml), loaded and checked at start.
+    #[arg(long, env = "GLEANER_CONNECTORS", default_value = "connectors")]
+    connectors: PathBuf,
+    /// API keys accepted from backends (comma-separated).
+    #[arg(
+        long = "api-key",
+        env = "GLEANER_API_KEY",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    api_keys: Vec<String>,
+    /// Run a connector against another address: ID=URL (repeatable, or comma-separated).
+    #[arg(
+        long = "connector-base-url",
+        env = "GLEANER_CONNECTOR_BASE_URL",
+        value_delimiter = ',',
+        value_name = "ID=URL"
+    )]
+    base_urls: Vec<String>,
+    /// How long a collect waits for a one-time code.
+    #[arg(long, env = "GLEANER_CODE_TIMEOUT", default_value = "5m", value_parser = parse_duration)]
+    code_timeout: Duration,
+    /// Show the browsers' windows.
+    #[arg(long, env = "GLEANER_HEADFUL")]
+    headful: bool,
+}
+
+async fn serve(args: ServeArgs) -> Result<ExitCode> {
+    let mut config = ServerConfig::new(&args.data_dir, &args.connectors);
+    config.database_url = args.database_url;
+    config.key_file = args.key_file;
+    config.api_keys = args.api_keys;
+    config.code_timeout = args.code_timeout;
+    config.launch.headless = !args.headful;
+    for pair in &args.base_urls {
+        let (id, url) = pair
+            .split_once('=')
+            .with_context(|| format!("--connector-base-url {pair:?}: expected ID=URL"))?;
+        let url = url::Url::parse(url)
+            .with_context(|| format!("--connector-base-url {pair:?}: bad URL"))?;
+        config.base_urls.insert(id.to_string(), url);
+    }
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let server = Server::open(config).await?;
+    if server.interrupted > 0 {
+        tracing::warn!(
+            "{} collect(s) left running by a previous process marked INTERRUPTED",
+            server.interrupted
+        );
+    }
+    let addr = listener.local_addr()?;
+    println!("http://{addr}");
+    std::io::stdout().flush()?;
+    eprintln!(
+        "gleaner serving on http://{addr} (OpenAPI: http://{addr}/openapi.json). Ctrl-C to stop."
+    );
+    server
+        .run(listener, async {
+            let signal = interrupted().await;
+            eprintln!("{signal}: stopping the running collects");
+        })
+        .await?;
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn interrupted() -> &'static str {
@@ -138,6 +223,7 @@ async fn real_main() -> Result<ExitCode> {
             })
             .await
         }
+        Command::Serve(args) => serve(args).await,
         Command::DemoSite { root, fixed_code } => {
             let site = DemoSite::start(
                 root,
@@ -224,6 +310,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     let io = Io {
         events: events_tx,
         codes: (!args.background).then_some(codes_rx),
+        closes: None,
         redactor: Redactor::new(),
     };
     let inputs = Inputs { fields, base_url };
@@ -260,7 +347,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     // On Ctrl-C or SIGTERM the collect is dropped, and with it the browser, whose drop
     // kills and reaps every Chromium process: nothing outlives the command.
     let result = tokio::select! {
-        r = collect::run(&connector, inputs, &options, io) => r,
+        r = collect::run(&connector, inputs, &options, io, &|_| {}) => r,
         signal = interrupted() => Err(CollectError::new(ErrorKind::Cancelled, format!("stopped by {signal}"))),
     };
     let _ = printer.await;
@@ -361,7 +448,14 @@ fn show(ev: &Event, verbose: bool) {
             let _ = std::io::stderr().flush();
         }
         Event::Step { step } if verbose => eprintln!("        {step}"),
-        Event::Document { document } => {
+        Event::Interactive {
+            active: true,
+            instructions,
+        } => eprintln!(
+            "        the site needs you: {} (use the browser window: run with --headful)",
+            instructions.as_deref().unwrap_or("finish the login")
+        ),
+        Event::Document { document, .. } => {
             eprintln!(
                 "        document {} → {}",
                 document.id.as_deref().unwrap_or("?"),

@@ -7,6 +7,7 @@
 
 mod error;
 pub mod process;
+mod screen;
 mod tab;
 
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use error::BrowserError;
+pub use screen::{Frame, Screen, Screencast};
 pub use tab::{Fetched, Probe, SelectorState, Tab, Target};
 
 /// The names tried on PATH, in order, when `GLEANER_CHROME` is not set.

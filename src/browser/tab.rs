@@ -7,9 +7,6 @@ use std::time::Duration;
 use base64::Engine as _;
 use chromiumoxide::Page;
 use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
-use chromiumoxide::cdp::browser_protocol::input::{
-    DispatchKeyEventParams, DispatchKeyEventType, InsertTextParams,
-};
 use chromiumoxide::cdp::browser_protocol::io::{CloseParams, ReadParams};
 use chromiumoxide::cdp::browser_protocol::network::{
     EventResponseReceived, LoadNetworkResourceOptions, LoadNetworkResourceParams, ResourceType,
@@ -17,7 +14,6 @@ use chromiumoxide::cdp::browser_protocol::network::{
 use chromiumoxide::cdp::browser_protocol::page::NavigateParams;
 use chromiumoxide::cdp::js_protocol::runtime::{EvaluateParams, EventExecutionContextCreated};
 use chromiumoxide::error::CdpError;
-use chromiumoxide::layout::Point;
 use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -25,6 +21,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::BrowserError;
+use super::screen::{self, Screen};
 
 const AGENT: &str = include_str!("agent.js");
 
@@ -74,6 +71,7 @@ pub struct Tab {
     alive: watch::Receiver<bool>,
     last_document: LastDocument,
     listener: tokio::task::JoinHandle<()>,
+    viewport: (u32, u32),
 }
 
 impl Drop for Tab {
@@ -134,6 +132,7 @@ impl Tab {
             alive,
             last_document,
             listener,
+            viewport,
         })
     }
 
@@ -283,11 +282,7 @@ impl Tab {
 
     /// A real mouse click (moved, pressed, released) at a viewport point.
     pub async fn click_at(&self, x: f64, y: f64) -> Result<(), BrowserError> {
-        self.page
-            .click(Point { x, y })
-            .await
-            .map_err(|e| self.err(e))?;
-        Ok(())
+        screen::click_at(&self.page, &self.alive, x, y).await
     }
 
     /// Focuses the first visible match of `selector` and empties it, ready for typing.
@@ -307,60 +302,12 @@ impl Tab {
 
     /// Types text into the focused element, as an IME would (`Input.insertText`).
     pub async fn insert_text(&self, text: &str) -> Result<(), BrowserError> {
-        self.page
-            .execute(InsertTextParams::new(text))
-            .await
-            .map_err(|e| self.err(e))?;
-        Ok(())
+        screen::insert_text(&self.page, &self.alive, text).await
     }
 
     /// Presses and releases a key, by DOM key name (`Enter`, `Tab`, `a`, `ArrowDown`...).
     pub async fn press_key(&self, key: &str) -> Result<(), BrowserError> {
-        let def = chromiumoxide::keys::USKEYBOARD_LAYOUT
-            .iter()
-            .find(|d| d.key == key);
-        let single_char = key.chars().count() == 1;
-        if def.is_none() && !single_char {
-            return Err(BrowserError::Script(format!("unknown key {key:?}")));
-        }
-        let text = def
-            .and_then(|d| d.text)
-            .map(str::to_string)
-            .or_else(|| single_char.then(|| key.to_string()));
-        let mut down = DispatchKeyEventParams::builder()
-            .r#type(if text.is_some() {
-                DispatchKeyEventType::KeyDown
-            } else {
-                DispatchKeyEventType::RawKeyDown
-            })
-            .key(key);
-        if let Some(d) = def {
-            down = down
-                .code(d.code)
-                .windows_virtual_key_code(d.key_code)
-                .native_virtual_key_code(d.key_code);
-        }
-        if let Some(t) = &text {
-            down = down.text(t.clone()).unmodified_text(t.clone());
-        }
-        let mut up = DispatchKeyEventParams::builder()
-            .r#type(DispatchKeyEventType::KeyUp)
-            .key(key);
-        if let Some(d) = def {
-            up = up
-                .code(d.code)
-                .windows_virtual_key_code(d.key_code)
-                .native_virtual_key_code(d.key_code);
-        }
-        self.page
-            .execute(down.build().map_err(BrowserError::Cdp)?)
-            .await
-            .map_err(|e| self.err(e))?;
-        self.page
-            .execute(up.build().map_err(BrowserError::Cdp)?)
-            .await
-            .map_err(|e| self.err(e))?;
-        Ok(())
+        screen::press_key(&self.page, &self.alive, key).await
     }
 
     /// Chooses an option of a `<select>` by value or label.
@@ -492,6 +439,11 @@ impl Tab {
             .format(chromiumoxide::cdp::browser_protocol::page::CaptureScreenshotFormat::Png)
             .build();
         self.page.screenshot(params).await.map_err(|e| self.err(e))
+    }
+
+    /// A handle for viewers: the live screen of this page, and a person's input on it.
+    pub fn screen(&self) -> Screen {
+        Screen::new(self.page.clone(), self.alive.clone(), self.viewport)
     }
 
     /// The underlying chromiumoxide page, for what this type does not cover yet.

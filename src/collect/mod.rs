@@ -1,8 +1,18 @@
 //! One collect: launch a browser, run the engine, and always clean up. The states of
 //! DESIGN.md are driven from here (1 preparing, the final 7 / -1 / -2) and by the engine
 //! (2 to 6).
+//!
+//! - [`live`]: a running collect shared with its viewers (state, screen, input).
+//! - [`service`]: the service's collects: one at most per credential, persisted in the
+//!   store, attached to by viewers.
 
-use crate::browser::{Browser, LaunchOptions};
+pub mod live;
+pub mod service;
+
+pub use live::{Live, Status, Viewer};
+pub use service::{Collector, CollectorConfig, CollectorError};
+
+use crate::browser::{Browser, LaunchOptions, Screen};
 use crate::codes::{ErrorKind, State};
 use crate::connector::Connector;
 use crate::engine::{self, CollectError, Event, Inputs, Io, Outcome};
@@ -14,12 +24,14 @@ pub struct CollectOptions {
 }
 
 /// Runs one collect to its end. The browser is closed whatever happens, and the final
-/// state (done, error or disconnected) is sent as the last event.
+/// state (done, error or disconnected) is sent as the last event. `on_screen` receives
+/// the tab's screen once it exists, and `None` before the browser closes.
 pub async fn run(
     connector: &Connector,
     inputs: Inputs,
     options: &CollectOptions,
     io: Io,
+    on_screen: &(dyn Fn(Option<Screen>) + Send + Sync),
 ) -> Result<Outcome, CollectError> {
     let events = io.events.clone();
     let _ = events.send(Event::State {
@@ -30,7 +42,12 @@ pub async fn run(
         Err(e) => Err(CollectError::new(ErrorKind::BrowserCrashed, e.to_string())),
         Ok(browser) => {
             let result = match browser.new_tab().await {
-                Ok(tab) => engine::run(connector, &tab, inputs, &options.engine, io).await,
+                Ok(tab) => {
+                    on_screen(Some(tab.screen()));
+                    let r = engine::run(connector, &tab, inputs, &options.engine, io).await;
+                    on_screen(None);
+                    r
+                }
                 Err(e) => Err(CollectError::new(ErrorKind::BrowserCrashed, e.to_string())),
             };
             browser.close().await;

@@ -1,6 +1,7 @@
 //! Connector files: the format ([`model`]), loading with positions, and the static checks
 //! behind `gleaner check` ([`check`]). Every problem is reported as `file:line:col: message`.
 
+pub mod catalog;
 pub mod check;
 pub mod duration;
 pub mod model;

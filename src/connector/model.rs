@@ -28,6 +28,19 @@ pub struct Connector {
     /// Named page states, recognised by URL and/or DOM.
     #[serde(default)]
     pub pages: IndexMap<String, Sp<PageDef>>,
+    /// The page that proves the login worked (e.g. `accounts`). Without it, an `await_page`
+    /// of the login that recognises none of its pages within `auto_success` counts as a
+    /// successful login (no 2FA and no failure page showed).
+    #[serde(default)]
+    pub success: Option<Sp<String>>,
+    /// How long an `await_page` of the login waits before counting a login without a
+    /// `success` page as done: a duration (default 8s), or `false` to turn this off.
+    #[serde(default)]
+    pub auto_success: Option<AutoSuccess>,
+    /// The whole login is done by the person on the live screen (some sites only let a
+    /// human in). `login` must then be empty.
+    #[serde(default)]
+    pub interactive_login: Option<Sp<InteractiveLogin>>,
     /// Steps that log in (states 2 to 4). When they end without failing, the login succeeded.
     #[serde(default)]
     pub login: Vec<Sp<Step>>,
@@ -147,6 +160,10 @@ pub struct Step {
     /// Escape hatch: a JavaScript expression evaluated in the page. Its JSON result can be kept `as` a variable.
     #[serde(default)]
     pub eval: Option<Sp<Eval>>,
+    /// Hand the live screen to the person until a page is recognised or they say they
+    /// are done (captcha, unusual 2FA). A background collect ends here in state -2.
+    #[serde(default)]
+    pub interactive: Option<Sp<Interactive>>,
 }
 
 /// The actions a step can hold, by their YAML key.
@@ -163,6 +180,7 @@ pub const ACTIONS: &[&str] = &[
     "extract",
     "download",
     "eval",
+    "interactive",
 ];
 
 impl Step {
@@ -182,6 +200,7 @@ impl Step {
             ("extract", self.extract.is_some()),
             ("download", self.download.is_some()),
             ("eval", self.eval.is_some()),
+            ("interactive", self.interactive.is_some()),
         ];
         actions
             .into_iter()
@@ -309,6 +328,99 @@ pub struct AwaitPage {
     /// The error code when none is recognised in time (default `TIMEOUT`).
     #[serde(default, rename = "else")]
     pub otherwise: Option<Sp<String>>,
+}
+
+/// The person drives the page (clicks, keys, text on the live screen).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Interactive {
+    /// The page that ends the step once recognised.
+    pub until: Sp<String>,
+    /// What the person is told to do.
+    #[serde(default)]
+    pub instructions: Option<String>,
+    /// How long the person has (default 5m).
+    #[serde(default)]
+    pub timeout: Option<Timeout>,
+}
+
+/// A login done entirely by the person: open `start`, then hand over the screen.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InteractiveLogin {
+    /// Where the person starts (a URL template, relative to `base_url`).
+    pub start: Sp<String>,
+    /// The page that proves the login worked.
+    pub until: Sp<String>,
+    #[serde(default)]
+    pub instructions: Option<String>,
+    /// How long the person has (default 5m).
+    #[serde(default)]
+    pub timeout: Option<Timeout>,
+}
+
+/// `false`, or a delay such as `8s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum AutoSuccess {
+    Off,
+    After(Timeout),
+}
+
+impl AutoSuccess {
+    pub const DEFAULT_DELAY: std::time::Duration = std::time::Duration::from_secs(8);
+
+    /// The delay, or `None` when turned off.
+    pub fn delay(this: Option<AutoSuccess>) -> Option<std::time::Duration> {
+        match this {
+            None => Some(Self::DEFAULT_DELAY),
+            Some(AutoSuccess::Off) => None,
+            Some(AutoSuccess::After(t)) => Some(t.get()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AutoSuccess {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = AutoSuccess;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("`false`, `true` or a duration such as 8s")
+            }
+            fn visit_bool<E: serde::de::Error>(self, b: bool) -> Result<AutoSuccess, E> {
+                Ok(if b {
+                    AutoSuccess::After(Timeout(AutoSuccess::DEFAULT_DELAY))
+                } else {
+                    AutoSuccess::Off
+                })
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<AutoSuccess, E> {
+                super::duration::parse_duration(s)
+                    .map(|d| AutoSuccess::After(Timeout(d)))
+                    .map_err(E::custom)
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<AutoSuccess, E> {
+                self.visit_str(&n.to_string())
+            }
+            fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<AutoSuccess, E> {
+                self.visit_str(&n.to_string())
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for AutoSuccess {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "AutoSuccess".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "`false`, `true` (8s) or a duration such as 8s",
+            "type": ["boolean", "string", "number"]
+        })
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]

@@ -314,6 +314,8 @@ impl Runner<'_> {
             .timeout
             .map(|t| t.get())
             .unwrap_or(self.options.page_timeout);
+        let auto_success = self.auto_success_delay(ap).filter(|d| *d < timeout);
+        let timeout = auto_success.unwrap_or(timeout);
         let mut sels = SelectorSet::default();
         let pages: Vec<(&str, &crate::connector::PageDef)> = ap
             .one_of
@@ -351,6 +353,11 @@ impl Runner<'_> {
             return Ok(());
         }
         self.check_vendor()?;
+        if auto_success.is_some() {
+            // No failure page and no 2FA page showed: the login counts as done.
+            self.vars.insert("page".into(), serde_json::Value::Null);
+            return Ok(());
+        }
         let code: ErrorCode = ap
             .otherwise
             .as_ref()
@@ -367,5 +374,15 @@ impl Runner<'_> {
         );
         e.url = Some(probe.url);
         Err(e)
+    }
+
+    /// The auto-success delay when it applies to this `await_page`: in the login, for a
+    /// connector that names no `success` page, unless the step names its own failure code.
+    fn auto_success_delay(&self, ap: &AwaitPage) -> Option<Duration> {
+        let in_login = self.current.as_ref().is_some_and(|s| s.section == "login");
+        if !in_login || self.connector.success.is_some() || ap.otherwise.is_some() {
+            return None;
+        }
+        crate::connector::AutoSuccess::delay(self.connector.auto_success)
     }
 }

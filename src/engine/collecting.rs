@@ -258,6 +258,7 @@ impl Runner<'_> {
             };
             let value = doc.to_value();
             self.emit(Event::Document {
+                list: list.clone(),
                 document: doc.clone(),
             });
             self.outcome.documents.push(doc);

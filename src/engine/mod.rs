@@ -10,6 +10,7 @@ mod collecting;
 pub mod document;
 mod error;
 pub mod pages;
+mod person;
 mod runner;
 
 use std::path::PathBuf;
@@ -52,7 +53,15 @@ pub enum Event {
         record: Value,
     },
     Document {
+        /// The list the connector's `download` step named.
+        list: String,
         document: DocumentRecord,
+    },
+    /// The person drives the screen (`active: true`) until the page is recognised or they
+    /// say they are done; then `active: false`.
+    Interactive {
+        active: bool,
+        instructions: Option<String>,
     },
 }
 
@@ -97,7 +106,27 @@ pub struct Io {
     /// One-time codes from the person. `None` for a background collect: reaching
     /// `ask_code` then ends the collect at once with `USER_ACTION_NEEDED.TWOFA_EXPIRED`.
     pub codes: Option<mpsc::Receiver<String>>,
+    /// The person says they finished an `interactive` step. Without it, the step ends
+    /// only when its page is recognised (or times out).
+    pub closes: Option<mpsc::Receiver<()>>,
     pub redactor: Redactor,
+}
+
+impl Io {
+    /// Links for a run with nobody watching: `ask_code` and `interactive` end it at once.
+    pub fn background(events: mpsc::UnboundedSender<Event>) -> Io {
+        Io {
+            events,
+            codes: None,
+            closes: None,
+            redactor: Redactor::new(),
+        }
+    }
+
+    /// A background run asks nothing of anybody.
+    pub fn is_background(&self) -> bool {
+        self.codes.is_none()
+    }
 }
 
 /// What a successful run collected.

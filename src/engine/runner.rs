@@ -1,7 +1,7 @@
 //! Step dispatch: variables, templates, states, and the control flow (`when`, `for_each`).
 
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
@@ -67,7 +67,20 @@ impl<'a> Runner<'a> {
     }
 
     pub async fn run_all(&mut self) -> Result<Outcome, CollectError> {
-        if !self.connector.login.is_empty() {
+        if let Some(il) = &self.connector.interactive_login {
+            self.set_state(State::LoggingIn, None);
+            self.current = Some(StepRef {
+                section: "login",
+                number: "0".into(),
+                summary: "interactive_login".into(),
+                line: il.pos.line,
+            });
+            let start = self.render(&il.start)?;
+            self.goto(&start).await?;
+            let timeout = il.timeout.map(|t| t.get());
+            self.interactive(&il.until, timeout, il.instructions.as_deref())
+                .await?;
+        } else if !self.connector.login.is_empty() {
             self.set_state(State::LoggingIn, None);
             self.run_block(&self.connector.login, "login", "").await?;
         }
@@ -293,6 +306,12 @@ impl<'a> Runner<'a> {
             self.set_state(State::Downloading, None);
             return self.download(dl).await;
         }
+        if let Some(it) = &step.interactive {
+            let timeout = it.timeout.map(|t| t.get());
+            return self
+                .interactive(&it.until, timeout, it.instructions.as_deref())
+                .await;
+        }
         if let Some(ev) = &step.eval {
             let o = ev.options();
             let js = self.render(&o.js)?;
@@ -309,66 +328,6 @@ impl<'a> Runner<'a> {
         Err(self
             .error(ErrorKind::ConnectorError.into(), "this step has no action")
             .await)
-    }
-
-    async fn ask_code(&mut self, ask: &crate::connector::AskCode) -> Result<(), CollectError> {
-        let var = ask
-            .var
-            .as_ref()
-            .map(|v| v.value.clone())
-            .unwrap_or_else(|| "code".into());
-        let timeout = ask
-            .timeout
-            .map(|t| t.get())
-            .unwrap_or(self.options.code_timeout);
-        let label = ask.label.clone().unwrap_or_else(|| match ask.kind {
-            crate::connector::CodeKind::Sms => "Code received by SMS".into(),
-            crate::connector::CodeKind::Email => "Code received by email".into(),
-            crate::connector::CodeKind::App => "Code from your authenticator app".into(),
-            crate::connector::CodeKind::Unknown => "Verification code".into(),
-        });
-        let Some(codes) = self.io.codes.as_mut() else {
-            let code = ErrorCode::with_detail(ErrorKind::UserActionNeeded, "TWOFA_EXPIRED");
-            return Err(self.error(code, "the site asks for a one-time code and nobody is there to give it (background collect)").await);
-        };
-        // A code typed before this step asked for one belongs to an earlier request.
-        while codes.try_recv().is_ok() {}
-        let expires_at = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d + timeout)
-            .unwrap_or_default()
-            .as_secs();
-        self.set_state(State::TwofaWaiting, Some(label.clone()));
-        self.emit(Event::CodeRequested {
-            kind: ask.kind,
-            label,
-            expires_at,
-        });
-        let codes = self.io.codes.as_mut().expect("checked above");
-        let received = tokio::time::timeout(timeout, codes.recv()).await;
-        match received {
-            Ok(Some(code)) => {
-                let code = code.trim().to_string();
-                self.io.redactor.add(&code);
-                self.vars.insert(var, Value::String(code));
-                self.set_state(State::TwofaProceeding, None);
-                Ok(())
-            }
-            Ok(None) => {
-                let code = ErrorCode::with_detail(ErrorKind::UserActionNeeded, "TWOFA_EXPIRED");
-                Err(self
-                    .error(
-                        code,
-                        "nobody can give the one-time code any more (the input was closed)",
-                    )
-                    .await)
-            }
-            Err(_) => {
-                let code = ErrorCode::with_detail(ErrorKind::UserActionNeeded, "TWOFA_EXPIRED");
-                let why = format!("no one-time code was given within {}", human(timeout));
-                Err(self.error(code, why).await)
-            }
-        }
     }
 
     /// Renders a template from the collect's variables.
@@ -502,6 +461,9 @@ fn summary(step: &Step) -> String {
     }
     if step.eval.is_some() {
         return "eval".into();
+    }
+    if let Some(it) = &step.interactive {
+        return format!("interactive until {}", it.until.value);
     }
     if let Some(fe) = &step.for_each {
         return format!("for_each {} in {}", fe.var.value, fe.list.value);

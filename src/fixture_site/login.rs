@@ -186,7 +186,11 @@ pub async fn otp_post(
 }
 
 /// Creates the session (replacing any previous one) and goes to `/accounts`.
-fn login_success(st: &AppState, headers: &HeaderMap, login: &str) -> Result<Response, AppError> {
+pub(super) fn login_success(
+    st: &AppState,
+    headers: &HeaderMap,
+    login: &str,
+) -> Result<Response, AppError> {
     if let Some(old) = auth::cookie(headers, SID) {
         st.store.drop_session(&old);
     }

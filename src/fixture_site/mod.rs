@@ -7,6 +7,7 @@
 
 mod auth;
 mod data;
+mod human;
 mod login;
 mod render;
 mod routes;
@@ -90,6 +91,7 @@ pub struct DemoSite {
     /// user → sequence number of the last code returned by `wait_code`.
     consumed: Mutex<HashMap<String, u64>>,
     hits: HitCounter,
+    human: human::Challenges,
 }
 
 impl DemoSite {
@@ -104,7 +106,8 @@ impl DemoSite {
         let (codes_tx, codes_rx) = watch::channel(IssuedCodes::default());
         let hits = HitCounter::default();
         // Build (and load data.json) before spawning, so errors surface here.
-        let app = routes::app(root, opts, codes_tx, hits.clone())?;
+        let human = human::Challenges::default();
+        let app = routes::app(root, opts, codes_tx, hits.clone(), human.clone())?;
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
         let signal = async move {
             // Either an explicit shutdown or the DemoSite being dropped.
@@ -119,6 +122,7 @@ impl DemoSite {
             codes: codes_rx,
             consumed: Mutex::new(HashMap::new()),
             hits,
+            human,
         })
     }
 
@@ -179,6 +183,12 @@ impl DemoSite {
         self.hits.get(path)
     }
 
+    /// The phrase of the latest `/human` challenge not answered yet: what its page asks
+    /// to type (the page shows it too, once the square is clicked).
+    pub fn human_phrase(&self) -> Option<String> {
+        self.human.latest_phrase()
+    }
+
     /// Graceful: stops accepting, lets open connections finish, awaits the task.
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.shutdown_tx.take() {
@@ -212,7 +222,7 @@ pub async fn serve(
     hits: HitCounter,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = routes::app(root, opts, codes, hits)?;
+    let app = routes::app(root, opts, codes, hits, human::Challenges::default())?;
     run(listener, app, shutdown).await
 }
 

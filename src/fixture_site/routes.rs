@@ -15,6 +15,7 @@ use tokio::sync::watch;
 
 use super::auth::{self, SID, Store};
 use super::data::{SiteData, User};
+use super::human;
 use super::login;
 use super::render::{self, AppError, escape_html, html, html_response, text};
 use super::{DemoSiteOptions, HitCounter, IssuedCodes};
@@ -25,6 +26,8 @@ pub struct AppState {
     pub opts: DemoSiteOptions,
     pub store: Store,
     pub codes: watch::Sender<IssuedCodes>,
+    /// Open `/human` challenges.
+    pub human: human::Challenges,
 }
 
 pub type St = State<Arc<AppState>>;
@@ -58,6 +61,7 @@ pub fn app(
     opts: DemoSiteOptions,
     codes: watch::Sender<IssuedCodes>,
     hits: HitCounter,
+    human: human::Challenges,
 ) -> std::io::Result<Router> {
     let data = SiteData::load(&root)?;
     let state = Arc::new(AppState {
@@ -66,12 +70,14 @@ pub fn app(
         opts,
         store: Store::default(),
         codes,
+        human,
     });
     Ok(Router::new()
         .route("/", get(index))
         .route("/login", get(login::login_get).post(login::login_post))
         .route("/otp", get(login::otp_get).post(login::otp_post))
         .route("/logout", get(login::logout))
+        .route("/human", get(human::human_get).post(human::human_post))
         .route("/accounts", get(accounts))
         .route("/accounts/{id}/operations", get(operations))
         .route("/invoices", get(invoices))

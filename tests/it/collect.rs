@@ -188,7 +188,7 @@ async fn missing_selector_names_the_step_and_the_selector() {
     let text = e.to_string();
     assert!(
         text.starts_with(
-            "CONNECTOR_ERROR at login step 4 (click '#submit-button', line 24) on http://127.0.0.1:"
+            "CONNECTOR_ERROR at login step 4 (click '#submit-button', line 26) on http://127.0.0.1:"
         ),
         "{text}"
     );

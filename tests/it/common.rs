@@ -134,10 +134,11 @@ pub async fn collect(
     let io = Io {
         events: events_tx,
         codes: (!background).then_some(codes_rx),
+        closes: None,
         redactor: Redactor::new(),
     };
 
-    let run = collect::run(connector, inputs, &options, io);
+    let run = collect::run(connector, inputs, &options, io, &|_| {});
     let drive = async {
         let mut events = Vec::new();
         while let Some(ev) = events_rx.recv().await {

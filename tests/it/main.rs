@@ -1,6 +1,10 @@
-//! One integration-test binary: real Chromium, the demo bank on 127.0.0.1:0, the real CLI.
+//! One integration-test binary: real Chromium, the demo bank on 127.0.0.1:0, the real CLI,
+//! the real service (SQLite file, HTTP, WebSocket).
 
+mod api;
 mod browser;
 mod check;
 mod collect;
 mod common;
+mod live;
+mod server;

@@ -59,6 +59,19 @@ pub fn check(connector: &Connector, file: &str) -> Vec<Diagnostic> {
         Shape::Record(connector.fields.keys().cloned().collect()),
     );
     scope.insert("base_url".into(), Shape::Value);
+    if let Some(page) = &connector.success {
+        c.page_name(page, page.pos);
+    }
+    if let Some(il) = &connector.interactive_login {
+        c.template(&il.start, il.pos, &scope, Use::Other);
+        c.page_name(&il.until, il.pos);
+        if let Some(first) = connector.login.first() {
+            c.err(
+                first.pos,
+                "`login` steps cannot be combined with `interactive_login` (the person does the whole login)",
+            );
+        }
+    }
     c.steps(&connector.login, &mut scope);
     c.steps(&connector.steps, &mut scope);
     c.diags.sort_by_key(|d| d.pos);

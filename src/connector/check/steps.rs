@@ -167,6 +167,9 @@ impl Checker<'_> {
                 self.error_code(code, p);
             }
         }
+        if let Some(it) = &step.interactive {
+            self.page_name(&it.until, it.pos.or(pos));
+        }
         if let Some(ask) = &step.ask_code {
             let name = ask.var.clone().unwrap_or_else(|| Sp {
                 value: "code".into(),

@@ -1,0 +1,209 @@
+//! Starting or attaching to a collect, following it, and reading what it collected.
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::error::{AppError, ErrorBody};
+use crate::store::{Collect, Document};
+
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StartCollect {
+    /// Nobody is watching: a site that asks for a code or a person ends the collect at
+    /// once in state -2 (`USER_ACTION_NEEDED.TWOFA_EXPIRED`).
+    #[serde(default)]
+    pub background: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CollectStarted {
+    pub collect_id: String,
+    /// Where viewers open the WebSocket (carries its own unguessable token).
+    pub ws_path: String,
+    /// -2..7
+    pub state: i8,
+    pub state_name: String,
+    /// True when this call attached to a collect already in progress.
+    pub attached: bool,
+}
+
+#[utoipa::path(
+    post,
+    path = "/credential/{id}/collect",
+    tag = "collects",
+    security(("api_key" = [])),
+    params(("id" = String, Path)),
+    request_body(content = Option<StartCollect>, description = "optional; `{}` or no body is a collect with a person"),
+    responses(
+        (status = 201, body = CollectStarted, description = "a new collect started"),
+        (status = 200, body = CollectStarted, description = "attached to the collect in progress (states 1–6)"),
+        (status = 404, body = ErrorBody),
+    )
+)]
+pub async fn start_collect(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<CollectStarted>), AppError> {
+    let request: StartCollect = if body.iter().all(u8::is_ascii_whitespace) {
+        StartCollect::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))?
+    };
+    let (live, started) = state
+        .collector
+        .start_or_attach(&id, request.background)
+        .await?;
+    let status = live.status();
+    let answer = CollectStarted {
+        collect_id: live.id.clone(),
+        ws_path: format!("/ws/{}", live.ws_token),
+        state: status.state.index(),
+        state_name: status.state.name().to_string(),
+        attached: !started,
+    };
+    let code = if started {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((code, Json(answer)))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GiveCode {
+    pub code: String,
+}
+
+#[utoipa::path(
+    post,
+    path = "/credential/{id}/2fa",
+    tag = "collects",
+    security(("api_key" = [])),
+    params(("id" = String, Path)),
+    request_body = GiveCode,
+    responses(
+        (status = 204, description = "the code was handed to the collect"),
+        (status = 404, body = ErrorBody, description = "no collect for this credential"),
+        (status = 409, body = ErrorBody, description = "the collect is not waiting for a code"),
+    )
+)]
+pub async fn give_code(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    super::error::ApiJson(body): super::error::ApiJson<GiveCode>,
+) -> Result<StatusCode, AppError> {
+    let live =
+        state.collector.latest(&id).await.ok_or_else(|| {
+            AppError::NotFound(format!("no collect in progress for credential {id}"))
+        })?;
+    live.give_code(&body.code)
+        .map_err(|e| AppError::Conflict(e.to_string()))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    get,
+    path = "/collect/{id}",
+    tag = "collects",
+    security(("api_key" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Collect), (status = 404, body = ErrorBody))
+)]
+pub async fn get_collect(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Collect>, AppError> {
+    state
+        .collector
+        .store()
+        .collect(&id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| AppError::NotFound(format!("no collect {id}")))
+}
+
+#[utoipa::path(
+    get,
+    path = "/collect/{id}/documents",
+    tag = "documents",
+    security(("api_key" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Vec<Document>), (status = 404, body = ErrorBody))
+)]
+pub async fn collect_documents(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Document>>, AppError> {
+    let store = state.collector.store();
+    if store.collect(&id).await?.is_none() {
+        return Err(AppError::NotFound(format!("no collect {id}")));
+    }
+    Ok(Json(store.documents_of_collect(&id).await?))
+}
+
+#[utoipa::path(
+    get,
+    path = "/document/{id}",
+    tag = "documents",
+    security(("api_key" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "the file, with its content type", content_type = "application/octet-stream"),
+        (status = 404, body = ErrorBody),
+    )
+)]
+pub async fn download_document(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let doc = state
+        .collector
+        .store()
+        .document(&id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no document {id}")))?;
+    let path = state
+        .collector
+        .config()
+        .documents_dir()
+        .join(doc.file_name());
+    // Documents are small (invoices, statements): read whole.
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|e| AppError::Internal(format!("document {id} at {}: {e}", path.display())))?;
+    let content_type = doc
+        .content_type
+        .clone()
+        .unwrap_or_else(|| "application/octet-stream".into());
+    let name = format!(
+        "{}.{}",
+        doc.doc_id
+            .as_deref()
+            .filter(|s| s
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
+            .unwrap_or(&doc.sha256[..16]),
+        doc.file_name().rsplit('.').next().unwrap_or("bin")
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        Body::from(bytes),
+    )
+        .into_response())
+}

@@ -1,0 +1,79 @@
+//! `GET /connectors`: what the service offers, and the fields each one asks for.
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::AppState;
+use crate::connector::{Connector, FieldKind};
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectorInfo {
+    pub id: String,
+    pub name: String,
+    pub fields: Vec<FieldInfo>,
+    /// The person does the whole login on the live screen.
+    pub interactive_login: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldInfo {
+    pub name: String,
+    pub label: String,
+    /// `text`, `password`, `email`, `number` or `date`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub secret: bool,
+    pub optional: bool,
+    pub placeholder: Option<String>,
+}
+
+impl From<&Connector> for ConnectorInfo {
+    fn from(c: &Connector) -> Self {
+        ConnectorInfo {
+            id: c.id.value.clone(),
+            name: c.name.clone(),
+            fields: c
+                .fields
+                .iter()
+                .map(|(name, f)| FieldInfo {
+                    name: name.clone(),
+                    label: f.label.clone(),
+                    kind: match f.kind {
+                        FieldKind::Text => "text",
+                        FieldKind::Password => "password",
+                        FieldKind::Email => "email",
+                        FieldKind::Number => "number",
+                        FieldKind::Date => "date",
+                    }
+                    .into(),
+                    secret: f.is_secret(),
+                    optional: f.optional,
+                    placeholder: f.placeholder.clone(),
+                })
+                .collect(),
+            interactive_login: c.interactive_login.is_some(),
+        }
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/connectors",
+    tag = "connectors",
+    security(("api_key" = [])),
+    responses((status = 200, body = Vec<ConnectorInfo>))
+)]
+pub async fn list_connectors(State(state): State<AppState>) -> Json<Vec<ConnectorInfo>> {
+    Json(
+        state
+            .collector
+            .catalog()
+            .iter()
+            .map(|c| ConnectorInfo::from(c.as_ref()))
+            .collect(),
+    )
+}

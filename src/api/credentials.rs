@@ -1,0 +1,184 @@
+//! Credentials: a user's account at one connector. Secret values go in, never out.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::error::{ApiJson, AppError, ErrorBody};
+use crate::connector::Connector;
+use crate::store::{Credential, NewCredential};
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateCredential {
+    /// The backend's id for the person.
+    pub user_id: String,
+    /// A connector id from `GET /connectors`.
+    pub connector: String,
+    /// Every field the connector asks for, secrets included.
+    pub fields: IndexMap<String, String>,
+}
+
+const MAX_ID: usize = 200;
+const MAX_VALUE: usize = 4096;
+
+/// Field values by name.
+type Values = IndexMap<String, String>;
+
+/// Splits the values into plain and secret ones, after checking them against the
+/// connector's fields.
+fn split_fields(connector: &Connector, mut given: Values) -> Result<(Values, Values), AppError> {
+    if let Some(unknown) = given.keys().find(|k| !connector.fields.contains_key(*k)) {
+        let known: Vec<&str> = connector.fields.keys().map(String::as_str).collect();
+        return Err(AppError::Unprocessable(format!(
+            "unknown field {unknown:?} for connector {}: it asks for {}",
+            connector.id.value,
+            known.join(", ")
+        )));
+    }
+    let mut plain = IndexMap::new();
+    let mut secret = IndexMap::new();
+    for (name, def) in &connector.fields {
+        let value = given.shift_remove(name).unwrap_or_default();
+        if value.trim().is_empty() {
+            if !def.optional {
+                return Err(AppError::Unprocessable(format!(
+                    "field {name:?} ({}) is required",
+                    def.label
+                )));
+            }
+            continue;
+        }
+        if value.len() > MAX_VALUE {
+            return Err(AppError::Unprocessable(format!(
+                "field {name:?} is longer than {MAX_VALUE} bytes"
+            )));
+        }
+        if def.is_secret() {
+            secret.insert(name.clone(), value);
+        } else {
+            plain.insert(name.clone(), value);
+        }
+    }
+    Ok((plain, secret))
+}
+
+pub(super) fn check_id(what: &str, id: &str) -> Result<(), AppError> {
+    if id.trim().is_empty() || id.len() > MAX_ID || id.chars().any(char::is_control) {
+        return Err(AppError::Unprocessable(format!(
+            "{what} must be 1 to {MAX_ID} printable characters"
+        )));
+    }
+    Ok(())
+}
+
+#[utoipa::path(
+    post,
+    path = "/credential",
+    tag = "credentials",
+    security(("api_key" = [])),
+    request_body = CreateCredential,
+    responses(
+        (status = 201, body = Credential, description = "created; secret values are never returned"),
+        (status = 422, body = ErrorBody, description = "unknown connector, unknown or missing field"),
+    )
+)]
+pub async fn create_credential(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<CreateCredential>,
+) -> Result<(StatusCode, Json<Credential>), AppError> {
+    check_id("userId", &body.user_id)?;
+    let connector = state
+        .collector
+        .catalog()
+        .get(&body.connector)
+        .ok_or_else(|| {
+            AppError::Unprocessable(format!(
+                "unknown connector {:?} (see GET /connectors)",
+                body.connector
+            ))
+        })?;
+    let (fields, secrets) = split_fields(&connector, body.fields)?;
+    let credential = state
+        .collector
+        .store()
+        .create_credential(NewCredential {
+            user_id: body.user_id,
+            connector: body.connector,
+            fields,
+            secrets,
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(credential)))
+}
+
+#[utoipa::path(
+    get,
+    path = "/credential/{id}",
+    tag = "credentials",
+    security(("api_key" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Credential), (status = 404, body = ErrorBody))
+)]
+pub async fn get_credential(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Credential>, AppError> {
+    state
+        .collector
+        .store()
+        .credential(&id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| AppError::NotFound(format!("no credential {id}")))
+}
+
+#[utoipa::path(
+    get,
+    path = "/user/{user_id}/credentials",
+    tag = "credentials",
+    security(("api_key" = [])),
+    params(("user_id" = String, Path)),
+    responses((status = 200, body = Vec<Credential>))
+)]
+pub async fn list_credentials(
+    State(state): State<AppState>,
+    Path(user_id): Path<String>,
+) -> Result<Json<Vec<Credential>>, AppError> {
+    Ok(Json(
+        state
+            .collector
+            .store()
+            .credentials_of_user(&user_id)
+            .await?,
+    ))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/credential/{id}",
+    tag = "credentials",
+    security(("api_key" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 204, description = "deleted: secrets and session wiped, a running collect cancelled"),
+        (status = 404, body = ErrorBody),
+    )
+)]
+pub async fn delete_credential(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    if state.collector.store().credential(&id).await?.is_none() {
+        return Err(AppError::NotFound(format!("no credential {id}")));
+    }
+    state.collector.forget_credential(&id).await;
+    if !state.collector.store().delete_credential(&id).await? {
+        return Err(AppError::NotFound(format!("no credential {id}")));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,127 @@
+//! The WebSocket protocol of a live collect (JSON text frames tagged by `type`), shared by
+//! the server and by clients written in Rust (tests, `examples/watch.rs`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::collect::live::ErrorInfo;
+use crate::connector::CodeKind;
+
+/// Largest client message accepted; longer ones get an `error` back.
+pub const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    State {
+        /// -2..7
+        state: i8,
+        name: String,
+        message: Option<String>,
+        error: Option<WireError>,
+        /// The person drives the screen now.
+        interactive: bool,
+        instructions: Option<String>,
+    },
+    Screenshot {
+        format: String,
+        /// The JPEG, base64.
+        data: String,
+        width: u32,
+        height: u32,
+        seq: u64,
+    },
+    Twofa {
+        kind: CodeKind,
+        label: String,
+        /// Unix seconds.
+        expires_at: u64,
+    },
+    Error {
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireError {
+    pub code: String,
+    pub message: String,
+}
+
+impl From<ErrorInfo> for WireError {
+    fn from(e: ErrorInfo) -> Self {
+        WireError {
+            code: e.code,
+            message: e.message,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMessage {
+    Twofa {
+        code: String,
+    },
+    /// Fractions (0..1) of the image.
+    Click {
+        x: f64,
+        y: f64,
+    },
+    /// A DOM key name: `a`, `Enter`, `Backspace`, `ArrowLeft`...
+    Keydown {
+        key: String,
+    },
+    Text {
+        text: String,
+    },
+    /// The person has finished the interactive login.
+    Close,
+}
+
+impl ClientMessage {
+    /// Parses a text frame, with a reason a person can act on when it is wrong.
+    pub fn parse(text: &str) -> Result<ClientMessage, String> {
+        if text.len() > MAX_CLIENT_MESSAGE {
+            return Err(format!(
+                "message of {} bytes refused: the limit is {MAX_CLIENT_MESSAGE}",
+                text.len()
+            ));
+        }
+        serde_json::from_str(text).map_err(|e| {
+            format!("bad message ({e}); expected JSON with \"type\": twofa, click, keydown, text or close")
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_client_messages() {
+        assert_eq!(
+            ClientMessage::parse(r#"{"type":"click","x":0.5,"y":0.25}"#).unwrap(),
+            ClientMessage::Click { x: 0.5, y: 0.25 }
+        );
+        assert_eq!(
+            ClientMessage::parse(r#"{"type":"close"}"#).unwrap(),
+            ClientMessage::Close
+        );
+        assert!(ClientMessage::parse(r#"{"type":"dance"}"#).is_err());
+        assert!(ClientMessage::parse("not json").is_err());
+        assert!(ClientMessage::parse(r#"{"type":"click","x":"a","y":1}"#).is_err());
+        let big = format!(r#"{{"type":"text","text":"{}"}}"#, "a".repeat(70_000));
+        assert!(ClientMessage::parse(&big).unwrap_err().contains("limit"));
+    }
+
+    #[test]
+    fn server_messages_are_tagged() {
+        let m = ServerMessage::Error {
+            message: "x".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&m).unwrap(),
+            r#"{"type":"error","message":"x"}"#
+        );
+    }
+}

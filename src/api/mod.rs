@@ -1,0 +1,143 @@
+//! The HTTP API (axum): backends authenticate with an API key; viewers reach a live
+//! collect through the WebSocket path it returns. The API knows collects, the store and
+//! connectors, never CDP.
+//!
+//! - [`error`]: [`AppError`](error::AppError), JSON errors that hide internals.
+//! - [`auth`]: API keys.
+//! - [`connectors`], [`credentials`], [`collects`]: the routes.
+//! - [`ws`] and [`messages`]: the live collect's WebSocket and its typed messages.
+
+pub mod auth;
+pub mod collects;
+pub mod connectors;
+pub mod credentials;
+pub mod error;
+pub mod messages;
+pub mod ws;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::{Json, Router, middleware};
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use utoipa::openapi::OpenApi;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi as _, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::collect::Collector;
+use auth::ApiKeys;
+use error::AppError;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub collector: Arc<Collector>,
+    pub api_keys: ApiKeys,
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "gleaner", description = "Collects a person's documents and data from websites, in real Chromium."),
+    modifiers(&BearerAuth),
+    components(schemas(error::ErrorBody))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// The routes and their OpenAPI document, built from the same registrations so that a
+/// route cannot exist without its documentation.
+pub fn router_and_openapi(state: AppState) -> (Router, OpenApi) {
+    let protected = OpenApiRouter::new()
+        .routes(routes!(connectors::list_connectors))
+        .routes(routes!(credentials::create_credential))
+        .routes(routes!(
+            credentials::get_credential,
+            credentials::delete_credential
+        ))
+        .routes(routes!(credentials::list_credentials))
+        .routes(routes!(collects::start_collect))
+        .routes(routes!(collects::give_code))
+        .routes(routes!(collects::get_collect))
+        .routes(routes!(collects::collect_documents))
+        .routes(routes!(collects::download_document))
+        .route_layer(middleware::from_fn_with_state(
+            state.api_keys.clone(),
+            auth::require_api_key,
+        ));
+    let open = OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(openapi_json))
+        .routes(routes!(ws::live_ws));
+    let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(protected)
+        .merge(open)
+        .fallback(not_found)
+        .with_state(state)
+        .split_for_parts();
+    (router, openapi)
+}
+
+/// The whole application, ready to serve.
+pub fn app(state: AppState) -> Router {
+    let (router, openapi) = router_and_openapi(state);
+    let openapi = Arc::new(openapi);
+    router
+        .layer(axum::Extension(openapi))
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// Serves until `shutdown` resolves, then lets requests in flight finish.
+pub async fn run(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn not_found() -> AppError {
+    AppError::NotFound("no such route (see /openapi.json)".into())
+}
+
+async fn method_not_allowed() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let body = serde_json::json!({
+        "error": { "code": "method_not_allowed", "message": "this route does not take this method (see /openapi.json)" }
+    });
+    (axum::http::StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+    pub connectors: usize,
+}
+
+#[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, body = Health)))]
+async fn healthz(State(state): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        connectors: state.collector.catalog().len(),
+    })
+}
+
+#[utoipa::path(get, path = "/openapi.json", tag = "service", responses((status = 200, description = "this document")))]
+async fn openapi_json(axum::Extension(openapi): axum::Extension<Arc<OpenApi>>) -> Json<OpenApi> {
+    Json(openapi.as_ref().clone())
+}

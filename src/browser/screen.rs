@@ -1,0 +1,323 @@
+//! The live screen of a tab and a person's input on it: a JPEG screencast, a fresh capture
+//! for a viewer that joins a static page, and clicks, keys and text sent as real input events.
+//!
+//! A [`Screen`] is a cheap handle (the page is shared), so viewers can watch and drive the
+//! page while the engine keeps using its [`Tab`](super::Tab).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use chromiumoxide::Page;
+use chromiumoxide::cdp::browser_protocol::input::{
+    DispatchKeyEventParams, DispatchKeyEventType, InsertTextParams,
+};
+use chromiumoxide::cdp::browser_protocol::page::{
+    CaptureScreenshotFormat, CaptureScreenshotParams, EventScreencastFrame,
+    ScreencastFrameAckParams, StartScreencastFormat, StartScreencastParams, StopScreencastParams,
+};
+use chromiumoxide::layout::Point;
+use futures::StreamExt;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use super::BrowserError;
+use super::tab::cdp_error;
+
+/// Frames a slow consumer has not taken yet; newer frames are dropped while it is full.
+const FRAME_BUFFER: usize = 2;
+
+/// The longest `stop` waits for `Page.stopScreencast`.
+const STOP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One image of the viewport, as Chromium encoded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// The JPEG, base64 encoded as CDP sent it (no re-encoding).
+    pub jpeg_base64: String,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Frame {
+    /// The JPEG bytes.
+    pub fn jpeg_bytes(&self) -> Result<Vec<u8>, BrowserError> {
+        base64::engine::general_purpose::STANDARD
+            .decode(self.jpeg_base64.as_bytes())
+            .map_err(|e| BrowserError::Cdp(format!("frame is not base64: {e}")))
+    }
+}
+
+/// A handle on a tab's page for viewers: watch it, click and type on it.
+#[derive(Clone)]
+pub struct Screen {
+    page: Page,
+    alive: watch::Receiver<bool>,
+    viewport: (u32, u32),
+}
+
+impl Screen {
+    pub(crate) fn new(page: Page, alive: watch::Receiver<bool>, viewport: (u32, u32)) -> Screen {
+        Screen {
+            page,
+            alive,
+            viewport,
+        }
+    }
+
+    fn err(&self, e: chromiumoxide::error::CdpError) -> BrowserError {
+        cdp_error(e, &self.alive)
+    }
+
+    /// The viewport size in CSS pixels: the size of the images, and what click fractions
+    /// are fractions of.
+    pub fn viewport(&self) -> (u32, u32) {
+        self.viewport
+    }
+
+    /// Starts a JPEG screencast of the viewport. Every frame is acknowledged as it arrives
+    /// (Chromium stops sending otherwise); frames the consumer is too slow to take are
+    /// dropped, never queued. A page that does not change sends no frames: use
+    /// [`Screen::capture_jpeg`] for a first image.
+    ///
+    /// One screencast per page at a time: CDP has a single screencast per target, so
+    /// viewers share one.
+    pub async fn start_screencast(&self, quality: u8) -> Result<Screencast, BrowserError> {
+        // Listen before starting, so the first frame is not missed.
+        let mut events = self
+            .page
+            .event_listener::<EventScreencastFrame>()
+            .await
+            .map_err(|e| self.err(e))?;
+        let (w, h) = self.viewport;
+        let params = StartScreencastParams::builder()
+            .format(StartScreencastFormat::Jpeg)
+            .quality(i64::from(quality.min(100)))
+            .max_width(i64::from(w))
+            .max_height(i64::from(h))
+            .every_nth_frame(1)
+            .build();
+        self.page.execute(params).await.map_err(|e| self.err(e))?;
+
+        let (tx, rx) = mpsc::channel(FRAME_BUFFER);
+        let page = self.page.clone();
+        let mut alive = self.alive.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let event = tokio::select! {
+                    event = events.next() => match event {
+                        Some(event) => event,
+                        None => break,
+                    },
+                    // The browser is gone (or its handler was dropped).
+                    _ = alive.wait_for(|a| !*a) => break,
+                };
+                let session_id = event.session_id;
+                let (data, metadata) = match Arc::try_unwrap(event) {
+                    Ok(ev) => (String::from(ev.data), ev.metadata),
+                    Err(ev) => (String::from(ev.data.clone()), ev.metadata.clone()),
+                };
+                let frame = Frame {
+                    jpeg_base64: data,
+                    width: metadata.device_width.round().max(0.0) as u32,
+                    height: metadata.device_height.round().max(0.0) as u32,
+                };
+                let closed = match tx.try_send(frame) {
+                    Ok(()) | Err(mpsc::error::TrySendError::Full(_)) => false,
+                    Err(mpsc::error::TrySendError::Closed(_)) => true,
+                };
+                if let Err(e) = page
+                    .execute(ScreencastFrameAckParams::new(session_id))
+                    .await
+                {
+                    if !*alive.borrow() {
+                        break;
+                    }
+                    tracing::debug!("screencast frame ack failed: {e}");
+                }
+                if closed {
+                    break;
+                }
+            }
+        });
+        Ok(Screencast {
+            frames: rx,
+            task,
+            page: self.page.clone(),
+            alive: self.alive.clone(),
+            stopped: false,
+        })
+    }
+
+    /// A fresh image of the viewport (`Page.captureScreenshot`, JPEG).
+    pub async fn capture_jpeg(&self, quality: u8) -> Result<Frame, BrowserError> {
+        let params = CaptureScreenshotParams::builder()
+            .format(CaptureScreenshotFormat::Jpeg)
+            .quality(i64::from(quality.min(100)))
+            .build();
+        let data = self
+            .page
+            .execute(params)
+            .await
+            .map_err(|e| self.err(e))?
+            .result
+            .data;
+        Ok(Frame {
+            jpeg_base64: data.into(),
+            width: self.viewport.0,
+            height: self.viewport.1,
+        })
+    }
+
+    /// A left click at fractions (0..=1) of the viewport image: mouse moved, pressed, released.
+    pub async fn click(&self, fx: f64, fy: f64) -> Result<(), BrowserError> {
+        let inside = |f: f64| f.is_finite() && (0.0..=1.0).contains(&f);
+        if !inside(fx) || !inside(fy) {
+            return Err(BrowserError::Cdp(format!(
+                "click at ({fx}, {fy}): the fractions of the screen must be within 0..1"
+            )));
+        }
+        let (w, h) = self.viewport;
+        click_at(
+            &self.page,
+            &self.alive,
+            fx * f64::from(w),
+            fy * f64::from(h),
+        )
+        .await
+    }
+
+    /// Presses and releases a key, by DOM key name (`Enter`, `Backspace`, `a`, `ArrowDown`...).
+    pub async fn key(&self, key: &str) -> Result<(), BrowserError> {
+        press_key(&self.page, &self.alive, key).await
+    }
+
+    /// Types text into the focused element (`Input.insertText`).
+    pub async fn text(&self, text: &str) -> Result<(), BrowserError> {
+        insert_text(&self.page, &self.alive, text).await
+    }
+}
+
+/// A running screencast. Dropping it stops the screencast too (without waiting).
+pub struct Screencast {
+    frames: mpsc::Receiver<Frame>,
+    task: JoinHandle<()>,
+    page: Page,
+    alive: watch::Receiver<bool>,
+    stopped: bool,
+}
+
+impl Screencast {
+    /// The next frame; `None` once the page or the browser is gone.
+    pub async fn next_frame(&mut self) -> Option<Frame> {
+        self.frames.recv().await
+    }
+
+    /// Stops the screencast (`Page.stopScreencast`) and its task.
+    pub async fn stop(mut self) {
+        self.stopped = true;
+        self.task.abort();
+        if *self.alive.borrow() {
+            match tokio::time::timeout(STOP_TIMEOUT, self.page.execute(StopScreencastParams {}))
+                .await
+            {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::debug!("Page.stopScreencast: {e}"),
+                Err(_) => tracing::debug!("Page.stopScreencast did not answer in time"),
+            }
+        }
+    }
+}
+
+impl Drop for Screencast {
+    fn drop(&mut self) {
+        self.task.abort();
+        if !self.stopped
+            && *self.alive.borrow()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let page = self.page.clone();
+            runtime.spawn(async move {
+                let _ =
+                    tokio::time::timeout(STOP_TIMEOUT, page.execute(StopScreencastParams {})).await;
+            });
+        }
+    }
+}
+
+/// A real left click (moved, pressed, released, click count 1) at a viewport point.
+pub(crate) async fn click_at(
+    page: &Page,
+    alive: &watch::Receiver<bool>,
+    x: f64,
+    y: f64,
+) -> Result<(), BrowserError> {
+    page.click(Point { x, y })
+        .await
+        .map_err(|e| cdp_error(e, alive))?;
+    Ok(())
+}
+
+/// Types text into the focused element, as an IME would (`Input.insertText`).
+pub(crate) async fn insert_text(
+    page: &Page,
+    alive: &watch::Receiver<bool>,
+    text: &str,
+) -> Result<(), BrowserError> {
+    page.execute(InsertTextParams::new(text))
+        .await
+        .map_err(|e| cdp_error(e, alive))?;
+    Ok(())
+}
+
+/// Presses and releases a key, by DOM key name: whatever
+/// `chromiumoxide::keys::USKEYBOARD_LAYOUT` knows, or any single character.
+pub(crate) async fn press_key(
+    page: &Page,
+    alive: &watch::Receiver<bool>,
+    key: &str,
+) -> Result<(), BrowserError> {
+    let def = chromiumoxide::keys::USKEYBOARD_LAYOUT
+        .iter()
+        .find(|d| d.key == key);
+    let single_char = key.chars().count() == 1;
+    if def.is_none() && !single_char {
+        return Err(BrowserError::Script(format!("unknown key {key:?}")));
+    }
+    let text = def
+        .and_then(|d| d.text)
+        .map(str::to_string)
+        .or_else(|| single_char.then(|| key.to_string()));
+    let mut down = DispatchKeyEventParams::builder()
+        .r#type(if text.is_some() {
+            DispatchKeyEventType::KeyDown
+        } else {
+            DispatchKeyEventType::RawKeyDown
+        })
+        .key(key);
+    if let Some(d) = def {
+        down = down
+            .code(d.code)
+            .windows_virtual_key_code(d.key_code)
+            .native_virtual_key_code(d.key_code);
+    }
+    if let Some(t) = &text {
+        down = down.text(t.clone()).unmodified_text(t.clone());
+    }
+    let mut up = DispatchKeyEventParams::builder()
+        .r#type(DispatchKeyEventType::KeyUp)
+        .key(key);
+    if let Some(d) = def {
+        up = up
+            .code(d.code)
+            .windows_virtual_key_code(d.key_code)
+            .native_virtual_key_code(d.key_code);
+    }
+    page.execute(down.build().map_err(BrowserError::Cdp)?)
+        .await
+        .map_err(|e| cdp_error(e, alive))?;
+    page.execute(up.build().map_err(BrowserError::Cdp)?)
+        .await
+        .map_err(|e| cdp_error(e, alive))?;
+    Ok(())
+}

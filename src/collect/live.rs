@@ -1,0 +1,333 @@
+//! A collect while it runs, shared by its viewers: its state, the 2FA request waiting for
+//! an answer, the live screen, and the person's input (codes, clicks, keys, text, close).
+//!
+//! The screencast runs only while at least one viewer is attached (see [`screen_pump`]);
+//! a viewer that attaches gets the state and a frame at once.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use tokio::sync::{broadcast, mpsc, watch};
+
+use crate::browser::{BrowserError, Frame, Screen};
+use crate::codes::State;
+use crate::connector::CodeKind;
+
+/// JPEG quality of the live screen: ~14 KB a 1280×720 frame (CHROMIUM-NOTES.md).
+pub const SCREEN_QUALITY: u8 = 60;
+
+/// Where a collect stands, as viewers see it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Status {
+    pub state: State,
+    pub message: Option<String>,
+    pub error: Option<ErrorInfo>,
+    /// The person drives the screen now (an `interactive` step).
+    pub interactive: bool,
+    pub instructions: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ErrorInfo {
+    pub code: String,
+    pub message: String,
+}
+
+/// A one-time code the collect waits for.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CodeRequest {
+    pub kind: CodeKind,
+    pub label: String,
+    pub expires_at: u64,
+}
+
+/// One frame of the live screen, numbered in the order viewers receive them.
+#[derive(Debug)]
+pub struct Shot {
+    pub seq: u64,
+    pub frame: Frame,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("the collect is not waiting for a code")]
+    NoCodeAsked,
+    #[error("the collect has ended")]
+    Ended,
+    #[error("the screen is not available yet")]
+    NoScreen,
+    #[error("the page is not in the hands of the person (no interactive step now)")]
+    NotInteractive,
+    #[error("{0}")]
+    Browser(#[from] BrowserError),
+}
+
+pub struct Live {
+    pub id: String,
+    pub credential_id: String,
+    pub background: bool,
+    /// The unguessable part of the WebSocket path.
+    pub ws_token: String,
+    status: watch::Sender<Status>,
+    code_request: watch::Sender<Option<CodeRequest>>,
+    codes: mpsc::Sender<String>,
+    closes: mpsc::Sender<()>,
+    screen: watch::Sender<Option<Screen>>,
+    viewers: watch::Sender<usize>,
+    shots: broadcast::Sender<Arc<Shot>>,
+    /// The latest screencast frame, kept only while the screencast runs (afterwards the
+    /// page may have changed without a frame).
+    last_shot: Mutex<Option<Arc<Shot>>>,
+    seq: AtomicU64,
+    cancel: watch::Sender<Option<crate::codes::ErrorKind>>,
+}
+
+/// The engine's ends of the person's channels, handed over when the collect starts.
+pub struct PersonLinks {
+    pub codes: mpsc::Receiver<String>,
+    pub closes: mpsc::Receiver<()>,
+}
+
+impl Live {
+    pub fn new(
+        id: String,
+        credential_id: String,
+        background: bool,
+        ws_token: String,
+    ) -> (Arc<Live>, PersonLinks) {
+        let (codes, codes_rx) = mpsc::channel(4);
+        let (closes, closes_rx) = mpsc::channel(4);
+        let live = Live {
+            id,
+            credential_id,
+            background,
+            ws_token,
+            status: watch::Sender::new(Status {
+                state: State::Preparing,
+                message: None,
+                error: None,
+                interactive: false,
+                instructions: None,
+            }),
+            code_request: watch::Sender::new(None),
+            codes,
+            closes,
+            screen: watch::Sender::new(None),
+            viewers: watch::Sender::new(0),
+            shots: broadcast::channel(8).0,
+            last_shot: Mutex::new(None),
+            seq: AtomicU64::new(0),
+            cancel: watch::Sender::new(None),
+        };
+        let links = PersonLinks {
+            codes: codes_rx,
+            closes: closes_rx,
+        };
+        (Arc::new(live), links)
+    }
+
+    pub fn status(&self) -> Status {
+        self.status.borrow().clone()
+    }
+
+    pub fn is_finished(&self) -> bool {
+        !self.status.borrow().state.in_progress()
+    }
+
+    pub fn set_status(&self, change: impl FnOnce(&mut Status)) {
+        self.status.send_if_modified(|s| {
+            let before = s.clone();
+            change(s);
+            *s != before
+        });
+        if self.is_finished() {
+            self.code_request.send_replace(None);
+            self.screen.send_replace(None);
+        }
+    }
+
+    pub fn request_code(&self, request: Option<CodeRequest>) {
+        self.code_request.send_replace(request);
+    }
+
+    /// The person's answer to the pending code request.
+    pub fn give_code(&self, code: &str) -> Result<(), InputError> {
+        if self.is_finished() {
+            return Err(InputError::Ended);
+        }
+        if self.code_request.borrow().is_none() {
+            return Err(InputError::NoCodeAsked);
+        }
+        self.codes
+            .try_send(code.to_string())
+            .map_err(|_| InputError::Ended)?;
+        self.code_request.send_replace(None);
+        Ok(())
+    }
+
+    /// The person has finished the interactive step.
+    pub fn close_interactive(&self) -> Result<(), InputError> {
+        if !self.status.borrow().interactive {
+            return Err(InputError::NotInteractive);
+        }
+        self.closes.try_send(()).map_err(|_| InputError::Ended)
+    }
+
+    pub fn set_screen(&self, screen: Option<Screen>) {
+        self.screen.send_replace(screen);
+    }
+
+    fn current_screen(&self) -> Result<Screen, InputError> {
+        if self.is_finished() {
+            return Err(InputError::Ended);
+        }
+        self.screen.borrow().clone().ok_or(InputError::NoScreen)
+    }
+
+    pub async fn click(&self, x: f64, y: f64) -> Result<(), InputError> {
+        Ok(self.current_screen()?.click(x, y).await?)
+    }
+
+    pub async fn key(&self, key: &str) -> Result<(), InputError> {
+        Ok(self.current_screen()?.key(key).await?)
+    }
+
+    pub async fn text(&self, text: &str) -> Result<(), InputError> {
+        Ok(self.current_screen()?.text(text).await?)
+    }
+
+    /// Ends the collect with this error kind (CANCELLED when a credential is deleted,
+    /// INTERRUPTED when the service stops).
+    pub fn cancel(&self, kind: crate::codes::ErrorKind) {
+        self.cancel.send_if_modified(|c| {
+            let first = c.is_none();
+            if first {
+                *c = Some(kind);
+            }
+            first
+        });
+    }
+
+    /// Resolves when [`Live::cancel`] is called, with its kind.
+    pub async fn cancelled(&self) -> crate::codes::ErrorKind {
+        let mut rx = self.cancel.subscribe();
+        loop {
+            if let Some(kind) = *rx.borrow_and_update() {
+                return kind;
+            }
+            if rx.changed().await.is_err() {
+                return std::future::pending().await;
+            }
+        }
+    }
+
+    /// Attaches a viewer. The screencast runs while any viewer is attached.
+    pub fn attach(self: &Arc<Self>) -> Viewer {
+        self.viewers.send_modify(|n| *n += 1);
+        Viewer {
+            live: self.clone(),
+            status: self.status.subscribe(),
+            code_request: self.code_request.subscribe(),
+            shots: self.shots.subscribe(),
+        }
+    }
+
+    pub fn viewer_count(&self) -> usize {
+        *self.viewers.borrow()
+    }
+
+    /// A frame for a viewer that just attached: the screencast's latest, or a fresh
+    /// capture when the page is static (a static page sends no frames).
+    pub async fn current_shot(&self) -> Option<Arc<Shot>> {
+        let kept = self
+            .last_shot
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if kept.is_some() {
+            return kept;
+        }
+        let screen = self.current_screen().ok()?;
+        let frame = screen.capture_jpeg(SCREEN_QUALITY).await.ok()?;
+        Some(self.number(frame))
+    }
+
+    fn number(&self, frame: Frame) -> Arc<Shot> {
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
+        Arc::new(Shot { seq, frame })
+    }
+
+    fn publish(&self, frame: Frame) {
+        let shot = self.number(frame);
+        *self.last_shot.lock().unwrap_or_else(|e| e.into_inner()) = Some(shot.clone());
+        let _ = self.shots.send(shot);
+    }
+
+    fn forget_last_shot(&self) {
+        *self.last_shot.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
+/// One attached viewer; dropping it detaches.
+pub struct Viewer {
+    pub live: Arc<Live>,
+    pub status: watch::Receiver<Status>,
+    pub code_request: watch::Receiver<Option<CodeRequest>>,
+    pub shots: broadcast::Receiver<Arc<Shot>>,
+}
+
+impl Drop for Viewer {
+    fn drop(&mut self) {
+        self.live.viewers.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+/// Runs the screencast while the collect has a screen and at least one viewer, until the
+/// collect ends. Spawned once per collect.
+pub async fn screen_pump(live: Arc<Live>) {
+    let mut viewers = live.viewers.subscribe();
+    let mut screens = live.screen.subscribe();
+    let mut status = live.status.subscribe();
+    loop {
+        if live.is_finished() {
+            return;
+        }
+        let screen = screens.borrow_and_update().clone();
+        let watched = *viewers.borrow_and_update() > 0;
+        let Some(screen) = screen.filter(|_| watched) else {
+            tokio::select! {
+                r = viewers.changed() => if r.is_err() { return },
+                r = screens.changed() => if r.is_err() { return },
+                r = status.changed() => if r.is_err() { return },
+            }
+            continue;
+        };
+        let mut cast = match screen.start_screencast(SCREEN_QUALITY).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::debug!(collect = %live.id, "screencast did not start: {e}");
+                // Wait for something to change rather than retrying in a loop.
+                tokio::select! {
+                    r = viewers.changed() => if r.is_err() { return },
+                    r = screens.changed() => if r.is_err() { return },
+                    r = status.changed() => if r.is_err() { return },
+                }
+                continue;
+            }
+        };
+        loop {
+            tokio::select! {
+                frame = cast.next_frame() => match frame {
+                    Some(f) => live.publish(f),
+                    None => break,
+                },
+                r = viewers.changed() => if r.is_err() || *viewers.borrow() == 0 { break },
+                r = screens.changed() => if r.is_err() || screens.borrow().is_none() { break },
+                r = status.changed() => if r.is_err() || live.is_finished() { break },
+            }
+        }
+        live.forget_last_shot();
+        cast.stop().await;
+    }
+}

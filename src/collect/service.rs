@@ -1,0 +1,324 @@
+//! The service's collects: at most one in progress per credential (a second request
+//! attaches to it), each persisted as it goes (states, documents, records) and shared
+//! with its viewers through a [`Live`].
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use url::Url;
+
+use super::live::{CodeRequest, ErrorInfo, Live, PersonLinks, screen_pump};
+use super::{CollectOptions, run};
+use crate::codes::{ErrorKind, State};
+use crate::connector::Connector;
+use crate::connector::catalog::Catalog;
+use crate::engine::{CollectError, Event, Inputs, Io, Outcome};
+use crate::secrets::Redactor;
+use crate::store::{CollectSummary, NewDocument, Store, StoreError};
+
+#[derive(Debug, Clone, Default)]
+pub struct CollectorConfig {
+    pub collect: CollectOptions,
+    /// Per connector id, where its site really is (demo and test sites on 127.0.0.1).
+    pub base_urls: HashMap<String, Url>,
+}
+
+impl CollectorConfig {
+    /// Where documents are stored, by sha256.
+    pub fn documents_dir(&self) -> PathBuf {
+        self.collect.engine.out_dir.clone()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CollectorError {
+    #[error("no credential {0}")]
+    NoCredential(String),
+    #[error("the connector {0:?} of this credential is not offered by this service")]
+    NoConnector(String),
+    #[error("the connector's base_url {0:?} is not a URL")]
+    BadBaseUrl(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Default)]
+struct Registry {
+    /// The latest collect of each credential, running or finished.
+    by_credential: HashMap<String, Arc<Live>>,
+    by_token: HashMap<String, Arc<Live>>,
+}
+
+pub struct Collector {
+    store: Store,
+    catalog: Arc<Catalog>,
+    config: CollectorConfig,
+    /// Held across the check and the start, so two requests cannot start two collects.
+    registry: tokio::sync::Mutex<Registry>,
+    /// Read by WebSocket lookups, which must not wait behind a start.
+    tokens: Mutex<HashMap<String, Arc<Live>>>,
+    tasks: Mutex<JoinSet<()>>,
+}
+
+impl Collector {
+    pub fn new(store: Store, catalog: Arc<Catalog>, config: CollectorConfig) -> Arc<Collector> {
+        Arc::new(Collector {
+            store,
+            catalog,
+            config,
+            registry: tokio::sync::Mutex::new(Registry::default()),
+            tokens: Mutex::new(HashMap::new()),
+            tasks: Mutex::new(JoinSet::new()),
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    pub fn config(&self) -> &CollectorConfig {
+        &self.config
+    }
+
+    /// The collect in progress for this credential (attach), or a new one.
+    /// Returns the collect and whether it was started by this call.
+    pub async fn start_or_attach(
+        self: &Arc<Self>,
+        credential_id: &str,
+        background: bool,
+    ) -> Result<(Arc<Live>, bool), CollectorError> {
+        let mut registry = self.registry.lock().await;
+        if let Some(live) = registry.by_credential.get(credential_id)
+            && !live.is_finished()
+        {
+            return Ok((live.clone(), false));
+        }
+        let credential = self
+            .store
+            .credential(credential_id)
+            .await?
+            .ok_or_else(|| CollectorError::NoCredential(credential_id.to_string()))?;
+        let connector = self
+            .catalog
+            .get(&credential.connector)
+            .ok_or_else(|| CollectorError::NoConnector(credential.connector.clone()))?;
+        let base_url = match self.config.base_urls.get(&credential.connector) {
+            Some(u) => u.clone(),
+            None => Url::parse(&connector.base_url)
+                .map_err(|_| CollectorError::BadBaseUrl(connector.base_url.value.clone()))?,
+        };
+        let fields = self
+            .store
+            .credential_values(credential_id)
+            .await?
+            .ok_or_else(|| CollectorError::NoCredential(credential_id.to_string()))?;
+        let summary = self.store.start_collect(credential_id, background).await?;
+        let token = crate::secrets::random_token();
+        let (live, links) = Live::new(
+            summary.id.clone(),
+            credential_id.to_string(),
+            background,
+            token.clone(),
+        );
+        if let Some(old) = registry
+            .by_credential
+            .insert(credential_id.to_string(), live.clone())
+        {
+            registry.by_token.remove(&old.ws_token);
+            self.tokens_lock().remove(&old.ws_token);
+        }
+        registry.by_token.insert(token.clone(), live.clone());
+        self.tokens_lock().insert(token, live.clone());
+        drop(registry);
+
+        let inputs = Inputs { fields, base_url };
+        let this = self.clone();
+        let driven = live.clone();
+        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        tasks.spawn(screen_pump(live.clone()));
+        tasks.spawn(async move { this.drive(driven, links, connector, inputs).await });
+        Ok((live, true))
+    }
+
+    fn tokens_lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Live>>> {
+        self.tokens.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The collect a WebSocket path's token names.
+    pub fn by_token(&self, token: &str) -> Option<Arc<Live>> {
+        self.tokens_lock().get(token).cloned()
+    }
+
+    /// The latest collect of a credential started by this process, if any.
+    pub async fn latest(&self, credential_id: &str) -> Option<Arc<Live>> {
+        self.registry
+            .lock()
+            .await
+            .by_credential
+            .get(credential_id)
+            .cloned()
+    }
+
+    /// Cancels the running collect of a credential (it is being deleted) and forgets it.
+    pub async fn forget_credential(&self, credential_id: &str) {
+        let mut registry = self.registry.lock().await;
+        if let Some(live) = registry.by_credential.remove(credential_id) {
+            live.cancel(ErrorKind::Cancelled);
+            registry.by_token.remove(&live.ws_token);
+            self.tokens_lock().remove(&live.ws_token);
+        }
+    }
+
+    /// Stops every running collect (state -1, INTERRUPTED) and waits until each has
+    /// closed its browser and written its end.
+    pub async fn shutdown(&self) {
+        for live in self.registry.lock().await.by_credential.values() {
+            live.cancel(ErrorKind::Interrupted);
+        }
+        let mut tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        while tasks.join_next().await.is_some() {}
+    }
+
+    async fn drive(
+        self: Arc<Self>,
+        live: Arc<Live>,
+        links: PersonLinks,
+        connector: Arc<Connector>,
+        inputs: Inputs,
+    ) {
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let io = if live.background {
+            Io::background(events_tx)
+        } else {
+            Io {
+                events: events_tx,
+                codes: Some(links.codes),
+                closes: Some(links.closes),
+                redactor: Redactor::new(),
+            }
+        };
+        let recorder = tokio::spawn(record_events(self.store.clone(), live.clone(), events_rx));
+        let on_screen = |screen| live.set_screen(screen);
+        let result = tokio::select! {
+            r = run(&connector, inputs, &self.config.collect, io, &on_screen) => r,
+            kind = live.cancelled() => Err(CollectError::new(kind, match kind {
+                ErrorKind::Interrupted => "the service stopped during the collect",
+                _ => "the collect was cancelled (its credential was deleted)",
+            })),
+        };
+        // The engine's events all reach the store before the end is written.
+        let _ = recorder.await;
+        self.finish(&live, result).await;
+    }
+
+    async fn finish(&self, live: &Live, result: Result<Outcome, CollectError>) {
+        let (state, error, records) = match &result {
+            Ok(outcome) => (
+                State::Done,
+                None,
+                serde_json::to_value(&outcome.lists).unwrap_or(Value::Null),
+            ),
+            Err(e) => (
+                e.kind().final_state(),
+                Some(ErrorInfo {
+                    code: e.code.to_string(),
+                    message: e.to_string(),
+                }),
+                Value::Null,
+            ),
+        };
+        let error_ref = error
+            .as_ref()
+            .map(|e| (e.code.as_str(), e.message.as_str()));
+        if let Err(e) = self
+            .store
+            .finish_collect(&live.id, state, error_ref, &records)
+            .await
+        {
+            // A deleted credential takes its collects with it: nothing left to write.
+            tracing::warn!(collect = %live.id, "could not record the end of the collect: {e}");
+        }
+        live.set_status(|s| {
+            s.state = state;
+            s.message = None;
+            s.error = error;
+            s.interactive = false;
+            s.instructions = None;
+        });
+    }
+}
+
+/// Writes the engine's events to the store and to the viewers, in order.
+async fn record_events(store: Store, live: Arc<Live>, mut events: mpsc::UnboundedReceiver<Event>) {
+    while let Some(event) = events.recv().await {
+        match event {
+            // The final state is written by `finish`, with its error and records.
+            // Preparing is recorded when the collect is created.
+            Event::State { state, message }
+                if state.in_progress() && state != live.status().state =>
+            {
+                if let Err(e) = store
+                    .record_state(&live.id, state, message.as_deref())
+                    .await
+                {
+                    tracing::warn!(collect = %live.id, "could not record state {state}: {e}");
+                }
+                if state != State::TwofaWaiting {
+                    live.request_code(None);
+                }
+                live.set_status(|s| {
+                    s.state = state;
+                    s.message = message;
+                });
+            }
+            Event::CodeRequested {
+                kind,
+                label,
+                expires_at,
+            } => live.request_code(Some(CodeRequest {
+                kind,
+                label,
+                expires_at,
+            })),
+            Event::Interactive {
+                active,
+                instructions,
+            } => live.set_status(|s| {
+                s.interactive = active;
+                s.instructions = instructions;
+            }),
+            Event::Document { list, document } => {
+                let new = NewDocument {
+                    credential_id: live.credential_id.clone(),
+                    collect_id: live.id.clone(),
+                    list,
+                    record: document,
+                };
+                if let Err(e) = store.add_document(new).await {
+                    tracing::warn!(collect = %live.id, "could not record a document: {e}");
+                }
+            }
+            Event::State { .. } | Event::Step { .. } | Event::Record { .. } => {}
+        }
+    }
+}
+
+/// What `POST /credential/{id}/collect` answers.
+pub fn summary_of(live: &Live) -> CollectSummary {
+    let state = live.status().state;
+    CollectSummary {
+        id: live.id.clone(),
+        credential_id: live.credential_id.clone(),
+        background: live.background,
+        state: state.index(),
+        state_name: state.name().to_string(),
+    }
+}

@@ -1,0 +1,144 @@
+//! Steps that need the person: a one-time code (`ask_code`) and the live screen
+//! (`interactive`). A background run (no channel to anybody) ends at once in state -2:
+//! it never waits for someone who is not there.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+use super::Event;
+use super::error::CollectError;
+use super::pages::{SelectorSet, matches};
+use super::runner::{Runner, human};
+use crate::codes::{ErrorCode, ErrorKind, State};
+
+/// How long the person has for an `interactive` step unless it says otherwise.
+const INTERACTIVE_TIMEOUT: Duration = Duration::from_secs(300);
+
+fn twofa_expired() -> ErrorCode {
+    ErrorCode::with_detail(ErrorKind::UserActionNeeded, "TWOFA_EXPIRED")
+}
+
+impl Runner<'_> {
+    pub(super) async fn ask_code(
+        &mut self,
+        ask: &crate::connector::AskCode,
+    ) -> Result<(), CollectError> {
+        let var = ask
+            .var
+            .as_ref()
+            .map(|v| v.value.clone())
+            .unwrap_or_else(|| "code".into());
+        let timeout = ask
+            .timeout
+            .map(|t| t.get())
+            .unwrap_or(self.options.code_timeout);
+        let label = ask.label.clone().unwrap_or_else(|| match ask.kind {
+            crate::connector::CodeKind::Sms => "Code received by SMS".into(),
+            crate::connector::CodeKind::Email => "Code received by email".into(),
+            crate::connector::CodeKind::App => "Code from your authenticator app".into(),
+            crate::connector::CodeKind::Unknown => "Verification code".into(),
+        });
+        let Some(codes) = self.io.codes.as_mut() else {
+            let code = twofa_expired();
+            return Err(self.error(code, "the site asks for a one-time code and nobody is there to give it (background collect)").await);
+        };
+        // A code typed before this step asked for one belongs to an earlier request.
+        while codes.try_recv().is_ok() {}
+        let expires_at = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d + timeout)
+            .unwrap_or_default()
+            .as_secs();
+        self.set_state(State::TwofaWaiting, Some(label.clone()));
+        self.emit(Event::CodeRequested {
+            kind: ask.kind,
+            label,
+            expires_at,
+        });
+        let codes = self.io.codes.as_mut().expect("checked above");
+        let received = tokio::time::timeout(timeout, codes.recv()).await;
+        match received {
+            Ok(Some(code)) => {
+                let code = code.trim().to_string();
+                self.io.redactor.add(&code);
+                self.vars.insert(var, Value::String(code));
+                self.set_state(State::TwofaProceeding, None);
+                Ok(())
+            }
+            Ok(None) => {
+                let code = twofa_expired();
+                Err(self
+                    .error(
+                        code,
+                        "nobody can give the one-time code any more (the input was closed)",
+                    )
+                    .await)
+            }
+            Err(_) => {
+                let code = twofa_expired();
+                let why = format!("no one-time code was given within {}", human(timeout));
+                Err(self.error(code, why).await)
+            }
+        }
+    }
+
+    /// Hands the screen to the person until `until` is recognised, they send `close`, or
+    /// the time is up.
+    pub(super) async fn interactive(
+        &mut self,
+        until: &str,
+        timeout: Option<Duration>,
+        instructions: Option<&str>,
+    ) -> Result<(), CollectError> {
+        if self.io.is_background() {
+            let why = "the site needs a person on the live screen and nobody is there (background collect)";
+            return Err(self.error(twofa_expired(), why).await);
+        }
+        let timeout = timeout.unwrap_or(INTERACTIVE_TIMEOUT);
+        let Some(page) = self.connector.pages.get(until) else {
+            let msg = format!("undefined page {until:?}");
+            return Err(self.error(ErrorKind::ConnectorError.into(), msg).await);
+        };
+        let mut sels = SelectorSet::default();
+        sels.add_page(page);
+        self.emit(Event::Interactive {
+            active: true,
+            instructions: instructions.map(str::to_string),
+        });
+        // Taken out for the wait, so that the probe loop can borrow the runner.
+        let mut closes = self.io.closes.take();
+        while let Some(c) = closes.as_mut()
+            && c.try_recv().is_ok()
+        {}
+        let mut regexes = std::mem::take(&mut self.regexes);
+        let closed = async {
+            match closes.as_mut() {
+                Some(c) => c.recv().await.is_some(),
+                None => std::future::pending().await,
+            }
+        };
+        let recognised = self.wait_until(&sels.list, timeout, None, |probe| {
+            matches(page, probe, &sels, &mut regexes)
+        });
+        let result = tokio::select! {
+            r = recognised => r.map(|(_, found)| found),
+            person_done = closed => Ok(person_done),
+        };
+        self.regexes = regexes;
+        self.io.closes = closes;
+        self.emit(Event::Interactive {
+            active: false,
+            instructions: None,
+        });
+        if result? {
+            return Ok(());
+        }
+        let code = ErrorCode::with_detail(ErrorKind::UserActionNeeded, "INTERACTIVE_EXPIRED");
+        let why = format!(
+            "the person did not get through within {} (page {until:?} not recognised)",
+            human(timeout)
+        );
+        Err(self.error(code, why).await)
+    }
+}

@@ -1,0 +1,167 @@
+//! `gleaner serve`: opens the store (creating the SQLite file and the master key on first
+//! start), marks collects left running by a previous process as interrupted, loads the
+//! connectors, and serves the API until the shutdown future resolves. Running collects
+//! are then stopped (state -1, INTERRUPTED) and their browsers closed.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use url::Url;
+
+use crate::api::auth::ApiKeys;
+use crate::api::{AppState, app};
+use crate::browser::LaunchOptions;
+use crate::collect::{CollectOptions, Collector, CollectorConfig};
+use crate::connector::catalog::{Catalog, CatalogError};
+use crate::engine;
+use crate::secrets::{Cipher, CipherError, MasterKey};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Documents, and by default the database and the key file.
+    pub data_dir: PathBuf,
+    /// Default: `sqlite://<data_dir>/gleaner.db`.
+    pub database_url: Option<String>,
+    /// Default: `<data_dir>/master.key`, created with mode 0600 when absent.
+    pub key_file: Option<PathBuf>,
+    pub connectors_dir: PathBuf,
+    pub api_keys: Vec<String>,
+    /// Per connector id, where its site really is.
+    pub base_urls: HashMap<String, Url>,
+    pub code_timeout: Duration,
+    pub launch: LaunchOptions,
+}
+
+impl ServerConfig {
+    pub fn new(data_dir: impl Into<PathBuf>, connectors_dir: impl Into<PathBuf>) -> Self {
+        ServerConfig {
+            data_dir: data_dir.into(),
+            database_url: None,
+            key_file: None,
+            connectors_dir: connectors_dir.into(),
+            api_keys: Vec::new(),
+            base_urls: HashMap::new(),
+            code_timeout: engine::Options::default().code_timeout,
+            launch: LaunchOptions::default(),
+        }
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("gleaner.db").display()))
+    }
+
+    pub fn key_file(&self) -> PathBuf {
+        self.key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("master.key"))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("no API key: set GLEANER_API_KEY (comma-separated keys) so backends can call the API")]
+    NoApiKey,
+    #[error("cannot create the data directory {}: {source}", path.display())]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("master key: {0}")]
+    Key(#[from] CipherError),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("connectors: {0}")]
+    Connectors(#[from] CatalogError),
+    #[error("no connector file (*.yaml) in {}", .0.display())]
+    NoConnectors(PathBuf),
+}
+
+pub struct Server {
+    collector: Arc<Collector>,
+    store: Store,
+    api_keys: ApiKeys,
+    /// Collects found in progress at start-up, now marked INTERRUPTED.
+    pub interrupted: u64,
+}
+
+impl Server {
+    pub async fn open(config: ServerConfig) -> Result<Server, ServerError> {
+        let api_keys = ApiKeys::new(&config.api_keys);
+        if api_keys.is_empty() {
+            return Err(ServerError::NoApiKey);
+        }
+        let documents = config.data_dir.join("documents");
+        create_dir(&documents)?;
+        let key = MasterKey::load_or_create(&config.key_file())?;
+        let store = Store::open(&config.database_url(), Cipher::new(&key)).await?;
+        let interrupted = store.interrupt_unfinished().await?;
+        let catalog = Catalog::load_dir(&config.connectors_dir)?;
+        if catalog.is_empty() {
+            return Err(ServerError::NoConnectors(config.connectors_dir));
+        }
+        let collect = CollectOptions {
+            launch: config.launch,
+            engine: engine::Options {
+                out_dir: documents,
+                code_timeout: config.code_timeout,
+                ..engine::Options::default()
+            },
+        };
+        let collector = Collector::new(
+            store.clone(),
+            Arc::new(catalog),
+            CollectorConfig {
+                collect,
+                base_urls: config.base_urls,
+            },
+        );
+        Ok(Server {
+            collector,
+            store,
+            api_keys,
+            interrupted,
+        })
+    }
+
+    pub fn collector(&self) -> &Arc<Collector> {
+        &self.collector
+    }
+
+    /// Serves until `shutdown` resolves; then stops the running collects (INTERRUPTED),
+    /// waits for their browsers to close, and closes the store.
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let state = AppState {
+            collector: self.collector.clone(),
+            api_keys: self.api_keys.clone(),
+        };
+        // Collects end before the server waits for its connections: their viewers'
+        // WebSockets close once the final state is sent.
+        let collector = self.collector.clone();
+        let stop = async move {
+            shutdown.await;
+            collector.shutdown().await;
+        };
+        let served = crate::api::run(listener, app(state), stop).await;
+        self.collector.shutdown().await;
+        self.store.close().await;
+        served
+    }
+}
+
+fn create_dir(path: &Path) -> Result<(), ServerError> {
+    std::fs::create_dir_all(path).map_err(|source| ServerError::DataDir {
+        path: path.to_path_buf(),
+        source,
+    })
+}

@@ -1,0 +1,298 @@
+//! The HTTP API against the real server: authentication, errors, credentials, the
+//! OpenAPI document, secrets at rest, and collects interrupted by a restart.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::server::{API_KEY, TestService};
+
+const SECRET: &str = "hunter2-Very-S3cret-pw";
+
+#[tokio::test]
+async fn a_missing_or_wrong_api_key_gets_401() {
+    let svc = TestService::start().await;
+    let routes = [
+        (Method::GET, "/connectors"),
+        (Method::POST, "/credential"),
+        (Method::GET, "/credential/x"),
+        (Method::DELETE, "/credential/x"),
+        (Method::GET, "/user/u/credentials"),
+        (Method::POST, "/credential/x/collect"),
+        (Method::POST, "/credential/x/2fa"),
+        (Method::GET, "/collect/x"),
+        (Method::GET, "/collect/x/documents"),
+        (Method::GET, "/document/x"),
+    ];
+    for (method, path) in routes {
+        for key in [None, Some("wrong"), Some("")] {
+            let (status, body) = svc.call_with(method.clone(), path, None, key).await;
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "{method} {path} with {key:?}"
+            );
+            assert_eq!(body["error"]["code"], "unauthorized");
+        }
+    }
+    let (status, body) = svc.call_with(Method::GET, "/healthz", None, None).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::OK, Some("ok"))
+    );
+    let (status, _) = svc
+        .call_with(Method::GET, "/connectors", None, Some("other-key"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "every configured key is accepted");
+    svc.stop().await;
+}
+
+#[tokio::test]
+async fn bad_requests_get_json_errors() {
+    let svc = TestService::start().await;
+    let post = |body: Value| svc.call(Method::POST, "/credential", Some(body));
+    let cases = [
+        (
+            json!({ "userId": "u", "connector": "nope", "fields": {} }),
+            422,
+            "unknown connector",
+        ),
+        (
+            json!({ "userId": "u", "connector": "demo-bank", "fields": { "login": "a" } }),
+            422,
+            "\"password\"",
+        ),
+        (
+            json!({ "userId": "u", "connector": "demo-bank", "fields": { "login": "a", "password": "b", "pin": "1" } }),
+            422,
+            "unknown field \"pin\"",
+        ),
+        (
+            json!({ "userId": "", "connector": "demo-bank", "fields": {} }),
+            422,
+            "userId",
+        ),
+        (json!({ "connector": "demo-bank" }), 422, "userId"),
+    ];
+    for (body, status, needle) in cases {
+        let (got, answer) = post(body.clone()).await;
+        assert_eq!(got.as_u16(), status, "{body} → {answer}");
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(needle),
+            "{message:?} should contain {needle:?}"
+        );
+    }
+    // Not JSON at all.
+    let res = reqwest::Client::new()
+        .post(format!("{}/credential", svc.base))
+        .bearer_auth(API_KEY)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "bad_request");
+
+    for path in [
+        "/credential/nope",
+        "/collect/nope",
+        "/document/nope",
+        "/collect/nope/documents",
+    ] {
+        let (status, body) = svc.call(Method::GET, path, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(body["error"]["code"], "not_found");
+    }
+    let (status, body) = svc
+        .call(Method::POST, "/credential/nope/collect", None)
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let (status, body) = svc.call(Method::GET, "/no/such/route", None).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let (status, body) = svc.call(Method::PUT, "/connectors", None).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(body["error"]["code"], "method_not_allowed");
+    svc.stop().await;
+}
+
+#[tokio::test]
+async fn credentials_are_created_listed_and_deleted_without_ever_showing_a_secret() {
+    let svc = TestService::start().await;
+    let (status, connectors) = svc.call(Method::GET, "/connectors", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let demo = connectors
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "demo-bank")
+        .unwrap();
+    assert_eq!(demo["fields"][1]["name"], "password");
+    assert_eq!(demo["fields"][1]["secret"], true);
+
+    let id = svc.create_credential("demo-bank", "alice", SECRET).await;
+    let (status, one) = svc
+        .call(Method::GET, &format!("/credential/{id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(one["fields"], json!({ "login": "alice" }));
+    assert_eq!(one["secretFields"], json!(["password"]));
+    assert_eq!(one["state"], 0);
+    let (_, list) = svc
+        .call(Method::GET, "/user/user-1/credentials", None)
+        .await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let (_, none) = svc
+        .call(Method::GET, "/user/someone-else/credentials", None)
+        .await;
+    assert_eq!(none, json!([]));
+    for body in [&one, &list] {
+        assert!(!body.to_string().contains(SECRET));
+    }
+
+    let (status, _) = svc
+        .call(Method::DELETE, &format!("/credential/{id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = svc
+        .call(Method::GET, &format!("/credential/{id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = svc
+        .call(Method::DELETE, &format!("/credential/{id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    svc.stop().await;
+}
+
+#[tokio::test]
+async fn the_database_file_holds_no_secret_in_plaintext() {
+    let svc = TestService::start().await;
+    svc.create_credential("demo-bank", "alice-plain-login", SECRET)
+        .await;
+    let db = svc.db_path();
+    let (_site, data, _profiles) = svc.stop().await;
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(data.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("gleaner.db")
+        {
+            bytes.extend(std::fs::read(&path).unwrap());
+        }
+    }
+    assert!(db.exists());
+    let contains = |needle: &str| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+    assert!(
+        contains("alice-plain-login"),
+        "the check can see plain values"
+    );
+    assert!(
+        !contains(SECRET),
+        "the password is in the database in plaintext"
+    );
+    let key = std::fs::metadata(data.path().join("master.key")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(key.permissions().mode() & 0o777, 0o600);
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_route() {
+    let svc = TestService::start().await;
+    let (status, doc) = svc
+        .call_with(Method::GET, "/openapi.json", None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let paths = doc["paths"].as_object().unwrap();
+    let expected = [
+        ("/connectors", "get"),
+        ("/credential", "post"),
+        ("/credential/{id}", "get"),
+        ("/credential/{id}", "delete"),
+        ("/user/{user_id}/credentials", "get"),
+        ("/credential/{id}/collect", "post"),
+        ("/credential/{id}/2fa", "post"),
+        ("/collect/{id}", "get"),
+        ("/collect/{id}/documents", "get"),
+        ("/document/{id}", "get"),
+        ("/ws/{token}", "get"),
+        ("/healthz", "get"),
+        ("/openapi.json", "get"),
+    ];
+    for (path, method) in expected {
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} is missing from /openapi.json"
+        );
+    }
+    // And everything documented is served: no documented route answers "no such route".
+    for (path, item) in paths {
+        for method in item.as_object().unwrap().keys() {
+            let concrete = path
+                .replace("{id}", "x")
+                .replace("{user_id}", "u")
+                .replace("{token}", "t");
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let (status, body) = svc.call(method.clone(), &concrete, None).await;
+            let unknown_route = body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("no such route"));
+            assert!(
+                status != StatusCode::METHOD_NOT_ALLOWED && !unknown_route,
+                "{method} {path} is documented but not served"
+            );
+        }
+    }
+    svc.stop().await;
+}
+
+#[tokio::test]
+async fn collects_left_running_by_a_dead_process_are_marked_interrupted_on_start() {
+    let svc = TestService::start().await;
+    let cred = svc.create_credential("demo-bank", "alice", "demo").await;
+    let (site, data, profiles) = svc.stop().await;
+
+    // What a process killed mid-collect leaves behind: a collect in state 2.
+    let key = gleaner::secrets::MasterKey::load_or_create(&data.path().join("master.key")).unwrap();
+    let url = format!("sqlite://{}", data.path().join("gleaner.db").display());
+    let store = gleaner::store::Store::open(&url, gleaner::secrets::Cipher::new(&key))
+        .await
+        .unwrap();
+    let left = store.start_collect(&cred, false).await.unwrap();
+    store
+        .record_state(&left.id, gleaner::codes::State::LoggingIn, None)
+        .await
+        .unwrap();
+    store.close().await;
+
+    let config = crate::server::config(data.path(), profiles.path(), &site);
+    let svc = TestService::start_with(site, data, profiles, config).await;
+    let (_, collect) = svc
+        .call(Method::GET, &format!("/collect/{}", left.id), None)
+        .await;
+    assert_eq!(collect["state"], -1);
+    assert_eq!(collect["error"]["code"], "INTERRUPTED");
+    let states: Vec<i64> = collect["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["state"].as_i64().unwrap())
+        .collect();
+    assert_eq!(states, [1, 2, -1]);
+    let (_, credential) = svc
+        .call(Method::GET, &format!("/credential/{cred}"), None)
+        .await;
+    assert_eq!(credential["state"], -1);
+    assert_eq!(credential["lastCollectId"], left.id.as_str());
+    svc.stop().await;
+}

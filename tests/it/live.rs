@@ -1,0 +1,344 @@
+//! Live collects over the WebSocket: real server, real Chromium, real tungstenite client.
+
+use std::time::{Duration, Instant};
+
+use gleaner::api::messages::{ClientMessage, ServerMessage};
+use reqwest::{Method, StatusCode};
+use sha2::{Digest, Sha256};
+
+use crate::common::{FIXED_CODE, browser_slot, root};
+use crate::server::{TestService, decode_frame, state_of};
+
+const STEP: Duration = Duration::from_secs(30);
+
+#[tokio::test]
+async fn a_watched_collect_shows_states_and_frames_takes_the_code_and_keeps_the_documents() {
+    let _slot = browser_slot().await;
+    let svc = TestService::start().await;
+    let cred = svc.create_credential("demo-bank", "alice", "demo").await;
+    let (status, collect_id, ws) = svc.collect(&cred, false).await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    let mut viewer = svc.viewer(&ws).await;
+    let mut states = Vec::new();
+    let mut frames = 0;
+    let twofa = viewer
+        .until(STEP, |m| {
+            if let Some(s) = state_of(m) {
+                states.push(s);
+            }
+            if let Some(img) = decode_frame(m) {
+                assert_eq!((img.width(), img.height()), (1280, 720));
+                frames += 1;
+            }
+            match m {
+                ServerMessage::Twofa { kind, label, .. } => Some((kind.as_str(), label.clone())),
+                _ => None,
+            }
+        })
+        .await;
+    assert_eq!(twofa.0, "sms");
+    assert_eq!(twofa.1, "Code reçu par SMS");
+    assert!(
+        frames >= 1,
+        "at least one JPEG frame before the code is asked"
+    );
+    assert!(
+        states.windows(2).all(|w| w[0] <= w[1]),
+        "states go forward: {states:?}"
+    );
+    assert!(states.contains(&3) && states[0] <= 2, "{states:?}");
+
+    let code = svc
+        .site
+        .wait_code("alice", Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(code, FIXED_CODE);
+    viewer.send(&ClientMessage::Twofa { code }).await;
+    let end = viewer
+        .until(STEP, |m| state_of(m).filter(|s| !(1..=6).contains(s)))
+        .await;
+    assert_eq!(end, 7);
+    assert!(
+        viewer.next(STEP).await.is_none(),
+        "the socket closes after the final state"
+    );
+
+    let (status, collect) = svc
+        .call(Method::GET, &format!("/collect/{collect_id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let timeline: Vec<i64> = collect["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["state"].as_i64().unwrap())
+        .collect();
+    assert_eq!(timeline, [1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(collect["records"]["accounts"].as_array().unwrap().len(), 3);
+
+    let (_, docs) = svc
+        .call(
+            Method::GET,
+            &format!("/collect/{collect_id}/documents"),
+            None,
+        )
+        .await;
+    let docs = docs.as_array().unwrap();
+    assert_eq!(docs.len(), 3);
+    for doc in docs {
+        let res = svc
+            .raw(&format!("/document/{}", doc["id"].as_str().unwrap()))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()["content-type"], "application/pdf");
+        let bytes = res.bytes().await.unwrap();
+        let sha = hex::encode(Sha256::digest(&bytes));
+        assert_eq!(sha, doc["sha256"].as_str().unwrap());
+        let fixture = root().join(format!(
+            "fixtures/demo-bank/invoices/{}.pdf",
+            doc["docId"].as_str().unwrap()
+        ));
+        assert_eq!(bytes.as_ref(), std::fs::read(fixture).unwrap().as_slice());
+    }
+    let (_, cred_now) = svc
+        .call(Method::GET, &format!("/credential/{cred}"), None)
+        .await;
+    assert_eq!(cred_now["state"], 7);
+    svc.stop().await;
+}
+
+#[tokio::test]
+async fn viewers_come_and_go_and_the_collect_goes_on() {
+    let _slot = browser_slot().await;
+    let svc = TestService::start().await;
+    let cred = svc.create_credential("demo-bank", "alice", "demo").await;
+    let (_, collect_id, ws) = svc.collect(&cred, false).await;
+    let mut first = svc.viewer(&ws).await;
+    first
+        .until(STEP, |m| {
+            matches!(m, ServerMessage::Twofa { .. }).then_some(())
+        })
+        .await;
+
+    // A second request while the collect runs attaches to it.
+    let (status, again, ws_again) = svc.collect(&cred, false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (again.as_str(), ws_again.as_str()),
+        (collect_id.as_str(), ws.as_str())
+    );
+
+    // A viewer arriving mid-collect gets the state, a frame and the code request at once.
+    let mut second = svc.viewer(&ws).await;
+    let quick = Duration::from_secs(5);
+    let m = second.next(quick).await.unwrap();
+    assert_eq!(state_of(&m), Some(3), "{m:?}");
+    let m = second.next(quick).await.unwrap();
+    let img = decode_frame(&m).unwrap_or_else(|| panic!("a frame, got {m:?}"));
+    assert_eq!((img.width(), img.height()), (1280, 720));
+    let m = second.next(quick).await.unwrap();
+    assert!(matches!(m, ServerMessage::Twofa { .. }), "{m:?}");
+
+    // Everyone leaves; the backend gives the code; the collect finishes alone.
+    first.close().await;
+    second.close().await;
+    let (status, _) = svc
+        .call(
+            Method::POST,
+            &format!("/credential/{cred}/2fa"),
+            Some(serde_json::json!({ "code": FIXED_CODE })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let mut third = svc.viewer(&ws).await;
+    let end = third
+        .until(STEP, |m| state_of(m).filter(|s| !(1..=6).contains(s)))
+        .await;
+    assert_eq!(end, 7);
+    svc.stop().await;
+}
+
+#[tokio::test]
+async fn a_background_collect_that_meets_2fa_ends_at_once_in_disconnected() {
+    let _slot = browser_slot().await;
+    let svc = TestService::start().await;
+    let cred = svc.create_credential("demo-bank", "alice", "demo").await;
+    let started = Instant::now();
+    let (_, collect_id, ws) = svc.collect(&cred, true).await;
+    let mut viewer = svc.viewer(&ws).await;
+    let end = viewer
+        .until(STEP, |m| match m {
+            ServerMessage::State { state, error, .. } if !(1..=6).contains(state) => {
+                Some((*state, error.clone()))
+            }
+            ServerMessage::Twofa { .. } => panic!("a background collect asks nobody"),
+            _ => None,
+        })
+        .await;
+    assert_eq!(end.0, -2);
+    assert_eq!(end.1.unwrap().code, "USER_ACTION_NEEDED.TWOFA_EXPIRED");
+    // It did not wait for the 60 s code timeout the service is configured with.
+    assert!(started.elapsed() < Duration::from_secs(60));
+    let (_, collect) = svc
+        .call(Method::GET, &format!("/collect/{collect_id}"), None)
+        .await;
+    assert_eq!(collect["state"], -2);
+    assert_eq!(collect["error"]["code"], "USER_ACTION_NEEDED.TWOFA_EXPIRED");
+    let (_, credential) = svc
+        .call(Method::GET, &format!("/credential/{cred}"), None)
+        .await;
+    assert_eq!(credential["state"], -2);
+    svc.stop().await;
+}
+
+#[tokio::test]
+async fn bad_messages_get_an_error_and_the_collect_goes_on() {
+    let _slot = browser_slot().await;
+    let svc = TestService::start().await;
+    let cred = svc.create_credential("demo-bank", "alice", "demo").await;
+    let (_, _, ws) = svc.collect(&cred, false).await;
+    let mut viewer = svc.viewer(&ws).await;
+    viewer
+        .until(STEP, |m| {
+            matches!(m, ServerMessage::Twofa { .. }).then_some(())
+        })
+        .await;
+
+    let error = |m: &ServerMessage| match m {
+        ServerMessage::Error { message } => Some(message.clone()),
+        _ => None,
+    };
+    viewer.send_text("not json").await;
+    assert!(viewer.until(STEP, error).await.contains("bad message"));
+    viewer.send_text(r#"{"type":"dance"}"#).await;
+    assert!(viewer.until(STEP, error).await.contains("dance"));
+    let big = format!(r#"{{"type":"text","text":"{}"}}"#, "a".repeat(70_000));
+    viewer.send_text(&big).await;
+    assert!(viewer.until(STEP, error).await.contains("limit"));
+    viewer.send_binary(vec![1, 2, 3]).await;
+    assert!(viewer.until(STEP, error).await.contains("binary"));
+    viewer.send(&ClientMessage::Click { x: 3.0, y: 0.5 }).await;
+    assert!(!viewer.until(STEP, error).await.is_empty());
+    viewer.send(&ClientMessage::Close).await;
+    assert!(viewer.until(STEP, error).await.contains("interactive"));
+
+    viewer
+        .send(&ClientMessage::Twofa {
+            code: FIXED_CODE.into(),
+        })
+        .await;
+    let end = viewer
+        .until(STEP, |m| state_of(m).filter(|s| !(1..=6).contains(s)))
+        .await;
+    assert_eq!(end, 7);
+    svc.stop().await;
+}
+
+/// The centre of the green square in a frame, as fractions of the image.
+fn green_square(img: &image::DynamicImage) -> Option<(f64, f64)> {
+    let rgb = img.to_rgb8();
+    let (mut sx, mut sy, mut n) = (0u64, 0u64, 0u64);
+    for (x, y, p) in rgb.enumerate_pixels() {
+        let [r, g, b] = p.0;
+        if g > 140 && r < 90 && b < 110 {
+            sx += x as u64;
+            sy += y as u64;
+            n += 1;
+        }
+    }
+    // A 60×60 square, give or take JPEG edges.
+    (n > 1500).then(|| {
+        (
+            sx as f64 / n as f64 / rgb.width() as f64,
+            sy as f64 / n as f64 / rgb.height() as f64,
+        )
+    })
+}
+
+#[tokio::test]
+async fn a_login_only_a_person_can_pass_goes_through_with_clicks_and_text_on_the_live_screen() {
+    let _slot = browser_slot().await;
+    let svc = TestService::start().await;
+    let (status, body) = svc
+        .call(
+            Method::POST,
+            "/credential",
+            Some(
+                serde_json::json!({ "userId": "u", "connector": "demo-bank-human", "fields": {} }),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let cred = body["id"].as_str().unwrap().to_string();
+    let (_, _, ws) = svc.collect(&cred, false).await;
+    let mut viewer = svc.viewer(&ws).await;
+    let instructions = viewer
+        .until(STEP, |m| match m {
+            ServerMessage::State {
+                interactive: true,
+                instructions,
+                ..
+            } => Some(instructions.clone()),
+            _ => None,
+        })
+        .await;
+    assert!(instructions.unwrap().contains("green square"));
+
+    // Find the square on the screen, as a person would.
+    let (x, y) = viewer
+        .until(STEP, |m| decode_frame(m).and_then(|img| green_square(&img)))
+        .await;
+    viewer.send(&ClientMessage::Click { x, y }).await;
+    let phrase = svc
+        .site
+        .human_phrase()
+        .expect("the /human page issued a phrase");
+    viewer.send(&ClientMessage::Text { text: phrase }).await;
+    viewer
+        .send(&ClientMessage::Keydown {
+            key: "Enter".into(),
+        })
+        .await;
+    let end = viewer
+        .until(STEP, |m| match m {
+            ServerMessage::State { state, error, .. } if !(1..=6).contains(state) => {
+                Some((*state, error.clone()))
+            }
+            ServerMessage::Error { message } => panic!("input refused: {message}"),
+            _ => None,
+        })
+        .await;
+    assert_eq!(end.0, 7, "{:?}", end.1);
+    assert!(svc.site.hits("/accounts") >= 1);
+    svc.stop().await;
+}
+
+#[tokio::test]
+async fn without_the_person_the_interactive_login_cannot_pass_in_the_background() {
+    let _slot = browser_slot().await;
+    let svc = TestService::start().await;
+    let (_, body) = svc
+        .call(
+            Method::POST,
+            "/credential",
+            Some(
+                serde_json::json!({ "userId": "u", "connector": "demo-bank-human", "fields": {} }),
+            ),
+        )
+        .await;
+    let cred = body["id"].as_str().unwrap().to_string();
+    let (_, collect_id, ws) = svc.collect(&cred, true).await;
+    let mut viewer = svc.viewer(&ws).await;
+    let end = viewer
+        .until(STEP, |m| state_of(m).filter(|s| !(1..=6).contains(s)))
+        .await;
+    assert_eq!(end, -2);
+    let (_, collect) = svc
+        .call(Method::GET, &format!("/collect/{collect_id}"), None)
+        .await;
+    assert_eq!(collect["error"]["code"], "USER_ACTION_NEEDED.TWOFA_EXPIRED");
+    assert_eq!(svc.site.hits("/accounts"), 0);
+    svc.stop().await;
+}
