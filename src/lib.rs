@@ -4,19 +4,27 @@
 //! # Layout
 //!
 //! Data flows one way: connector → engine → browser; events flow back up through
-//! `collect` to whoever started it (the CLI today, the HTTP API later).
+//! `collect` to whoever started it (the CLI, or the service's API and WebSocket viewers).
+//! The engine knows nothing of HTTP; the API knows nothing of CDP.
 //!
 //! - [`connector`]: the connector file format (serde + schemars types), loading with
 //!   `file:line:col` diagnostics, and the static checks behind `gleaner check`.
 //! - [`extract`]: HTML → records with `scraper`: rows, tables addressed by header text,
 //!   fields, and the filters that clean values (amounts, dates, text).
 //! - [`browser`]: finding and launching Chromium (one process per collect, a fresh profile,
-//!   a spawned CDP handler loop, reaping), and [`browser::Tab`], the page operations the
-//!   engine needs: navigate, wait with deadlines, click, type, read the HTML, download.
+//!   a spawned CDP handler loop, reaping), [`browser::Tab`], the page operations the
+//!   engine needs (navigate, wait with deadlines, click, type, read the HTML, download),
+//!   and [`browser::Screen`], the live screen (screencast, capture) and a person's input.
 //! - [`engine`]: runs a connector's steps on a tab: page classification, templates, 2FA
 //!   through a channel, extraction, pagination, downloads; emits [`engine::Event`]s.
 //! - [`collect`]: one run for one account: launches the browser, runs the engine, drives the
-//!   states (-2..7) and always cleans up.
+//!   states (-2..7) and always cleans up; for the service, [`collect::Collector`] keeps at
+//!   most one collect per credential, persists it, and shares it with viewers
+//!   ([`collect::Live`]: state, screencast while watched, codes, clicks, keys, text).
+//! - [`api`]: the HTTP API (axum, API keys, JSON errors, OpenAPI from the same route
+//!   registrations) and the live collect's WebSocket with its typed messages.
+//! - [`server`]: `gleaner serve`: opens the store and key, marks collects a dead process left
+//!   running as INTERRUPTED, loads the connectors, serves until the shutdown future.
 //! - [`codes`]: collect states (-2..7) and error codes, shared by every layer.
 //! - [`fixture_site`]: the demo bank served on `127.0.0.1:0`, used by tests and `scripts/demo`.
 //! - [`secrets`]: keeping secret values out of messages and logs, and encrypting them at rest

@@ -81,6 +81,8 @@ pub struct Live {
     last_shot: Mutex<Option<Arc<Shot>>>,
     seq: AtomicU64,
     cancel: watch::Sender<Option<crate::codes::ErrorKind>>,
+    /// The screencast runs (someone is watching and the tab exists).
+    casting: watch::Sender<bool>,
 }
 
 /// The engine's ends of the person's channels, handed over when the collect starts.
@@ -119,6 +121,7 @@ impl Live {
             last_shot: Mutex::new(None),
             seq: AtomicU64::new(0),
             cancel: watch::Sender::new(None),
+            casting: watch::Sender::new(false),
         };
         let links = PersonLinks {
             codes: codes_rx,
@@ -237,6 +240,11 @@ impl Live {
         *self.viewers.borrow()
     }
 
+    /// Whether the screencast runs now, and a way to wait for it to start or stop.
+    pub fn casting(&self) -> watch::Receiver<bool> {
+        self.casting.subscribe()
+    }
+
     /// A frame for a viewer that just attached: the screencast's latest, or a fresh
     /// capture when the page is static (a static page sends no frames).
     pub async fn current_shot(&self) -> Option<Arc<Shot>> {
@@ -316,6 +324,7 @@ pub async fn screen_pump(live: Arc<Live>) {
                 continue;
             }
         };
+        live.casting.send_replace(true);
         loop {
             tokio::select! {
                 frame = cast.next_frame() => match frame {
@@ -329,5 +338,6 @@ pub async fn screen_pump(live: Arc<Live>) {
         }
         live.forget_last_shot();
         cast.stop().await;
+        live.casting.send_replace(false);
     }
 }

@@ -143,6 +143,8 @@ impl Collector {
         let this = self.clone();
         let driven = live.clone();
         let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        // Finished collects leave their task's result here until reaped.
+        while tasks.try_join_next().is_some() {}
         tasks.spawn(screen_pump(live.clone()));
         tasks.spawn(async move { this.drive(driven, links, connector, inputs).await });
         Ok((live, true))

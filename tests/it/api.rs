@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::server::{API_KEY, TestService};
+use crate::server::{API_KEY, TestService, open_store, timeline};
 
 const SECRET: &str = "hunter2-Very-S3cret-pw";
 
@@ -263,11 +263,7 @@ async fn collects_left_running_by_a_dead_process_are_marked_interrupted_on_start
     let (site, data, profiles) = svc.stop().await;
 
     // What a process killed mid-collect leaves behind: a collect in state 2.
-    let key = gleaner::secrets::MasterKey::load_or_create(&data.path().join("master.key")).unwrap();
-    let url = format!("sqlite://{}", data.path().join("gleaner.db").display());
-    let store = gleaner::store::Store::open(&url, gleaner::secrets::Cipher::new(&key))
-        .await
-        .unwrap();
+    let store = open_store(data.path()).await;
     let left = store.start_collect(&cred, false).await.unwrap();
     store
         .record_state(&left.id, gleaner::codes::State::LoggingIn, None)
@@ -282,13 +278,7 @@ async fn collects_left_running_by_a_dead_process_are_marked_interrupted_on_start
         .await;
     assert_eq!(collect["state"], -1);
     assert_eq!(collect["error"]["code"], "INTERRUPTED");
-    let states: Vec<i64> = collect["timeline"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["state"].as_i64().unwrap())
-        .collect();
-    assert_eq!(states, [1, 2, -1]);
+    assert_eq!(timeline(&collect), [1, 2, -1]);
     let (_, credential) = svc
         .call(Method::GET, &format!("/credential/{cred}"), None)
         .await;

@@ -293,3 +293,34 @@ steps:
     );
     assert_eq!(run.states(), vec![1, 2, 5, 7]);
 }
+
+#[tokio::test]
+async fn without_a_success_page_a_quiet_login_counts_as_done_after_the_auto_success_delay() {
+    let site = common::demo_site().await;
+    // The login no longer waits for the accounts page: only for 2FA or a failure.
+    let wait = "one_of: [accounts, otp, bad_login], timeout: 20s";
+    let quiet = common::demo_connector_edited(&[
+        ("success: accounts\n", "auto_success: 1s\n"),
+        (wait, "one_of: [otp, bad_login], timeout: 20s"),
+    ]);
+    let run = common::collect(&site, &quiet, "carol", "demo", Codes::Nobody).await;
+    assert_eq!(
+        run.final_state(),
+        State::Done,
+        "{:?}",
+        run.result.as_ref().err()
+    );
+    assert_eq!(run.outcome().lists["accounts"].len(), 3);
+
+    // Turned off, the same login waits for a page that never comes.
+    let strict = common::demo_connector_edited(&[
+        ("success: accounts\n", "auto_success: false\n"),
+        (wait, "one_of: [otp, bad_login], timeout: 2s"),
+    ]);
+    let run = common::collect(&site, &strict, "carol", "demo", Codes::Nobody).await;
+    assert_eq!(run.error().kind(), ErrorKind::Timeout);
+
+    // A failure page still wins over auto-success.
+    let run = common::collect(&site, &quiet, "carol", "wrong", Codes::Nobody).await;
+    assert_eq!(run.error().kind(), ErrorKind::LoginFailed);
+}

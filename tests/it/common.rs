@@ -29,10 +29,17 @@ pub fn demo_connector() -> Connector {
 
 /// The demo connector with `from` replaced by `to` in its source.
 pub fn demo_connector_with(from: &str, to: &str) -> Connector {
-    let src = std::fs::read_to_string(root().join("connectors/demo-bank.yaml")).unwrap();
-    assert!(src.contains(from), "{from:?} is not in demo-bank.yaml");
-    connector::parse(&src.replacen(from, to, 1), "demo-bank.yaml")
-        .expect("modified connector loads")
+    demo_connector_edited(&[(from, to)])
+}
+
+/// The demo connector with each `(from, to)` replacement made once in its source.
+pub fn demo_connector_edited(edits: &[(&str, &str)]) -> Connector {
+    let mut src = std::fs::read_to_string(root().join("connectors/demo-bank.yaml")).unwrap();
+    for (from, to) in edits {
+        assert!(src.contains(from), "{from:?} is not in demo-bank.yaml");
+        src = src.replacen(from, to, 1);
+    }
+    connector::parse(&src, "demo-bank.yaml").expect("modified connector loads")
 }
 
 pub async fn demo_site() -> DemoSite {

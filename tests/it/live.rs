@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use sha2::{Digest, Sha256};
 
 use crate::common::{FIXED_CODE, browser_slot, root};
-use crate::server::{TestService, decode_frame, state_of};
+use crate::server::{TestService, decode_frame, open_store, state_of, timeline};
 
 const STEP: Duration = Duration::from_secs(30);
 
@@ -56,9 +56,7 @@ async fn a_watched_collect_shows_states_and_frames_takes_the_code_and_keeps_the_
         .unwrap();
     assert_eq!(code, FIXED_CODE);
     viewer.send(&ClientMessage::Twofa { code }).await;
-    let end = viewer
-        .until(STEP, |m| state_of(m).filter(|s| !(1..=6).contains(s)))
-        .await;
+    let (end, _) = viewer.final_state().await;
     assert_eq!(end, 7);
     assert!(
         viewer.next(STEP).await.is_none(),
@@ -69,13 +67,7 @@ async fn a_watched_collect_shows_states_and_frames_takes_the_code_and_keeps_the_
         .call(Method::GET, &format!("/collect/{collect_id}"), None)
         .await;
     assert_eq!(status, StatusCode::OK);
-    let timeline: Vec<i64> = collect["timeline"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["state"].as_i64().unwrap())
-        .collect();
-    assert_eq!(timeline, [1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(timeline(&collect), [1, 2, 3, 4, 5, 6, 7]);
     assert_eq!(collect["records"]["accounts"].as_array().unwrap().len(), 3);
 
     let (_, docs) = svc
@@ -116,11 +108,7 @@ async fn viewers_come_and_go_and_the_collect_goes_on() {
     let cred = svc.create_credential("demo-bank", "alice", "demo").await;
     let (_, collect_id, ws) = svc.collect(&cred, false).await;
     let mut first = svc.viewer(&ws).await;
-    first
-        .until(STEP, |m| {
-            matches!(m, ServerMessage::Twofa { .. }).then_some(())
-        })
-        .await;
+    first.until_twofa().await;
 
     // A second request while the collect runs attaches to it.
     let (status, again, ws_again) = svc.collect(&cred, false).await;
@@ -141,9 +129,23 @@ async fn viewers_come_and_go_and_the_collect_goes_on() {
     let m = second.next(quick).await.unwrap();
     assert!(matches!(m, ServerMessage::Twofa { .. }), "{m:?}");
 
-    // Everyone leaves; the backend gives the code; the collect finishes alone.
+    // Everyone leaves: the screencast stops. The backend gives the code; the collect
+    // finishes alone.
+    let live = svc
+        .collector
+        .by_token(ws.trim_start_matches("/ws/"))
+        .unwrap();
+    let mut casting = live.casting();
+    assert!(
+        *casting.borrow_and_update(),
+        "the screencast runs while watched"
+    );
     first.close().await;
     second.close().await;
+    tokio::time::timeout(STEP, casting.wait_for(|on| !on))
+        .await
+        .expect("the screencast stops when nobody watches")
+        .unwrap();
     let (status, _) = svc
         .call(
             Method::POST,
@@ -153,9 +155,7 @@ async fn viewers_come_and_go_and_the_collect_goes_on() {
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let mut third = svc.viewer(&ws).await;
-    let end = third
-        .until(STEP, |m| state_of(m).filter(|s| !(1..=6).contains(s)))
-        .await;
+    let (end, _) = third.final_state().await;
     assert_eq!(end, 7);
     svc.stop().await;
 }
@@ -200,11 +200,7 @@ async fn bad_messages_get_an_error_and_the_collect_goes_on() {
     let cred = svc.create_credential("demo-bank", "alice", "demo").await;
     let (_, _, ws) = svc.collect(&cred, false).await;
     let mut viewer = svc.viewer(&ws).await;
-    viewer
-        .until(STEP, |m| {
-            matches!(m, ServerMessage::Twofa { .. }).then_some(())
-        })
-        .await;
+    viewer.until_twofa().await;
 
     let error = |m: &ServerMessage| match m {
         ServerMessage::Error { message } => Some(message.clone()),
@@ -229,9 +225,7 @@ async fn bad_messages_get_an_error_and_the_collect_goes_on() {
             code: FIXED_CODE.into(),
         })
         .await;
-    let end = viewer
-        .until(STEP, |m| state_of(m).filter(|s| !(1..=6).contains(s)))
-        .await;
+    let (end, _) = viewer.final_state().await;
     assert_eq!(end, 7);
     svc.stop().await;
 }
@@ -331,9 +325,7 @@ async fn without_the_person_the_interactive_login_cannot_pass_in_the_background(
     let cred = body["id"].as_str().unwrap().to_string();
     let (_, collect_id, ws) = svc.collect(&cred, true).await;
     let mut viewer = svc.viewer(&ws).await;
-    let end = viewer
-        .until(STEP, |m| state_of(m).filter(|s| !(1..=6).contains(s)))
-        .await;
+    let (end, _) = viewer.final_state().await;
     assert_eq!(end, -2);
     let (_, collect) = svc
         .call(Method::GET, &format!("/collect/{collect_id}"), None)
@@ -341,4 +333,79 @@ async fn without_the_person_the_interactive_login_cannot_pass_in_the_background(
     assert_eq!(collect["error"]["code"], "USER_ACTION_NEEDED.TWOFA_EXPIRED");
     assert_eq!(svc.site.hits("/accounts"), 0);
     svc.stop().await;
+}
+
+#[tokio::test]
+async fn close_ends_the_interactive_step_and_the_collect_goes_on() {
+    let _slot = browser_slot().await;
+    let svc = TestService::start().await;
+    let cred = svc.human_credential().await;
+    let (_, collect_id, ws) = svc.collect(&cred, false).await;
+    let mut viewer = svc.viewer(&ws).await;
+    viewer
+        .until(STEP, |m| {
+            matches!(
+                m,
+                ServerMessage::State {
+                    interactive: true,
+                    ..
+                }
+            )
+            .then_some(())
+        })
+        .await;
+    viewer.send(&ClientMessage::Close).await;
+    // The screen is handed back at once, still in the login state.
+    let after = viewer
+        .until(STEP, |m| match m {
+            ServerMessage::State {
+                state,
+                interactive: false,
+                ..
+            } => Some(*state),
+            _ => None,
+        })
+        .await;
+    assert_eq!(after, 2);
+    let (end, _) = viewer.final_state().await;
+    // Still on /human: the accounts list is simply empty.
+    assert_eq!(end, 7);
+    let (_, collect) = svc
+        .call(Method::GET, &format!("/collect/{collect_id}"), None)
+        .await;
+    assert_eq!(collect["records"]["accounts"], serde_json::json!([]));
+    assert_eq!(svc.site.hits("/accounts"), 0);
+    svc.stop().await;
+}
+
+#[tokio::test]
+async fn deleting_a_credential_cancels_its_collect_and_stopping_the_server_interrupts_one() {
+    let _slot = browser_slot().await;
+    let svc = TestService::start().await;
+    let doomed = svc.create_credential("demo-bank", "alice", "demo").await;
+    let (_, _, ws) = svc.collect(&doomed, false).await;
+    let mut viewer = svc.viewer(&ws).await;
+    viewer.until_twofa().await;
+    let (status, _) = svc
+        .call(Method::DELETE, &format!("/credential/{doomed}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (end, error) = viewer.final_state().await;
+    assert_eq!((end, error.unwrap().code.as_str()), (-1, "CANCELLED"));
+
+    let kept = svc.create_credential("demo-bank", "alice", "demo").await;
+    let (_, collect_id, ws) = svc.collect(&kept, false).await;
+    let mut viewer = svc.viewer(&ws).await;
+    viewer.until_twofa().await;
+    // The server stops with the collect waiting for its code: the collect ends INTERRUPTED,
+    // its browser is closed (checked by `stop`), and the viewer is told.
+    let (_site, data, _profiles) = svc.stop().await;
+    let (end, _) = viewer.final_state().await;
+    assert_eq!(end, -1);
+    let store = open_store(data.path()).await;
+    let collect = store.collect(&collect_id).await.unwrap().unwrap();
+    assert_eq!(collect.state, -1);
+    assert_eq!(collect.error.unwrap().code, "INTERRUPTED");
+    assert!(store.credential(&doomed).await.unwrap().is_none());
+    store.close().await;
 }

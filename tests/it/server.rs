@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use gleaner::api::messages::{ClientMessage, ServerMessage};
+use gleaner::api::messages::{ClientMessage, ServerMessage, WireError};
 use gleaner::fixture_site::DemoSite;
 use gleaner::server::{Server, ServerConfig};
 use reqwest::{Method, StatusCode};
@@ -25,6 +25,7 @@ pub struct TestService {
     pub site: DemoSite,
     pub data: tempfile::TempDir,
     pub profiles: tempfile::TempDir,
+    pub collector: std::sync::Arc<gleaner::collect::Collector>,
     http: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
@@ -59,6 +60,7 @@ impl TestService {
         config: ServerConfig,
     ) -> TestService {
         let server = Server::open(config).await.expect("server opens");
+        let collector = server.collector().clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -70,6 +72,7 @@ impl TestService {
             site,
             data,
             profiles,
+            collector,
             http: reqwest::Client::new(),
             stop: Some(stop),
             task: Some(task),
@@ -134,6 +137,19 @@ impl TestService {
                     "connector": connector,
                     "fields": { "login": login, "password": password },
                 })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["id"].as_str().unwrap().to_string()
+    }
+
+    /// A credential of the connector whose whole login is the person's.
+    pub async fn human_credential(&self) -> String {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                "/credential",
+                Some(json!({ "userId": "u", "connector": "demo-bank-human", "fields": {} })),
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -237,6 +253,25 @@ impl Viewer {
         }
     }
 
+    /// Reads until the site asks for a code.
+    pub async fn until_twofa(&mut self) {
+        self.until(Duration::from_secs(30), |m| {
+            matches!(m, ServerMessage::Twofa { .. }).then_some(())
+        })
+        .await
+    }
+
+    /// Reads until the final state (-2, -1 or 7) and returns it with its error.
+    pub async fn final_state(&mut self) -> (i8, Option<WireError>) {
+        self.until(Duration::from_secs(30), |m| match m {
+            ServerMessage::State { state, error, .. } if !(1..=6).contains(state) => {
+                Some((*state, error.clone()))
+            }
+            _ => None,
+        })
+        .await
+    }
+
     pub async fn send(&mut self, message: &ClientMessage) {
         self.send_text(&serde_json::to_string(message).unwrap())
             .await;
@@ -285,4 +320,23 @@ pub fn decode_frame(m: &ServerMessage) -> Option<image::DynamicImage> {
         }
         _ => None,
     }
+}
+
+/// The state indexes of a collect's timeline (`GET /collect/{id}`).
+pub fn timeline(collect: &Value) -> Vec<i64> {
+    collect["timeline"]
+        .as_array()
+        .expect("a timeline")
+        .iter()
+        .map(|e| e["state"].as_i64().unwrap())
+        .collect()
+}
+
+/// Opens the store a stopped service left in `data`, as a new process would.
+pub async fn open_store(data: &std::path::Path) -> gleaner::store::Store {
+    let key = gleaner::secrets::MasterKey::load_or_create(&data.join("master.key")).unwrap();
+    let url = format!("sqlite://{}", data.join("gleaner.db").display());
+    gleaner::store::Store::open(&url, gleaner::secrets::Cipher::new(&key))
+        .await
+        .unwrap()
 }

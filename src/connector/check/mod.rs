@@ -135,10 +135,10 @@ impl Checker<'_> {
                 );
             }
         }
-        if c.login.is_empty() && c.steps.is_empty() {
+        if c.login.is_empty() && c.interactive_login.is_none() && c.steps.is_empty() {
             self.err(
                 Pos { line: 1, column: 1 },
-                "the connector has no `login` and no `steps`",
+                "the connector has no `login`, no `interactive_login` and no `steps`",
             );
         }
     }
