@@ -95,6 +95,70 @@ impl JsonSchema for Timeout {
     }
 }
 
+/// `false`, or a delay such as `8s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum AutoSuccess {
+    Off,
+    After(Timeout),
+}
+
+impl AutoSuccess {
+    pub const DEFAULT_DELAY: std::time::Duration = std::time::Duration::from_secs(8);
+
+    /// The delay, or `None` when turned off.
+    pub fn delay(this: Option<AutoSuccess>) -> Option<std::time::Duration> {
+        match this {
+            None => Some(Self::DEFAULT_DELAY),
+            Some(AutoSuccess::Off) => None,
+            Some(AutoSuccess::After(t)) => Some(t.get()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AutoSuccess {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = AutoSuccess;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("`false`, `true` or a duration such as 8s")
+            }
+            fn visit_bool<E: serde::de::Error>(self, b: bool) -> Result<AutoSuccess, E> {
+                Ok(if b {
+                    AutoSuccess::After(Timeout(AutoSuccess::DEFAULT_DELAY))
+                } else {
+                    AutoSuccess::Off
+                })
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<AutoSuccess, E> {
+                parse_duration(s)
+                    .map(|d| AutoSuccess::After(Timeout(d)))
+                    .map_err(E::custom)
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<AutoSuccess, E> {
+                self.visit_str(&n.to_string())
+            }
+            fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<AutoSuccess, E> {
+                self.visit_str(&n.to_string())
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for AutoSuccess {
+    fn schema_name() -> Cow<'static, str> {
+        "AutoSuccess".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "`false`, `true` (8s) or a duration such as 8s",
+            "type": ["boolean", "string", "number"]
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
