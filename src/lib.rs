@@ -23,6 +23,8 @@
 //!   ([`collect::Live`]: state, screencast while watched, codes, clicks, keys, text).
 //! - [`api`]: the HTTP API (axum, API keys, JSON errors, OpenAPI from the same route
 //!   registrations) and the live collect's WebSocket with its typed messages.
+//! - [`ui`]: the embedded UI (`/ui`): the page and assets embedded in the binary, the CSP
+//!   with the allowed host origins, and the API the page calls with its session token.
 //! - [`server`]: `gleaner serve`: opens the store and key, marks collects a dead process left
 //!   running as INTERRUPTED, loads the connectors, serves until the shutdown future.
 //! - [`codes`]: collect states (-2..7) and error codes, shared by every layer.
@@ -43,3 +45,4 @@ pub mod fixture_site;
 pub mod secrets;
 pub mod server;
 pub mod store;
+pub mod ui;

@@ -116,6 +116,17 @@ struct ServeArgs {
     /// Show the browsers' windows.
     #[arg(long, env = "GLEANER_HEADFUL")]
     headful: bool,
+    /// Host page origins allowed to embed the UI (iframe) and receive its events
+    /// (comma-separated, e.g. https://app.example).
+    #[arg(long = "ui-origin", env = "GLEANER_UI_ORIGINS", value_delimiter = ',')]
+    ui_origins: Vec<String>,
+    /// The service's URL as people's browsers reach it (for the UI links of POST /session).
+    /// Default: http://<listen address>.
+    #[arg(long, env = "GLEANER_PUBLIC_URL")]
+    public_url: Option<url::Url>,
+    /// How long a UI session token lives.
+    #[arg(long, env = "GLEANER_SESSION_TTL", default_value = "15m", value_parser = parse_duration)]
+    session_ttl: Duration,
 }
 
 async fn serve(args: ServeArgs) -> Result<ExitCode> {
@@ -125,6 +136,13 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
     config.api_keys = args.api_keys;
     config.code_timeout = args.code_timeout;
     config.launch.headless = !args.headful;
+    config.ui = gleaner::ui::UiConfig {
+        public_url: args.public_url,
+        session_ttl: args.session_ttl,
+        ..Default::default()
+    }
+    .with_origins(&args.ui_origins)
+    .map_err(|e| anyhow::anyhow!("--ui-origin: {e}"))?;
     for pair in &args.base_urls {
         let (id, url) = pair
             .split_once('=')

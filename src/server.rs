@@ -20,6 +20,7 @@ use crate::connector::catalog::{Catalog, CatalogError};
 use crate::engine;
 use crate::secrets::{Cipher, CipherError, MasterKey};
 use crate::store::{Store, StoreError};
+use crate::ui::UiConfig;
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -35,6 +36,8 @@ pub struct ServerConfig {
     pub base_urls: HashMap<String, Url>,
     pub code_timeout: Duration,
     pub launch: LaunchOptions,
+    /// Host origins allowed to embed the UI, its public URL, the session lifetime.
+    pub ui: UiConfig,
 }
 
 impl ServerConfig {
@@ -48,6 +51,7 @@ impl ServerConfig {
             base_urls: HashMap::new(),
             code_timeout: engine::Options::default().code_timeout,
             launch: LaunchOptions::default(),
+            ui: UiConfig::default(),
         }
     }
 
@@ -87,6 +91,7 @@ pub struct Server {
     collector: Arc<Collector>,
     store: Store,
     api_keys: ApiKeys,
+    ui: UiConfig,
     /// Collects found in progress at start-up, now marked INTERRUPTED.
     pub interrupted: u64,
 }
@@ -126,6 +131,7 @@ impl Server {
             collector,
             store,
             api_keys,
+            ui: config.ui,
             interrupted,
         })
     }
@@ -141,9 +147,14 @@ impl Server {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let mut ui = self.ui.clone();
+        if ui.public_url.is_none() {
+            ui.public_url = url::Url::parse(&format!("http://{}", listener.local_addr()?)).ok();
+        }
         let state = AppState {
             collector: self.collector.clone(),
             api_keys: self.api_keys.clone(),
+            ui: Arc::new(ui),
         };
         // Collects end before the server waits for its connections: their viewers'
         // WebSockets close once the final state is sent.

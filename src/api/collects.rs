@@ -34,6 +34,19 @@ pub struct CollectStarted {
     pub attached: bool,
 }
 
+impl CollectStarted {
+    pub fn of(live: &crate::collect::Live, started: bool) -> CollectStarted {
+        let status = live.status();
+        CollectStarted {
+            collect_id: live.id.clone(),
+            ws_path: format!("/ws/{}", live.ws_token),
+            state: status.state.index(),
+            state_name: status.state.name().to_string(),
+            attached: !started,
+        }
+    }
+}
+
 #[utoipa::path(
     post,
     path = "/credential/{id}/collect",
@@ -58,18 +71,12 @@ pub async fn start_collect(
         serde_json::from_slice(&body)
             .map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))?
     };
-    let (live, started) = state
-        .collector
-        .start_or_attach(&id, request.background)
-        .await?;
-    let status = live.status();
-    let answer = CollectStarted {
-        collect_id: live.id.clone(),
-        ws_path: format!("/ws/{}", live.ws_token),
-        state: status.state.index(),
-        state_name: status.state.name().to_string(),
-        attached: !started,
+    let mode = crate::collect::CollectMode {
+        background: request.background,
+        verify: false,
     };
+    let (live, started) = state.collector.start_or_attach(&id, mode).await?;
+    let answer = CollectStarted::of(&live, started);
     let code = if started {
         StatusCode::CREATED
     } else {

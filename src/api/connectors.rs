@@ -29,10 +29,13 @@ pub struct FieldInfo {
     pub secret: bool,
     pub optional: bool,
     pub placeholder: Option<String>,
+    /// This field names the account (shown to the host page as `identity`).
+    pub identity: bool,
 }
 
 impl From<&Connector> for ConnectorInfo {
     fn from(c: &Connector) -> Self {
+        let identity = c.identity_field();
         ConnectorInfo {
             id: c.id.value.clone(),
             name: c.name.clone(),
@@ -53,6 +56,7 @@ impl From<&Connector> for ConnectorInfo {
                     secret: f.is_secret(),
                     optional: f.optional,
                     placeholder: f.placeholder.clone(),
+                    identity: identity == Some(name.as_str()),
                 })
                 .collect(),
             interactive_login: c.interactive_login.is_some(),

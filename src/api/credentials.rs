@@ -30,8 +30,13 @@ const MAX_VALUE: usize = 4096;
 type Values = IndexMap<String, String>;
 
 /// Splits the values into plain and secret ones, after checking them against the
-/// connector's fields.
-fn split_fields(connector: &Connector, mut given: Values) -> Result<(Values, Values), AppError> {
+/// connector's fields. With `keep_secrets`, an empty secret field is left out (the stored
+/// value stays) instead of being refused.
+pub(crate) fn split_fields(
+    connector: &Connector,
+    mut given: Values,
+    keep_secrets: bool,
+) -> Result<(Values, Values), AppError> {
     if let Some(unknown) = given.keys().find(|k| !connector.fields.contains_key(*k)) {
         let known: Vec<&str> = connector.fields.keys().map(String::as_str).collect();
         return Err(AppError::Unprocessable(format!(
@@ -45,7 +50,7 @@ fn split_fields(connector: &Connector, mut given: Values) -> Result<(Values, Val
     for (name, def) in &connector.fields {
         let value = given.shift_remove(name).unwrap_or_default();
         if value.trim().is_empty() {
-            if !def.optional {
+            if !(def.optional || keep_secrets && def.is_secret()) {
                 return Err(AppError::Unprocessable(format!(
                     "field {name:?} ({}) is required",
                     def.label
@@ -67,7 +72,7 @@ fn split_fields(connector: &Connector, mut given: Values) -> Result<(Values, Val
     Ok((plain, secret))
 }
 
-pub(super) fn check_id(what: &str, id: &str) -> Result<(), AppError> {
+pub(crate) fn check_id(what: &str, id: &str) -> Result<(), AppError> {
     if id.trim().is_empty() || id.len() > MAX_ID || id.chars().any(char::is_control) {
         return Err(AppError::Unprocessable(format!(
             "{what} must be 1 to {MAX_ID} printable characters"
@@ -102,7 +107,7 @@ pub async fn create_credential(
                 body.connector
             ))
         })?;
-    let (fields, secrets) = split_fields(&connector, body.fields)?;
+    let (fields, secrets) = split_fields(&connector, body.fields, false)?;
     let credential = state
         .collector
         .store()

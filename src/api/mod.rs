@@ -13,6 +13,7 @@ pub mod connectors;
 pub mod credentials;
 pub mod error;
 pub mod messages;
+pub mod sessions;
 pub mod ws;
 
 use std::future::Future;
@@ -29,6 +30,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::collect::Collector;
+use crate::ui::{self, UiConfig};
 use auth::ApiKeys;
 use error::AppError;
 
@@ -36,6 +38,7 @@ use error::AppError;
 pub struct AppState {
     pub collector: Arc<Collector>,
     pub api_keys: ApiKeys,
+    pub ui: Arc<UiConfig>,
 }
 
 #[derive(utoipa::OpenApi)]
@@ -54,6 +57,13 @@ impl Modify for BearerAuth {
         components.add_security_scheme(
             "api_key",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        // The UI's session token: `Authorization: Session <token>`.
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Header(
+                utoipa::openapi::security::ApiKeyValue::new("Authorization"),
+            )),
         );
     }
 }
@@ -74,6 +84,7 @@ pub fn router_and_openapi(state: AppState) -> (Router, OpenApi) {
         .routes(routes!(collects::get_collect))
         .routes(routes!(collects::collect_documents))
         .routes(routes!(collects::download_document))
+        .routes(routes!(sessions::create_session))
         .route_layer(middleware::from_fn_with_state(
             state.api_keys.clone(),
             auth::require_api_key,
@@ -81,7 +92,13 @@ pub fn router_and_openapi(state: AppState) -> (Router, OpenApi) {
     let open = OpenApiRouter::new()
         .routes(routes!(healthz))
         .routes(routes!(openapi_json))
-        .routes(routes!(ws::live_ws));
+        .routes(routes!(ws::live_ws))
+        .routes(routes!(ui::page))
+        .routes(routes!(ui::asset))
+        .routes(routes!(ui::scoped::context))
+        .routes(routes!(ui::scoped::add_account))
+        .routes(routes!(ui::scoped::correct_account))
+        .routes(routes!(ui::scoped::start_collect));
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(protected)
         .merge(open)

@@ -67,6 +67,8 @@ pub struct Live {
     pub id: String,
     pub credential_id: String,
     pub background: bool,
+    /// A verification collect: log in only.
+    pub verify: bool,
     /// The unguessable part of the WebSocket path.
     pub ws_token: String,
     status: watch::Sender<Status>,
@@ -95,7 +97,7 @@ impl Live {
     pub fn new(
         id: String,
         credential_id: String,
-        background: bool,
+        mode: super::service::CollectMode,
         ws_token: String,
     ) -> (Arc<Live>, PersonLinks) {
         let (codes, codes_rx) = mpsc::channel(4);
@@ -103,7 +105,8 @@ impl Live {
         let live = Live {
             id,
             credential_id,
-            background,
+            background: mode.background,
+            verify: mode.verify,
             ws_token,
             status: watch::Sender::new(Status {
                 state: State::Preparing,

@@ -10,7 +10,7 @@ pub mod live;
 pub mod service;
 
 pub use live::{Live, Status, Viewer};
-pub use service::{Collector, CollectorConfig, CollectorError};
+pub use service::{CollectMode, Collector, CollectorConfig, CollectorError};
 
 use crate::browser::{Browser, LaunchOptions, Screen};
 use crate::codes::{ErrorKind, State};

@@ -34,6 +34,15 @@ impl CollectorConfig {
     }
 }
 
+/// What kind of collect to start when none is in progress.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CollectMode {
+    /// Nobody is there: 2FA and interactive steps end the collect in state -2.
+    pub background: bool,
+    /// Log in only, then stop (the person just added or corrected the account).
+    pub verify: bool,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CollectorError {
     #[error("no credential {0}")]
@@ -93,7 +102,7 @@ impl Collector {
     pub async fn start_or_attach(
         self: &Arc<Self>,
         credential_id: &str,
-        background: bool,
+        mode: CollectMode,
     ) -> Result<(Arc<Live>, bool), CollectorError> {
         let mut registry = self.registry.lock().await;
         if let Some(live) = registry.by_credential.get(credential_id)
@@ -120,12 +129,15 @@ impl Collector {
             .credential_values(credential_id)
             .await?
             .ok_or_else(|| CollectorError::NoCredential(credential_id.to_string()))?;
-        let summary = self.store.start_collect(credential_id, background).await?;
+        let summary = self
+            .store
+            .start_collect(credential_id, mode.background)
+            .await?;
         let token = crate::secrets::random_token();
         let (live, links) = Live::new(
             summary.id.clone(),
             credential_id.to_string(),
-            background,
+            mode,
             token.clone(),
         );
         if let Some(old) = registry
@@ -209,8 +221,10 @@ impl Collector {
         };
         let recorder = tokio::spawn(record_events(self.store.clone(), live.clone(), events_rx));
         let on_screen = |screen| live.set_screen(screen);
+        let mut options = self.config.collect.clone();
+        options.engine.login_only = live.verify;
         let result = tokio::select! {
-            r = run(&connector, inputs, &self.config.collect, io, &on_screen) => r,
+            r = run(&connector, inputs, &options, io, &on_screen) => r,
             kind = live.cancelled() => Err(CollectError::new(kind, match kind {
                 ErrorKind::Interrupted => "the service stopped during the collect",
                 _ => "the collect was cancelled (its credential was deleted)",

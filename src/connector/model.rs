@@ -68,11 +68,28 @@ pub struct FieldDef {
     /// Example shown in an empty input.
     #[serde(default)]
     pub placeholder: Option<String>,
+    /// This field names the account at the site (a customer number, a login): a person
+    /// adding an account with the same value updates it instead of adding another.
+    /// Default: the first non-secret field.
+    #[serde(default)]
+    pub identity: bool,
 }
 
 impl FieldDef {
     pub fn is_secret(&self) -> bool {
         self.secret.unwrap_or(self.kind == FieldKind::Password)
+    }
+}
+
+impl Connector {
+    /// The field that names the account: the one marked `identity`, else the first
+    /// non-secret one.
+    pub fn identity_field(&self) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(_, f)| f.identity)
+            .or_else(|| self.fields.iter().find(|(_, f)| !f.is_secret()))
+            .map(|(name, _)| name.as_str())
     }
 }
 

@@ -86,6 +86,8 @@ pub struct Options {
     pub navigation_timeout: Duration,
     /// The one-time code wait unless `ask_code` says otherwise.
     pub code_timeout: Duration,
+    /// Log in, then stop: a verification collect (the person just added the account).
+    pub login_only: bool,
 }
 
 impl Default for Options {
@@ -96,6 +98,7 @@ impl Default for Options {
             page_timeout: Duration::from_secs(20),
             navigation_timeout: Duration::from_secs(30),
             code_timeout: Duration::from_secs(300),
+            login_only: false,
         }
     }
 }

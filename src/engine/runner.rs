@@ -84,6 +84,9 @@ impl<'a> Runner<'a> {
             self.set_state(State::LoggingIn, None);
             self.run_block(&self.connector.login, "login", "").await?;
         }
+        if self.options.login_only {
+            return Ok(Outcome::default());
+        }
         self.set_state(State::Collecting, None);
         self.run_block(&self.connector.steps, "steps", "").await?;
         let mut outcome = std::mem::take(&mut self.outcome);

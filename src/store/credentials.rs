@@ -118,6 +118,46 @@ impl Store {
         })
     }
 
+    /// Replaces the credential's values (a person correcting their details, or adding an
+    /// account they already had). Secret fields not given keep their stored value.
+    pub async fn update_credential(
+        &self,
+        id: &str,
+        fields: IndexMap<String, String>,
+        secrets: IndexMap<String, String>,
+    ) -> Result<Credential, StoreError> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT secrets FROM credentials WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        let Some((stored,)) = row else {
+            return Err(StoreError::NotFound(format!("credential {id}")));
+        };
+        let mut sealed: IndexMap<String, String> =
+            parse_json(&format!("credential {id} secrets"), &stored)?;
+        for (name, value) in &secrets {
+            sealed.insert(
+                name.clone(),
+                self.cipher.encrypt_str(value, &secret_aad(id, name)),
+            );
+        }
+        let mut fields = fields;
+        fields.retain(|name, _| !sealed.contains_key(name));
+        sqlx::query(
+            "UPDATE credentials SET fields = $1, secrets = $2, updated_at = $3 WHERE id = $4",
+        )
+        .bind(to_json(&fields))
+        .bind(to_json(&sealed))
+        .bind(now_ms())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        self.credential(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("credential {id}")))
+    }
+
     /// The credential, without its secret values.
     pub async fn credential(&self, id: &str) -> Result<Option<Credential>, StoreError> {
         let row: Option<CredentialRow> = sqlx::query_as(select_credentials!("WHERE id = $1"))

@@ -10,6 +10,7 @@
 mod collects;
 mod credentials;
 mod documents;
+mod sessions;
 mod types;
 
 #[cfg(test)]
@@ -25,6 +26,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use crate::codes::State;
 use crate::secrets::{Cipher, CipherError};
 
+pub use sessions::{NewSession, Session};
 pub use types::{
     Collect, CollectErrorInfo, CollectSummary, Credential, Document, NewCredential, NewDocument,
     TimelineEntry,

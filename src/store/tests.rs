@@ -6,6 +6,7 @@ use tempfile::TempDir;
 use super::*;
 
 mod collects;
+mod sessions;
 use crate::secrets::MasterKey;
 
 const PASSWORD: &str = "hunter2-Sup3r-s3cret";

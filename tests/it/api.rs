@@ -22,9 +22,18 @@ async fn a_missing_or_wrong_api_key_gets_401() {
         (Method::GET, "/collect/x"),
         (Method::GET, "/collect/x/documents"),
         (Method::GET, "/document/x"),
+        (Method::POST, "/session"),
+        // The UI's routes take a session token, not an API key.
+        (Method::GET, "/ui/api/context"),
+        (Method::POST, "/ui/api/credentials"),
+        (Method::PUT, "/ui/api/credentials/x"),
+        (Method::POST, "/ui/api/credentials/x/collect"),
     ];
     for (method, path) in routes {
-        for key in [None, Some("wrong"), Some("")] {
+        for key in [None, Some("wrong"), Some(""), Some(API_KEY)] {
+            if key == Some(API_KEY) && !path.starts_with("/ui/") {
+                continue;
+            }
             let (status, body) = svc.call_with(method.clone(), path, None, key).await;
             assert_eq!(
                 status,
@@ -228,6 +237,13 @@ async fn the_openapi_document_lists_every_route() {
         ("/ws/{token}", "get"),
         ("/healthz", "get"),
         ("/openapi.json", "get"),
+        ("/session", "post"),
+        ("/ui", "get"),
+        ("/ui/assets/{file}", "get"),
+        ("/ui/api/context", "get"),
+        ("/ui/api/credentials", "post"),
+        ("/ui/api/credentials/{id}", "put"),
+        ("/ui/api/credentials/{id}/collect", "post"),
     ];
     for (path, method) in expected {
         assert!(
@@ -241,9 +257,18 @@ async fn the_openapi_document_lists_every_route() {
             let concrete = path
                 .replace("{id}", "x")
                 .replace("{user_id}", "u")
-                .replace("{token}", "t");
+                .replace("{token}", "t")
+                .replace("{file}", "ui.js");
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let (status, body) = svc.call(method.clone(), &concrete, None).await;
+            // Some routes answer HTML or JavaScript: only an error body is read as JSON.
+            let res = reqwest::Client::new()
+                .request(method.clone(), format!("{}{concrete}", svc.base))
+                .bearer_auth(API_KEY)
+                .send()
+                .await
+                .unwrap();
+            let status = res.status();
+            let body: Value = res.json().await.unwrap_or(Value::Null);
             let unknown_route = body["error"]["message"]
                 .as_str()
                 .is_some_and(|m| m.starts_with("no such route"));

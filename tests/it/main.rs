@@ -8,3 +8,4 @@ mod collect;
 mod common;
 mod live;
 mod server;
+mod ui;

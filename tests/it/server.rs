@@ -46,10 +46,16 @@ pub fn config(data: &std::path::Path, profiles: &std::path::Path, site: &DemoSit
 
 impl TestService {
     pub async fn start() -> TestService {
+        Self::start_tuned(|_| {}).await
+    }
+
+    /// Starts with the test configuration, changed by `tune` (UI origins...).
+    pub async fn start_tuned(tune: impl FnOnce(&mut ServerConfig)) -> TestService {
         let site = demo_site().await;
         let data = tempfile::tempdir().unwrap();
         let profiles = tempfile::tempdir().unwrap();
-        let config = config(data.path(), profiles.path(), &site);
+        let mut config = config(data.path(), profiles.path(), &site);
+        tune(&mut config);
         Self::start_with(site, data, profiles, config).await
     }
 

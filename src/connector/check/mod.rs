@@ -135,6 +135,18 @@ impl Checker<'_> {
                 );
             }
         }
+        let identities: Vec<_> = c.fields.values().filter(|f| f.identity).collect();
+        if let Some(extra) = identities.get(1) {
+            self.err(extra.pos, "only one field can be the `identity`");
+        }
+        for f in &identities {
+            if f.is_secret() {
+                self.err(
+                    f.pos,
+                    "a secret field cannot be the `identity` (it is shown to the host page)",
+                );
+            }
+        }
         if c.login.is_empty() && c.interactive_login.is_none() && c.steps.is_empty() {
             self.err(
                 Pos { line: 1, column: 1 },

@@ -1,0 +1,301 @@
+//! The embedded UI: the page a person meets in the host's iframe (`/ui?token=…`), its
+//! static assets (embedded in the binary: no CDN, no build step), and the session-token
+//! API it calls ([`scoped`]). Every UI response carries a Content-Security-Policy whose
+//! `frame-ancestors` is the configured allow-list of host origins, which is also where the
+//! page's postMessage events may go.
+
+pub mod scoped;
+
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use url::Url;
+
+use crate::api::AppState;
+use crate::api::error::AppError;
+
+const INDEX_HTML: &str = include_str!("assets/index.html");
+const ERROR_HTML: &str = include_str!("assets/error.html");
+const UI_JS: &str = include_str!("assets/ui.js");
+const UI_CSS: &str = include_str!("assets/ui.css");
+
+/// Who may embed the UI, where its links point, how long its tokens live.
+#[derive(Debug, Clone)]
+pub struct UiConfig {
+    /// Origins (`https://app.example`) of the host pages allowed to embed the UI and to
+    /// receive its events; also where `redirectUrl` may point.
+    pub allowed_origins: Vec<String>,
+    /// The service's address as people's browsers reach it (`url` of `POST /session`).
+    pub public_url: Option<Url>,
+    pub session_ttl: Duration,
+}
+
+impl Default for UiConfig {
+    fn default() -> Self {
+        UiConfig {
+            allowed_origins: Vec::new(),
+            public_url: None,
+            session_ttl: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// `scheme://host[:port]` of a URL, as browsers write origins.
+pub fn origin_of(text: &str) -> Option<String> {
+    let url = Url::parse(text.trim()).ok()?;
+    matches!(url.scheme(), "http" | "https").then(|| url.origin().ascii_serialization())
+}
+
+impl UiConfig {
+    /// Normalises the origins; an entry that is not an http(s) origin is an error.
+    pub fn with_origins(mut self, origins: &[String]) -> Result<UiConfig, String> {
+        self.allowed_origins = origins
+            .iter()
+            .filter(|o| !o.trim().is_empty())
+            .map(|o| origin_of(o).ok_or_else(|| format!("{o:?} is not an http(s) origin")))
+            .collect::<Result<_, _>>()?;
+        Ok(self)
+    }
+
+    pub fn public_base(&self) -> String {
+        self.public_url
+            .as_ref()
+            .map(|u| u.as_str().trim_end_matches('/').to_string())
+            .unwrap_or_default()
+    }
+
+    pub fn allows_redirect(&self, url: &str) -> bool {
+        origin_of(url).is_some_and(|o| self.allowed_origins.contains(&o))
+    }
+
+    pub fn content_security_policy(&self) -> String {
+        let ancestors = if self.allowed_origins.is_empty() {
+            "'none'".to_string()
+        } else {
+            self.allowed_origins.join(" ")
+        };
+        format!(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
+             connect-src 'self'; frame-ancestors {ancestors}; base-uri 'none'; form-action 'self'"
+        )
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct UiQuery {
+    /// The session token from `POST /session`.
+    pub token: Option<String>,
+    /// Show (or start) the collect of this credential.
+    pub collect: Option<String>,
+    /// With `collect`: a verification collect (log in only).
+    #[serde(default)]
+    pub verify: Option<String>,
+    /// Open this connector's form.
+    pub connector: Option<String>,
+    /// `en` or `fr` (default: the browser's language).
+    pub lang: Option<String>,
+}
+
+fn lang_of(q: &UiQuery) -> Option<&'static str> {
+    match q.lang.as_deref() {
+        Some(l) if l.starts_with("fr") => Some("fr"),
+        Some(l) if l.starts_with("en") => Some("en"),
+        _ => None,
+    }
+}
+
+fn ui_response(state: &AppState, status: StatusCode, html: String) -> Response {
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        html,
+    )
+        .into_response();
+    secure_headers(state, &mut response);
+    response
+}
+
+fn secure_headers(state: &AppState, response: &mut Response) {
+    let headers = response.headers_mut();
+    if let Ok(csp) = HeaderValue::from_str(&state.ui.content_security_policy()) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// A page a person can read in the iframe instead of a blank frame.
+fn error_page(
+    state: &AppState,
+    status: StatusCode,
+    lang: Option<&str>,
+    title: (&str, &str),
+    message: (&str, &str),
+) -> Response {
+    let fr = lang == Some("fr");
+    let pick = |(en, fr_text): (&str, &str)| {
+        if fr {
+            fr_text.to_string()
+        } else {
+            en.to_string()
+        }
+    };
+    let html = ERROR_HTML
+        .replace("{{lang}}", if fr { "fr" } else { "en" })
+        .replace("{{title}}", &escape_html(&pick(title)))
+        .replace("{{message}}", &escape_html(&pick(message)));
+    ui_response(state, status, html)
+}
+
+#[utoipa::path(
+    get,
+    path = "/ui",
+    tag = "ui",
+    params(UiQuery),
+    responses(
+        (status = 200, description = "the UI page", content_type = "text/html"),
+        (status = 401, description = "unknown or expired token: an error page", content_type = "text/html"),
+    )
+)]
+pub async fn page(State(state): State<AppState>, Query(q): Query<UiQuery>) -> Response {
+    let lang = lang_of(&q);
+    let invalid = || {
+        error_page(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            lang,
+            ("This link is not valid", "Ce lien n'est pas valide"),
+            (
+                "Go back to the site you came from and start again.",
+                "Revenez sur le site d'où vous venez et recommencez.",
+            ),
+        )
+    };
+    let Some(token) = q.token.as_deref().filter(|t| !t.is_empty()) else {
+        return invalid();
+    };
+    let session = match state.collector.store().session(token).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return invalid(),
+        Err(e) => {
+            tracing::error!("session lookup: {e}");
+            return error_page(
+                &state,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                lang,
+                ("Something went wrong", "Une erreur est survenue"),
+                (
+                    "Please try again in a moment.",
+                    "Merci de réessayer dans un instant.",
+                ),
+            );
+        }
+    };
+    if session.is_expired() {
+        return error_page(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            lang,
+            ("This link has expired", "Ce lien a expiré"),
+            (
+                "Go back to the site you came from and start again.",
+                "Revenez sur le site d'où vous venez et recommencez.",
+            ),
+        );
+    }
+    let config = serde_json::json!({
+        "token": token,
+        "lang": lang,
+        "allowedOrigins": state.ui.allowed_origins,
+        "collect": q.collect,
+        "verify": q.verify.as_deref().is_some_and(|v| v == "1" || v == "true"),
+        "connector": q.connector,
+    });
+    // A JSON data block inside <script>: `<` is escaped so no text can close the element.
+    let json = config.to_string().replace('<', "\\u003c");
+    ui_response(
+        &state,
+        StatusCode::OK,
+        INDEX_HTML.replace("{{config}}", &json),
+    )
+}
+
+#[utoipa::path(
+    get,
+    path = "/ui/assets/{file}",
+    tag = "ui",
+    params(("file" = String, Path, description = "ui.js or ui.css")),
+    responses((status = 200, description = "a static asset"), (status = 404, body = crate::api::error::ErrorBody))
+)]
+pub async fn asset(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<Response, AppError> {
+    let (body, content_type) = match file.as_str() {
+        "ui.js" => (UI_JS, "text/javascript; charset=utf-8"),
+        "ui.css" => (UI_CSS, "text/css; charset=utf-8"),
+        _ => return Err(AppError::NotFound(format!("no asset {file:?}"))),
+    };
+    let mut response = ([(header::CONTENT_TYPE, content_type)], body).into_response();
+    secure_headers(&state, &mut response);
+    // The assets change only with the binary.
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_normalised_and_redirects_checked() {
+        let ui = UiConfig::default()
+            .with_origins(&[
+                "https://app.example/some/path".into(),
+                "http://127.0.0.1:5000".into(),
+            ])
+            .unwrap();
+        assert_eq!(
+            ui.allowed_origins,
+            ["https://app.example", "http://127.0.0.1:5000"]
+        );
+        assert!(ui.allows_redirect("https://app.example/done?x=1"));
+        assert!(!ui.allows_redirect("https://evil.example/"));
+        assert!(!ui.allows_redirect("javascript:alert(1)"));
+        assert!(
+            UiConfig::default()
+                .with_origins(&["not a url".into()])
+                .is_err()
+        );
+        assert!(
+            ui.content_security_policy()
+                .contains("frame-ancestors https://app.example http://127.0.0.1:5000;")
+        );
+        assert!(
+            UiConfig::default()
+                .content_security_policy()
+                .contains("frame-ancestors 'none'")
+        );
+    }
+}

@@ -1,0 +1,795 @@
+//! The embedded UI in a real browser, driven through gleaner's own browser module against
+//! the real service: a host page on another origin embeds the iframe and records every
+//! postMessage. Each test saves a PNG of every screen it passes under `target/ui-shots/`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use gleaner::browser::{Browser, LaunchOptions, Tab};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::common::{FIXED_CODE, browser_slot};
+use crate::server::TestService;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// The host page: another origin that embeds the UI and logs the events it receives.
+const HOST_HTML: &str = r#"<!doctype html><html><head><meta charset="utf-8"><title>Acme host</title>
+<style>body{font:16px sans-serif;margin:0;background:#eef}iframe{border:0;width:480px;height:640px;margin:20px;background:#fff}</style>
+</head><body><pre id="events"></pre><script>
+const src = new URLSearchParams(location.search).get('src');
+const gleaner = new URL(src).origin;
+addEventListener('message', e => {
+  if (e.origin !== gleaner) return;
+  document.getElementById('events').textContent += JSON.stringify(e.data) + '\n';
+});
+const f = document.createElement('iframe'); f.src = src; f.title = 'Connect your account';
+document.body.prepend(f);
+</script></body></html>"#;
+
+struct Host {
+    origin: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Host {
+    async fn start() -> Host {
+        let app = axum::Router::new().route(
+            "/",
+            axum::routing::get(|| async { axum::response::Html(HOST_HTML) }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let origin = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Host { origin, task }
+    }
+
+    fn page_for(&self, ui_url: &str) -> String {
+        let mut u = url::Url::parse(&format!("{}/", self.origin)).unwrap();
+        u.query_pairs_mut().append_pair("src", ui_url);
+        u.to_string()
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn service_for(host: &Host) -> TestService {
+    let origin = host.origin.clone();
+    TestService::start_tuned(move |c| {
+        c.ui = c.ui.clone().with_origins(&[origin]).unwrap();
+    })
+    .await
+}
+
+/// A person's browser: one tab, optionally looking into the UI's iframe.
+struct Person {
+    browser: Option<Browser>,
+    tab: Tab,
+    /// Part of the iframe's URL when the UI is embedded.
+    frame: Option<String>,
+    test: &'static str,
+    shots: u32,
+    _profiles: tempfile::TempDir,
+}
+
+impl Person {
+    async fn new(test: &'static str, viewport: (u32, u32)) -> Person {
+        let profiles = tempfile::tempdir().unwrap();
+        let options = LaunchOptions {
+            profile_root: Some(profiles.path().to_path_buf()),
+            viewport,
+            ..LaunchOptions::default()
+        };
+        let browser = Browser::launch(options).await.expect("browser launches");
+        let tab = browser.new_tab().await.unwrap();
+        Person {
+            browser: Some(browser),
+            tab,
+            frame: None,
+            test,
+            shots: 0,
+            _profiles: profiles,
+        }
+    }
+
+    async fn goto(&self, url: &str) -> u16 {
+        self.tab.goto(url, WAIT).await.expect("page loads")
+    }
+
+    /// Evaluates in the main frame.
+    async fn eval_main(&self, js: &str) -> Value {
+        self.tab.eval(js).await.expect("script runs")
+    }
+
+    /// Evaluates in the UI (the iframe when embedded), awaiting promises.
+    async fn eval(&self, js: &str) -> Value {
+        let Some(part) = &self.frame else {
+            return self.eval_main(js).await;
+        };
+        use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
+        let page = self.tab.page();
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            for id in page.frames().await.unwrap() {
+                let url = page
+                    .frame_url(id.clone())
+                    .await
+                    .unwrap()
+                    .unwrap_or_default();
+                if !url.contains(part.as_str()) {
+                    continue;
+                }
+                let Some(ctx) = page.frame_execution_context(id).await.unwrap() else {
+                    continue;
+                };
+                let params = EvaluateParams::builder()
+                    .expression(js)
+                    .context_id(ctx)
+                    .await_promise(true)
+                    .return_by_value(true)
+                    .build()
+                    .unwrap();
+                if let Ok(r) = page.execute(params).await {
+                    if let Some(ex) = &r.result.exception_details {
+                        panic!("script failed in the UI frame: {ex:?}");
+                    }
+                    return r.result.result.value.clone().unwrap_or(Value::Null);
+                }
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no UI frame matching {part:?}"
+            );
+            // The frame is being (re)created: wait for its next context.
+            let _ = tokio::time::timeout(Duration::from_millis(200), async {
+                let mut created = page
+                    .event_listener::<chromiumoxide::cdp::js_protocol::runtime::EventExecutionContextCreated>()
+                    .await
+                    .unwrap();
+                futures::StreamExt::next(&mut created).await
+            })
+            .await;
+        }
+    }
+
+    /// Waits (in the page, with a deadline) until the JS condition holds.
+    async fn wait(&self, condition: &str, what: &str) {
+        let js = format!(
+            "new Promise(resolve => {{ const t0 = Date.now(); (function poll() {{ \
+               let ok = false; try {{ ok = !!({condition}); }} catch (e) {{}} \
+               if (ok) resolve(true); else if (Date.now() - t0 > {}) resolve(false); \
+               else requestAnimationFrame(poll); }})(); }})",
+            WAIT.as_millis()
+        );
+        let ok = self.eval(&js).await;
+        if ok != Value::Bool(true) {
+            let screen = self
+                .eval("document.body && document.body.dataset.screen")
+                .await;
+            panic!("{what}: not reached in {WAIT:?} (screen {screen})");
+        }
+    }
+
+    async fn wait_screen(&self, screen: &str) {
+        self.wait(
+            &format!("document.body.dataset.screen === '{screen}'"),
+            &format!("screen {screen}"),
+        )
+        .await;
+    }
+
+    async fn visible(&self, selector: &str) -> bool {
+        let js = format!(
+            "(() => {{ const e = document.querySelector({s}); if (!e) return false; \
+               const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0 \
+               && getComputedStyle(e).visibility !== 'hidden'; }})()",
+            s = json!(selector)
+        );
+        self.eval(&js).await == Value::Bool(true)
+    }
+
+    async fn wait_visible(&self, selector: &str) {
+        let cond = format!(
+            "(() => {{ const e = document.querySelector({s}); if (!e) return false; \
+               const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; }})()",
+            s = json!(selector)
+        );
+        self.wait(&cond, &format!("{selector} visible")).await;
+    }
+
+    /// The centre of an element in the tab's viewport (adding the iframe's offset).
+    async fn centre(&self, selector: &str) -> (f64, f64) {
+        self.wait_visible(selector).await;
+        let js = format!(
+            "(() => {{ const e = document.querySelector({s}); e.scrollIntoView({{block: 'center'}}); \
+               const r = e.getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; }})()",
+            s = json!(selector)
+        );
+        let v = self.eval(&js).await;
+        let (mut x, mut y) = (v[0].as_f64().unwrap(), v[1].as_f64().unwrap());
+        if self.frame.is_some() {
+            // The iframe's content box: its rectangle inside its (even) borders.
+            let o = self
+                .eval_main(
+                    "(() => { const f = document.querySelector('iframe'); const r = f.getBoundingClientRect(); \
+                     return [r.left + (r.width - f.clientWidth) / 2, r.top + (r.height - f.clientHeight) / 2]; })()",
+                )
+                .await;
+            x += o[0].as_f64().unwrap();
+            y += o[1].as_f64().unwrap();
+        }
+        (x, y)
+    }
+
+    /// A real mouse click on the element.
+    async fn click(&self, selector: &str) {
+        let (x, y) = self.centre(selector).await;
+        self.tab.click_at(x, y).await.unwrap();
+    }
+
+    /// Clicks into the input and types, as a keyboard would (`Input.insertText`).
+    async fn type_into(&self, selector: &str, text: &str) {
+        self.click(selector).await;
+        self.eval(&format!(
+            "document.querySelector({}).select && document.querySelector({0}).select()",
+            json!(selector)
+        ))
+        .await;
+        self.tab.insert_text(text).await.unwrap();
+    }
+
+    async fn press(&self, key: &str) {
+        self.tab.press_key(key).await.unwrap();
+    }
+
+    /// Saves the tab as `target/ui-shots/<test>-<n>-<name>.png`.
+    async fn shot(&mut self, name: &str) {
+        self.shots += 1;
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/ui-shots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let png = self.tab.screenshot_png().await.unwrap();
+        let path = dir.join(format!("{}-{:02}-{name}.png", self.test, self.shots));
+        std::fs::write(path, png).unwrap();
+    }
+
+    /// The events the host page received, one JSON value each.
+    async fn host_events(&self) -> Vec<Value> {
+        let text = self
+            .eval_main("document.getElementById('events').textContent")
+            .await;
+        text.as_str()
+            .unwrap_or("")
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    async fn wait_host_event(&self, kind: &str) -> Value {
+        let cond = format!("document.getElementById('events').textContent.includes('\"{kind}\"')");
+        let js = format!(
+            "new Promise(r => {{ const t0 = Date.now(); (function p() {{ if ({cond}) r(true); \
+               else if (Date.now() - t0 > {}) r(false); else requestAnimationFrame(p); }})(); }})",
+            WAIT.as_millis()
+        );
+        assert_eq!(
+            self.eval_main(&js).await,
+            Value::Bool(true),
+            "host never got {kind}"
+        );
+        self.host_events()
+            .await
+            .into_iter()
+            .find(|e| e["type"] == kind)
+            .unwrap()
+    }
+
+    async fn close(mut self) {
+        if let Some(b) = self.browser.take() {
+            b.close().await;
+        }
+    }
+}
+
+async fn session(svc: &TestService, body: Value) -> String {
+    let (status, s) = svc.call(Method::POST, "/session", Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{s}");
+    s["url"].as_str().unwrap().to_string()
+}
+
+/// Types the code the demo bank "sent" into the UI's 2FA form.
+async fn give_code(person: &Person, svc: &TestService, user: &str) {
+    person.wait_visible("#twofa-code").await;
+    let code = svc.site.wait_code(user, WAIT).await.unwrap();
+    assert_eq!(code, FIXED_CODE);
+    person.type_into("#twofa-code", &code).await;
+    person.click("#twofa-submit").await;
+}
+
+#[tokio::test]
+async fn a_person_adds_the_demo_bank_in_the_iframe_and_the_host_never_sees_the_password() {
+    let _slot = browser_slot().await;
+    let host = Host::start().await;
+    let svc = service_for(&host).await;
+    let url = session(&svc, json!({ "userId": "user-1" })).await;
+    let mut person = Person::new("add-account", (1280, 720)).await;
+    person.goto(&host.page_for(&url)).await;
+    person.frame = Some("/ui?token=".into());
+
+    person.wait_screen("connectors").await;
+    person.shot("connectors").await;
+    person.type_into("#search", "demo").await;
+    person
+        .wait_visible("button.connector[data-id='demo-bank']")
+        .await;
+    person.click("button.connector[data-id='demo-bank']").await;
+    person.wait_screen("form").await;
+    person.type_into("#field-login", "alice").await;
+    person.type_into("#field-password", "demo").await;
+    person
+        .click("button.toggle-secret[data-for='field-password']")
+        .await;
+    person
+        .wait(
+            "document.querySelector('#field-password').type === 'text'",
+            "show the password",
+        )
+        .await;
+    person.shot("form-password-shown").await;
+    person
+        .click("button.toggle-secret[data-for='field-password']")
+        .await;
+    person.click("#submit").await;
+    person.wait_screen("progress").await;
+    person.wait_visible("#twofa-code").await;
+    person.shot("progress-2fa").await;
+    give_code(&person, &svc, "alice").await;
+    person.wait_screen("success").await;
+    person.shot("success").await;
+
+    let added = person.wait_host_event("did-add-authorization").await;
+    assert_eq!(added["identity"], "alice");
+    assert_eq!(added["alreadyExists"], false);
+    let cred = added["authorizationId"].as_str().unwrap().to_string();
+    let (_, credential) = svc
+        .call(Method::GET, &format!("/credential/{cred}"), None)
+        .await;
+    assert_eq!(credential["userId"], "user-1");
+    assert_eq!(credential["state"], 7, "the verification logged in");
+    let (_, collect) = svc
+        .call(
+            Method::GET,
+            &format!("/collect/{}", credential["lastCollectId"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(
+        collect["records"],
+        json!({}),
+        "a verification collects nothing"
+    );
+
+    let events = person.host_events().await;
+    let states: Vec<i64> = events
+        .iter()
+        .filter(|e| e["type"] == "state")
+        .map(|e| e["state"].as_i64().unwrap())
+        .collect();
+    assert!(
+        states.contains(&3) && states.last() == Some(&7),
+        "{states:?}"
+    );
+    // No event carries the password, and the host cannot read the frame.
+    for e in &events {
+        for (key, value) in e.as_object().unwrap() {
+            assert!(!key.to_lowercase().contains("password"), "{e}");
+            assert_ne!(value, "demo", "a secret reached the host: {e}");
+        }
+    }
+    assert_eq!(
+        person
+            .eval_main("(() => { try { return document.querySelector('iframe').contentDocument === null; } catch (e) { return true; } })()")
+            .await,
+        Value::Bool(true)
+    );
+    let host_dom = person.eval_main("document.documentElement.outerHTML").await;
+    assert!(!host_dom.as_str().unwrap().contains("\"password\""));
+
+    // Adding the same account again updates it.
+    let url = session(
+        &svc,
+        json!({ "userId": "user-1", "connector": "demo-bank" }),
+    )
+    .await;
+    person.frame = None;
+    person.goto(&host.page_for(&url)).await;
+    person.frame = Some("/ui?token=".into());
+    person.wait_screen("form").await;
+    person.type_into("#field-login", "alice").await;
+    person.type_into("#field-password", "demo").await;
+    person.click("#submit").await;
+    give_code(&person, &svc, "alice").await;
+    let again = person.wait_host_event("did-add-authorization").await;
+    assert_eq!(
+        (
+            again["alreadyExists"].as_bool(),
+            again["authorizationId"].as_str()
+        ),
+        (Some(true), Some(cred.as_str()))
+    );
+    let (_, list) = svc
+        .call(Method::GET, "/user/user-1/credentials", None)
+        .await;
+    assert_eq!(list.as_array().unwrap().len(), 1, "not duplicated");
+    person.close().await;
+    svc.stop().await;
+}
+
+#[tokio::test]
+async fn a_wrong_password_fails_verification_then_the_corrected_one_succeeds() {
+    let _slot = browser_slot().await;
+    let host = Host::start().await;
+    let svc = service_for(&host).await;
+    let url = session(
+        &svc,
+        json!({ "userId": "user-2", "connector": "demo-bank" }),
+    )
+    .await;
+    let mut person = Person::new("wrong-password", (1280, 720)).await;
+    person.goto(&host.page_for(&url)).await;
+    person.frame = Some("/ui?token=".into());
+    person.wait_screen("form").await;
+    person.shot("form").await;
+    const WRONG: &str = "Wr0ng-Secret-7f2c";
+    person.type_into("#field-login", "carol").await;
+    person.type_into("#field-password", WRONG).await;
+    person.click("#submit").await;
+    person.wait_screen("failure").await;
+    person.shot("failure").await;
+    let failed = person
+        .wait_host_event("did-fail-authorization-verification")
+        .await;
+    assert_eq!(failed["identity"], "carol");
+    let host_dom = person.eval_main("document.documentElement.outerHTML").await;
+    assert!(
+        !host_dom.as_str().unwrap().contains(WRONG),
+        "the host saw the password"
+    );
+
+    person.click("#retry").await;
+    person.wait_screen("form").await;
+    assert_eq!(
+        person
+            .eval("document.querySelector('#field-login').value")
+            .await,
+        "carol"
+    );
+    assert_eq!(
+        person
+            .eval("document.querySelector('#field-password').value")
+            .await,
+        ""
+    );
+    person.shot("retry-form").await;
+    person.type_into("#field-password", "demo").await;
+    person.click("#submit").await;
+    person.wait_screen("success").await;
+    person.shot("success").await;
+    let added = person.wait_host_event("did-add-authorization").await;
+    assert_eq!(added["authorizationId"], failed["authorizationId"]);
+    let events = person
+        .host_events()
+        .await
+        .iter()
+        .map(Value::to_string)
+        .collect::<String>();
+    assert!(!events.contains(WRONG));
+    person.close().await;
+    svc.stop().await;
+}
+
+#[tokio::test]
+async fn a_reload_mid_collect_lands_back_in_the_same_collect_on_a_phone() {
+    let _slot = browser_slot().await;
+    let host = Host::start().await;
+    let svc = service_for(&host).await;
+    let cred = svc.create_credential("demo-bank", "alice", "demo").await;
+    let url = session(&svc, json!({ "userId": "user-1", "credentialId": cred })).await;
+    let view = format!("{url}&collect={cred}");
+    let mut person = Person::new("view-collect", (360, 740)).await;
+    person.goto(&view).await;
+    person.wait_screen("progress").await;
+    person.wait_visible("#twofa-code").await;
+    person.shot("progress-2fa-phone").await;
+    let first = person.eval("document.body.dataset.collectId").await;
+    assert!(first.as_str().is_some_and(|s| !s.is_empty()));
+
+    person.goto(&view).await;
+    person.wait_screen("progress").await;
+    person.wait_visible("#twofa-code").await;
+    assert_eq!(
+        person.eval("document.body.dataset.collectId").await,
+        first,
+        "the same collect"
+    );
+    person.shot("after-reload").await;
+    give_code(&person, &svc, "alice").await;
+    person.wait_screen("success").await;
+    person.shot("success").await;
+    let (_, credential) = svc
+        .call(Method::GET, &format!("/credential/{cred}"), None)
+        .await;
+    assert_eq!(credential["lastCollectId"], first);
+    let (_, collect) = svc
+        .call(
+            Method::GET,
+            &format!("/collect/{}", first.as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(collect["state"], 7);
+    assert_eq!(
+        collect["records"]["accounts"].as_array().unwrap().len(),
+        3,
+        "a full collect"
+    );
+    person.close().await;
+    svc.stop().await;
+}
+
+/// Where the green square shows in a PNG of the tab (CSS pixels), if it does.
+fn green_square(png: &[u8]) -> Option<(f64, f64)> {
+    let img = image::load_from_memory(png).ok()?.to_rgb8();
+    let (mut sx, mut sy, mut n) = (0u64, 0u64, 0u64);
+    for (x, y, p) in img.enumerate_pixels() {
+        let [r, g, b] = p.0;
+        if g > 130 && r < 80 && b < 100 {
+            sx += x as u64;
+            sy += y as u64;
+            n += 1;
+        }
+    }
+    (n > 60).then(|| (sx as f64 / n as f64, sy as f64 / n as f64))
+}
+
+#[tokio::test]
+async fn the_person_passes_the_human_check_with_clicks_and_keys_on_the_live_screen() {
+    let _slot = browser_slot().await;
+    let host = Host::start().await;
+    let svc = service_for(&host).await;
+    let cred = svc.human_credential().await;
+    let url = session(&svc, json!({ "userId": "u", "credentialId": cred })).await;
+    let mut person = Person::new("live-screen", (1280, 720)).await;
+    person.goto(&format!("{url}&collect={cred}&lang=fr")).await;
+    person.wait_visible("canvas#screen").await;
+    assert!(person.visible("#done").await);
+    let instructions = person
+        .eval("document.querySelector('#instructions').textContent")
+        .await;
+    assert!(instructions.as_str().unwrap().contains("green square"));
+    // The square is drawn on the canvas once a frame arrives.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let (x, y) = loop {
+        let png = person.tab.screenshot_png().await.unwrap();
+        if let Some(p) = green_square(&png) {
+            break p;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            person.shot("no-square").await;
+            panic!("no frame with the square on the canvas");
+        }
+        person
+            .wait(
+                "new Promise(r => requestAnimationFrame(() => r(true)))",
+                "a paint",
+            )
+            .await;
+    };
+    person.shot("live-screen").await;
+    person.tab.click_at(x, y).await.unwrap();
+    let phrase = loop {
+        if let Some(p) = svc.site.human_phrase() {
+            break p;
+        }
+        assert!(tokio::time::Instant::now() < deadline);
+        person
+            .wait(
+                "new Promise(r => requestAnimationFrame(() => r(true)))",
+                "a paint",
+            )
+            .await;
+    };
+    // The form shows in the remote page after the click; keys typed on the canvas go there.
+    person
+        .wait(
+            "document.activeElement && document.activeElement.id === 'screen'",
+            "canvas focused",
+        )
+        .await;
+    wait_remote_form(&person).await;
+    for ch in phrase.chars() {
+        person.press(&ch.to_string()).await;
+    }
+    person.press("Enter").await;
+    person.wait_screen("success").await;
+    person.shot("success").await;
+    assert!(svc.site.hits("/accounts") >= 1);
+    person.close().await;
+    svc.stop().await;
+}
+
+/// The remote page shows its phrase form once the square was clicked: wait for a frame that
+/// no longer has the square.
+async fn wait_remote_form(person: &Person) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let png = person.tab.screenshot_png().await.unwrap();
+        if green_square(&png).is_none() {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the square never went away"
+        );
+        person
+            .wait(
+                "new Promise(r => requestAnimationFrame(() => r(true)))",
+                "a paint",
+            )
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn foreign_and_expired_tokens_are_refused() {
+    let _slot = browser_slot().await;
+    let host = Host::start().await;
+    let svc = service_for(&host).await;
+    let theirs = svc.create_credential("demo-bank", "alice", "demo").await; // user-1
+    let (status, _) = svc
+        .call(
+            Method::POST,
+            "/session",
+            Some(json!({ "userId": "intruder", "credentialId": theirs })),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a session cannot name another user's credential"
+    );
+    let url = session(&svc, json!({ "userId": "intruder" })).await;
+    let token = url.split("token=").nth(1).unwrap().to_string();
+    let as_intruder = |method: Method, path: String, body: Value| {
+        let req = reqwest::Client::new()
+            .request(method, format!("{}{path}", svc.base))
+            .header("Authorization", format!("Session {token}"))
+            .json(&body);
+        async move { req.send().await.unwrap().status() }
+    };
+    assert_eq!(
+        as_intruder(
+            Method::POST,
+            format!("/ui/api/credentials/{theirs}/collect"),
+            json!({})
+        )
+        .await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        as_intruder(
+            Method::PUT,
+            format!("/ui/api/credentials/{theirs}"),
+            json!({ "fields": { "login": "x" } })
+        )
+        .await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        as_intruder(Method::GET, "/ui/api/context".into(), json!(null)).await,
+        StatusCode::OK
+    );
+    let (_, credential) = svc
+        .call(Method::GET, &format!("/credential/{theirs}"), None)
+        .await;
+    assert_eq!(
+        credential["state"], 0,
+        "nothing was started on their credential"
+    );
+    assert!(credential["lastCollectId"].is_null());
+    // The API key routes do not take a session token.
+    let res = reqwest::Client::new()
+        .get(format!("{}/credential/{theirs}", svc.base))
+        .header("Authorization", format!("Session {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+
+    let mut person = Person::new("tokens", (480, 640)).await;
+    // The UI itself, pointed at their credential, starts nothing and says so.
+    person.goto(&format!("{url}&collect={theirs}")).await;
+    person
+        .wait(
+            "['error', 'failure', 'expired'].includes(document.body.dataset.screen)",
+            "an error screen",
+        )
+        .await;
+    person.shot("foreign-credential").await;
+    let (_, credential) = svc
+        .call(Method::GET, &format!("/credential/{theirs}"), None)
+        .await;
+    assert!(credential["lastCollectId"].is_null());
+
+    let invalid = format!("{}/ui?token=not-a-token", svc.base);
+    assert_eq!(
+        reqwest::get(&invalid).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    person.goto(&invalid).await;
+    person.wait_screen("error").await;
+    let title = person
+        .eval("document.querySelector('#error-title').textContent")
+        .await;
+    assert!(title.as_str().unwrap().contains("not valid"), "{title}");
+    person.shot("invalid-token").await;
+
+    let (expired, _) = svc
+        .collector
+        .store()
+        .create_session(gleaner::store::NewSession {
+            user_id: "user-1".into(),
+            connector: None,
+            credential_id: None,
+            redirect_url: None,
+            hide_end_screen: false,
+            ttl: Duration::ZERO,
+        })
+        .await
+        .unwrap();
+    let expired_page = format!("{}/ui?token={expired}&lang=fr", svc.base);
+    assert_eq!(
+        reqwest::get(&expired_page).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    person.goto(&expired_page).await;
+    let title = person
+        .eval("document.querySelector('#error-title').textContent")
+        .await;
+    assert!(title.as_str().unwrap().contains("expiré"), "{title}");
+    person.shot("expired-token-fr").await;
+    let res = reqwest::Client::new()
+        .get(format!("{}/ui/api/context", svc.base))
+        .header("Authorization", format!("Session {expired}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+
+    // Only the allowed host may frame the UI.
+    let res = reqwest::Client::new().get(&url).send().await.unwrap();
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains(&format!("frame-ancestors {}", host.origin)),
+        "{csp}"
+    );
+    assert!(csp.contains("script-src 'self'"));
+    let html = res.text().await.unwrap();
+    for external in ["https://", "//cdn", "<script>"] {
+        assert!(
+            !html.contains(external),
+            "the page loads nothing from elsewhere ({external})"
+        );
+    }
+    person.close().await;
+    svc.stop().await;
+}
