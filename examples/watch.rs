@@ -82,13 +82,16 @@ async fn main() -> Result<()> {
                 let Some(incoming) = incoming else { break };
                 let Message::Text(text) = incoming? else { continue };
                 match serde_json::from_str::<ServerMessage>(text.as_str())? {
-                    ServerMessage::State { state, name, message, error, interactive, instructions } => {
+                    ServerMessage::State { state, name, message, error, interactive, instructions, advice } => {
                         let bar: String = (1..=7).map(|k| if k <= state.max(0) { '■' } else { '□' }).collect();
                         eprintln!("[{bar}] {state:>2} {name}{}{}",
                             message.map(|m| format!(" — {m}")).unwrap_or_default(),
                             if interactive { format!(" — your turn: {}", instructions.unwrap_or_default()) } else { String::new() });
                         if let Some(e) = error {
                             eprintln!("        {}: {}", e.code, e.message);
+                        }
+                        if let Some(a) = advice {
+                            eprintln!("        {}", a.en);
                         }
                         if !(1..=6).contains(&state) {
                             eprintln!("{frames} frames received ({} KB); last one in {}", bytes / 1024, args.frame.display());

@@ -27,13 +27,15 @@
 //!   with the allowed host origins, and the API the page calls with its session token.
 //! - [`server`]: `gleaner serve`: opens the store and key, marks collects a dead process left
 //!   running as INTERRUPTED, loads the connectors, serves until the shutdown future.
-//! - [`codes`]: collect states (-2..7) and error codes, shared by every layer.
+//! - [`codes`]: collect states (-2..7) and error codes, shared by every layer; [`advice`]:
+//!   what a person can do about each final state, in English and French.
 //! - [`fixture_site`]: the demo bank served on `127.0.0.1:0`, used by tests and `scripts/demo`.
 //! - [`secrets`]: keeping secret values out of messages and logs, and encrypting them at rest
 //!   (XChaCha20-Poly1305 under a master key file).
 //! - [`store`]: the persistent store (sqlx, SQLite; `migrations/`): users, credentials with
 //!   encrypted secrets, collects with their timelines, documents.
 
+pub mod advice;
 pub mod api;
 pub mod browser;
 pub mod codes;

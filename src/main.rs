@@ -124,6 +124,9 @@ struct ServeArgs {
     /// Default: http://<listen address>.
     #[arg(long, env = "GLEANER_PUBLIC_URL")]
     public_url: Option<url::Url>,
+    /// Collects (browsers) running at once; more wait in a queue.
+    #[arg(long, env = "GLEANER_MAX_COLLECTS", default_value_t = 2)]
+    max_collects: usize,
     /// How long a UI session token lives.
     #[arg(long, env = "GLEANER_SESSION_TTL", default_value = "15m", value_parser = parse_duration)]
     session_ttl: Duration,
@@ -136,6 +139,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
     config.api_keys = args.api_keys;
     config.code_timeout = args.code_timeout;
     config.launch.headless = !args.headful;
+    config.max_concurrent_collects = args.max_collects;
     config.ui = gleaner::ui::UiConfig {
         public_url: args.public_url,
         session_ttl: args.session_ttl,

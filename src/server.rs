@@ -38,6 +38,8 @@ pub struct ServerConfig {
     pub launch: LaunchOptions,
     /// Host origins allowed to embed the UI, its public URL, the session lifetime.
     pub ui: UiConfig,
+    /// Collects (browsers) running at once; more wait in a queue.
+    pub max_concurrent_collects: usize,
 }
 
 impl ServerConfig {
@@ -52,6 +54,7 @@ impl ServerConfig {
             code_timeout: engine::Options::default().code_timeout,
             launch: LaunchOptions::default(),
             ui: UiConfig::default(),
+            max_concurrent_collects: 2,
         }
     }
 
@@ -125,6 +128,7 @@ impl Server {
             CollectorConfig {
                 collect,
                 base_urls: config.base_urls,
+                max_concurrent: config.max_concurrent_collects,
             },
         );
         Ok(Server {

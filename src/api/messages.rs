@@ -21,6 +21,9 @@ pub enum ServerMessage {
         /// The person drives the screen now.
         interactive: bool,
         instructions: Option<String>,
+        /// With a final state: what the person can do, in English and French.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        advice: Option<crate::advice::Advice>,
     },
     Screenshot {
         format: String,

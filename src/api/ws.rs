@@ -55,6 +55,7 @@ pub fn state_message(status: &Status) -> ServerMessage {
         error: status.error.clone().map(Into::into),
         interactive: status.interactive,
         instructions: status.instructions.clone(),
+        advice: status.advice.clone(),
     }
 }
 

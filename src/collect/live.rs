@@ -26,6 +26,8 @@ pub struct Status {
     /// The person drives the screen now (an `interactive` step).
     pub interactive: bool,
     pub instructions: Option<String>,
+    /// With a final state: what the person can do about it.
+    pub advice: Option<crate::advice::Advice>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -114,6 +116,7 @@ impl Live {
                 error: None,
                 interactive: false,
                 instructions: None,
+                advice: None,
             }),
             code_request: watch::Sender::new(None),
             codes,

@@ -20,11 +20,23 @@ use crate::engine::{CollectError, Event, Inputs, Io, Outcome};
 use crate::secrets::Redactor;
 use crate::store::{CollectSummary, NewDocument, Store, StoreError};
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct CollectorConfig {
     pub collect: CollectOptions,
     /// Per connector id, where its site really is (demo and test sites on 127.0.0.1).
     pub base_urls: HashMap<String, Url>,
+    /// Browsers running at once; further collects wait in state 1 for a free slot.
+    pub max_concurrent: usize,
+}
+
+impl Default for CollectorConfig {
+    fn default() -> Self {
+        CollectorConfig {
+            collect: CollectOptions::default(),
+            base_urls: HashMap::new(),
+            max_concurrent: 2,
+        }
+    }
 }
 
 impl CollectorConfig {
@@ -71,11 +83,14 @@ pub struct Collector {
     /// Read by WebSocket lookups, which must not wait behind a start.
     tokens: Mutex<HashMap<String, Arc<Live>>>,
     tasks: Mutex<JoinSet<()>>,
+    /// One permit per browser allowed to run.
+    slots: tokio::sync::Semaphore,
 }
 
 impl Collector {
     pub fn new(store: Store, catalog: Arc<Catalog>, config: CollectorConfig) -> Arc<Collector> {
         Arc::new(Collector {
+            slots: tokio::sync::Semaphore::new(config.max_concurrent.max(1)),
             store,
             catalog,
             config,
@@ -223,8 +238,13 @@ impl Collector {
         let on_screen = |screen| live.set_screen(screen);
         let mut options = self.config.collect.clone();
         options.engine.login_only = live.verify;
+        let work = async {
+            // Queued, not refused, when every slot is taken: the collect stays in state 1.
+            let _slot = self.slots.acquire().await;
+            run(&connector, inputs, &options, io, &on_screen).await
+        };
         let result = tokio::select! {
-            r = run(&connector, inputs, &options, io, &on_screen) => r,
+            r = work => r,
             kind = live.cancelled() => Err(CollectError::new(kind, match kind {
                 ErrorKind::Interrupted => "the service stopped during the collect",
                 _ => "the collect was cancelled (its credential was deleted)",
@@ -262,9 +282,11 @@ impl Collector {
             // A deleted credential takes its collects with it: nothing left to write.
             tracing::warn!(collect = %live.id, "could not record the end of the collect: {e}");
         }
+        let advice = crate::advice::for_outcome(state, result.as_ref().err().map(|e| &e.code));
         live.set_status(|s| {
             s.state = state;
             s.message = None;
+            s.advice = Some(advice);
             s.error = error;
             s.interactive = false;
             s.instructions = None;

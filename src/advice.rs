@@ -1,0 +1,101 @@
+//! What a person can do about how a collect ended, in English and French: the message the
+//! UI, the API and the webhooks carry with a final state.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::codes::{ErrorCode, ErrorKind, State};
+
+/// One message in each language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Advice {
+    pub en: String,
+    pub fr: String,
+}
+
+fn advice(en: &str, fr: &str) -> Advice {
+    Advice {
+        en: en.to_string(),
+        fr: fr.to_string(),
+    }
+}
+
+/// The message for a final state (7, -1, -2) and its error code, if any.
+pub fn for_outcome(state: State, code: Option<&ErrorCode>) -> Advice {
+    let Some(code) = code else {
+        return match state {
+            State::Done => advice(
+                "Your documents are up to date.",
+                "Vos documents sont à jour.",
+            ),
+            _ => advice(
+                "The collect did not finish; we'll retry later.",
+                "La collecte n'a pas abouti ; nous réessaierons plus tard.",
+            ),
+        };
+    };
+    let detail = code.detail.as_deref();
+    match (code.kind, detail) {
+        (ErrorKind::LoginFailed, Some("WRONG_TWOFA_CODE")) => advice(
+            "The verification code was not accepted: open the collect again and enter the new code.",
+            "Le code de vérification n'a pas été accepté : ouvrez à nouveau la collecte et saisissez le nouveau code.",
+        ),
+        (ErrorKind::LoginFailed, _) => advice(
+            "The site refused your login details: check your password.",
+            "Le site a refusé vos identifiants : vérifiez votre mot de passe.",
+        ),
+        (ErrorKind::UserActionNeeded, Some("TWOFA_EXPIRED")) => advice(
+            "The site asks for a verification code: open the collect to enter the code.",
+            "Le site demande un code de vérification : ouvrez la collecte pour saisir le code.",
+        ),
+        (ErrorKind::UserActionNeeded, _) => advice(
+            "The site needs you: open the collect to finish logging in.",
+            "Le site a besoin de vous : ouvrez la collecte pour terminer la connexion.",
+        ),
+        (ErrorKind::VendorDown, _) => advice(
+            "The site is unavailable right now; we'll retry later.",
+            "Le site est indisponible pour le moment ; nous réessaierons plus tard.",
+        ),
+        (ErrorKind::Timeout, _) => advice(
+            "The site took too long to answer; we'll retry later.",
+            "Le site a mis trop de temps à répondre ; nous réessaierons plus tard.",
+        ),
+        (ErrorKind::ConnectorError, _) => advice(
+            "The site has changed and we cannot collect from it for now; we are on it.",
+            "Le site a changé et nous ne pouvons pas le collecter pour l'instant ; nous nous en occupons.",
+        ),
+        (ErrorKind::BrowserCrashed, _) | (ErrorKind::Interrupted, _) => advice(
+            "The collect was interrupted on our side; we'll retry later.",
+            "La collecte a été interrompue de notre côté ; nous réessaierons plus tard.",
+        ),
+        (ErrorKind::Cancelled, _) => {
+            advice("The collect was cancelled.", "La collecte a été annulée.")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_final_state_has_an_actionable_message() {
+        let code = |s: &str| s.parse::<ErrorCode>().unwrap();
+        let a = for_outcome(State::Error, Some(&code("LOGIN_FAILED")));
+        assert!(
+            a.en.contains("check your password") && a.fr.contains("vérifiez votre mot de passe")
+        );
+        let a = for_outcome(
+            State::Disconnected,
+            Some(&code("USER_ACTION_NEEDED.TWOFA_EXPIRED")),
+        );
+        assert!(a.en.contains("open the collect to enter the code"));
+        let a = for_outcome(State::Error, Some(&code("VENDOR_DOWN")));
+        assert!(a.en.contains("we'll retry later") && a.fr.contains("nous réessaierons"));
+        for kind in ErrorKind::ALL {
+            let a = for_outcome(State::Error, Some(&ErrorCode::new(kind)));
+            assert!(!a.en.is_empty() && !a.fr.is_empty() && a.en != a.fr);
+        }
+        assert!(for_outcome(State::Done, None).en.contains("up to date"));
+    }
+}
