@@ -335,7 +335,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         closes: None,
         redactor: Redactor::new(),
     };
-    let inputs = Inputs { fields, base_url };
+    let inputs = Inputs::new(fields, base_url);
 
     // Codes come from stdin, read on a thread of its own (the read blocks), one line per
     // request: a line typed before the site asks is not taken for a code.

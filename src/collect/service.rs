@@ -166,7 +166,7 @@ impl Collector {
         self.tokens_lock().insert(token, live.clone());
         drop(registry);
 
-        let inputs = Inputs { fields, base_url };
+        let inputs = Inputs::new(fields, base_url);
         let this = self.clone();
         let driven = live.clone();
         let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());

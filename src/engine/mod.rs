@@ -65,13 +65,28 @@ pub enum Event {
     },
 }
 
-/// The account's values and where the site is.
+/// The account's values, where the site is, and what was collected before.
 #[derive(Debug, Clone)]
 pub struct Inputs {
     /// Field values by name (secrets included; they go to `fill` only).
     pub fields: IndexMap<String, String>,
     /// The connector's `base_url`, or the override.
     pub base_url: Url,
+    /// Documents collected before (the site's ids, and sha256s): not downloaded again.
+    pub known_documents: std::collections::HashSet<String>,
+    /// Documents dated before this day (ISO `YYYY-MM-DD`) are skipped.
+    pub since: Option<String>,
+}
+
+impl Inputs {
+    pub fn new(fields: IndexMap<String, String>, base_url: Url) -> Inputs {
+        Inputs {
+            fields,
+            base_url,
+            known_documents: Default::default(),
+            since: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

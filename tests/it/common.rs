@@ -131,10 +131,7 @@ pub async fn collect(
     let mut fields = IndexMap::new();
     fields.insert("login".to_string(), login.to_string());
     fields.insert("password".to_string(), password.to_string());
-    let inputs = Inputs {
-        fields,
-        base_url: site.base_url().parse().unwrap(),
-    };
+    let inputs = Inputs::new(fields, site.base_url().parse().unwrap());
     let (events_tx, mut events_rx) = mpsc::unbounded_channel();
     let (codes_tx, codes_rx) = mpsc::channel(4);
     let background = matches!(codes, Codes::Nobody);
