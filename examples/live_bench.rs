@@ -72,6 +72,7 @@ async fn main() -> Result<()> {
         DemoSiteOptions {
             fixed_code: Some("424242".into()),
             print_codes: false,
+            ..Default::default()
         },
     )
     .await?;

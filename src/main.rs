@@ -65,7 +65,7 @@ enum Command {
         verbose: bool,
     },
     /// Serve the HTTP API (backends) and live collects (WebSocket) until Ctrl-C / SIGTERM.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Serve the demo bank fixture site on 127.0.0.1 until Ctrl-C.
     DemoSite {
         #[arg(long, default_value = "fixtures/demo-bank")]
@@ -130,6 +130,16 @@ struct ServeArgs {
     /// How long a UI session token lives.
     #[arg(long, env = "GLEANER_SESSION_TTL", default_value = "15m", value_parser = parse_duration)]
     session_ttl: Duration,
+    /// Where webhooks are POSTed (http://). Without it, no events are kept or sent.
+    #[arg(long, env = "GLEANER_WEBHOOK_URL")]
+    webhook_url: Option<url::Url>,
+    /// The webhooks' signing secret, whsec_<base64 of 24 to 64 bytes> (Standard Webhooks).
+    /// Required with --webhook-url.
+    #[arg(long, env = "GLEANER_WEBHOOK_SECRET", hide_env_values = true)]
+    webhook_secret: Option<String>,
+    /// Attempts before an event is dead-lettered (then replayable through the API).
+    #[arg(long, env = "GLEANER_WEBHOOK_MAX_ATTEMPTS", default_value_t = 8)]
+    webhook_max_attempts: u32,
 }
 
 async fn serve(args: ServeArgs) -> Result<ExitCode> {
@@ -140,6 +150,9 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
     config.code_timeout = args.code_timeout;
     config.launch.headless = !args.headful;
     config.max_concurrent_collects = args.max_collects;
+    config.webhooks.url = args.webhook_url;
+    config.webhooks.secret = args.webhook_secret;
+    config.webhooks.max_attempts = args.webhook_max_attempts;
     config.ui = gleaner::ui::UiConfig {
         public_url: args.public_url,
         session_ttl: args.session_ttl,
@@ -245,13 +258,14 @@ async fn real_main() -> Result<ExitCode> {
             })
             .await
         }
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::DemoSite { root, fixed_code } => {
             let site = DemoSite::start(
                 root,
                 DemoSiteOptions {
                     fixed_code,
                     print_codes: true,
+                    ..Default::default()
                 },
             )
             .await?;
@@ -484,6 +498,8 @@ fn show(ev: &Event, verbose: bool) {
                 document.file.display()
             )
         }
+        // The CLI keeps no session; its Debug names cookies and keys, never a value.
+        Event::Session { session } if verbose => eprintln!("        browser session: {session:?}"),
         _ => {}
     }
 }

@@ -1,7 +1,9 @@
 //! `gleaner serve`: opens the store (creating the SQLite file and the master key on first
 //! start), marks collects left running by a previous process as interrupted, loads the
 //! connectors, and serves the API until the shutdown future resolves. Running collects
-//! are then stopped (state -1, INTERRUPTED) and their browsers closed.
+//! are then stopped (state -1, INTERRUPTED) and their browsers closed. With a webhook URL,
+//! the delivery worker runs alongside and stops last. The scheduler of background collects
+//! runs alongside too, and stops first.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -18,9 +20,11 @@ use crate::browser::LaunchOptions;
 use crate::collect::{CollectOptions, Collector, CollectorConfig};
 use crate::connector::catalog::{Catalog, CatalogError};
 use crate::engine;
+use crate::scheduler::{Scheduler, SystemClock};
 use crate::secrets::{Cipher, CipherError, MasterKey};
 use crate::store::{Store, StoreError};
 use crate::ui::UiConfig;
+use crate::webhooks::{WebhookConfig, WebhookConfigError, Webhooks};
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -40,6 +44,10 @@ pub struct ServerConfig {
     pub ui: UiConfig,
     /// Collects (browsers) running at once; more wait in a queue.
     pub max_concurrent_collects: usize,
+    /// The shortest interval a schedule may have (60 s; tests lower it).
+    pub min_schedule_interval: Duration,
+    /// Where events are POSTed (none: no webhooks), the signing secret, the retries.
+    pub webhooks: WebhookConfig,
 }
 
 impl ServerConfig {
@@ -55,6 +63,8 @@ impl ServerConfig {
             launch: LaunchOptions::default(),
             ui: UiConfig::default(),
             max_concurrent_collects: 2,
+            min_schedule_interval: Duration::from_secs(60),
+            webhooks: WebhookConfig::default(),
         }
     }
 
@@ -88,6 +98,9 @@ pub enum ServerError {
     Connectors(#[from] CatalogError),
     #[error("no connector file (*.yaml) in {}", .0.display())]
     NoConnectors(PathBuf),
+    /// The messages name the webhook flags themselves.
+    #[error(transparent)]
+    Webhooks(#[from] WebhookConfigError),
 }
 
 pub struct Server {
@@ -95,6 +108,9 @@ pub struct Server {
     store: Store,
     api_keys: ApiKeys,
     ui: UiConfig,
+    min_schedule_interval: Duration,
+    /// Set when a webhook URL is configured: the delivery worker runs with the server.
+    webhooks: Option<Webhooks>,
     /// Collects found in progress at start-up, now marked INTERRUPTED.
     pub interrupted: u64,
 }
@@ -105,10 +121,15 @@ impl Server {
         if api_keys.is_empty() {
             return Err(ServerError::NoApiKey);
         }
+        let webhooks = config.webhooks.validate()?;
         let documents = config.data_dir.join("documents");
         create_dir(&documents)?;
         let key = MasterKey::load_or_create(&config.key_file())?;
-        let store = Store::open(&config.database_url(), Cipher::new(&key)).await?;
+        let mut store = Store::open(&config.database_url(), Cipher::new(&key)).await?;
+        if webhooks.is_some() {
+            // Before anything writes: events are written with the changes they report.
+            store = store.with_webhooks();
+        }
         let interrupted = store.interrupt_unfinished().await?;
         let catalog = Catalog::load_dir(&config.connectors_dir)?;
         if catalog.is_empty() {
@@ -136,6 +157,8 @@ impl Server {
             store,
             api_keys,
             ui: config.ui,
+            min_schedule_interval: config.min_schedule_interval,
+            webhooks,
             interrupted,
         })
     }
@@ -155,20 +178,39 @@ impl Server {
         if ui.public_url.is_none() {
             ui.public_url = url::Url::parse(&format!("http://{}", listener.local_addr()?)).ok();
         }
+        // Pending events, left by a previous run included, go out from now on.
+        let webhooks = self
+            .webhooks
+            .map(|w| crate::webhooks::spawn(self.store.clone(), w, ui.public_base()));
+        let scheduler = Scheduler::new(self.store.clone(), self.collector.clone(), SystemClock);
+        let schedules = crate::api::schedules::ScheduleSettings {
+            min_interval: self.min_schedule_interval,
+            wakeup: scheduler.wakeup(),
+        };
+        let scheduler = Arc::new(scheduler.spawn());
         let state = AppState {
             collector: self.collector.clone(),
             api_keys: self.api_keys.clone(),
             ui: Arc::new(ui),
+            schedules,
         };
         // Collects end before the server waits for its connections: their viewers'
         // WebSockets close once the final state is sent.
+        // The scheduler stops first, so that it starts no collect once they are stopped.
         let collector = self.collector.clone();
+        let running = scheduler.clone();
         let stop = async move {
             shutdown.await;
+            running.stop().await;
             collector.shutdown().await;
         };
         let served = crate::api::run(listener, app(state), stop).await;
+        scheduler.stop().await;
         self.collector.shutdown().await;
+        // After the collects' last events; what is not delivered stays pending.
+        if let Some(webhooks) = webhooks {
+            webhooks.stop().await;
+        }
         self.store.close().await;
         served
     }

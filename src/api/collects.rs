@@ -124,19 +124,41 @@ pub async fn give_code(
     tag = "collects",
     security(("api_key" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, body = Collect), (status = 404, body = ErrorBody))
+    responses((status = 200, body = CollectView), (status = 404, body = ErrorBody))
 )]
 pub async fn get_collect(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Collect>, AppError> {
-    state
-        .collector
-        .store()
+) -> Result<Json<CollectView>, AppError> {
+    let store = state.collector.store();
+    let collect = store
         .collect(&id)
         .await?
-        .map(Json)
-        .ok_or_else(|| AppError::NotFound(format!("no collect {id}")))
+        .ok_or_else(|| AppError::NotFound(format!("no collect {id}")))?;
+    let final_state = crate::store::state_from_index(collect.state.into())
+        .filter(|s| !s.in_progress() && *s != crate::codes::State::Unknown);
+    let advice = final_state.map(|s| {
+        let code = collect.error.as_ref().and_then(|e| e.code.parse().ok());
+        crate::advice::for_outcome(s, code.as_ref())
+    });
+    // Only documents new to the credential are recorded for a collect.
+    let new_documents = store.documents_of_collect(&id).await?.len();
+    Ok(Json(CollectView {
+        collect,
+        new_documents,
+        advice,
+    }))
+}
+
+/// A collect, with what it brought and, once it has ended, what the person can do.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CollectView {
+    #[serde(flatten)]
+    pub collect: Collect,
+    /// Documents this collect found that the credential did not have.
+    pub new_documents: usize,
+    pub advice: Option<crate::advice::Advice>,
 }
 
 #[utoipa::path(

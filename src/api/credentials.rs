@@ -21,6 +21,9 @@ pub struct CreateCredential {
     pub connector: String,
     /// Every field the connector asks for, secrets included.
     pub fields: IndexMap<String, String>,
+    /// Skip documents dated before this day (`YYYY-MM-DD`).
+    #[serde(default)]
+    pub since: Option<String>,
 }
 
 const MAX_ID: usize = 200;
@@ -108,9 +111,15 @@ pub async fn create_credential(
             ))
         })?;
     let (fields, secrets) = split_fields(&connector, body.fields, false)?;
-    let credential = state
-        .collector
-        .store()
+    if let Some(day) = &body.since
+        && chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").is_err()
+    {
+        return Err(AppError::Unprocessable(format!(
+            "since {day:?} must be a day written YYYY-MM-DD"
+        )));
+    }
+    let store = state.collector.store();
+    let mut credential = store
         .create_credential(NewCredential {
             user_id: body.user_id,
             connector: body.connector,
@@ -118,6 +127,10 @@ pub async fn create_credential(
             secrets,
         })
         .await?;
+    if let Some(day) = body.since {
+        store.set_since(&credential.id, Some(&day)).await?;
+        credential.since = Some(day);
+    }
     Ok((StatusCode::CREATED, Json(credential)))
 }
 

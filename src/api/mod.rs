@@ -4,8 +4,9 @@
 //!
 //! - [`error`]: [`AppError`](error::AppError), JSON errors that hide internals.
 //! - [`auth`]: API keys.
-//! - [`connectors`], [`credentials`], [`collects`]: the routes.
+//! - [`connectors`], [`credentials`], [`collects`], [`schedules`]: the routes.
 //! - [`ws`] and [`messages`]: the live collect's WebSocket and its typed messages.
+//! - [`webhooks`]: the webhook deliveries and their replay.
 
 pub mod auth;
 pub mod collects;
@@ -13,7 +14,9 @@ pub mod connectors;
 pub mod credentials;
 pub mod error;
 pub mod messages;
+pub mod schedules;
 pub mod sessions;
+pub mod webhooks;
 pub mod ws;
 
 use std::future::Future;
@@ -39,6 +42,8 @@ pub struct AppState {
     pub collector: Arc<Collector>,
     pub api_keys: ApiKeys,
     pub ui: Arc<UiConfig>,
+    /// The shortest schedule interval, and what wakes the scheduler.
+    pub schedules: schedules::ScheduleSettings,
 }
 
 #[derive(utoipa::OpenApi)]
@@ -85,6 +90,13 @@ pub fn router_and_openapi(state: AppState) -> (Router, OpenApi) {
         .routes(routes!(collects::collect_documents))
         .routes(routes!(collects::download_document))
         .routes(routes!(sessions::create_session))
+        .routes(routes!(webhooks::list_deliveries))
+        .routes(routes!(webhooks::replay_delivery))
+        .routes(routes!(
+            schedules::put_schedule,
+            schedules::get_schedule,
+            schedules::delete_schedule
+        ))
         .route_layer(middleware::from_fn_with_state(
             state.api_keys.clone(),
             auth::require_api_key,

@@ -8,6 +8,7 @@
 mod error;
 pub mod process;
 mod screen;
+mod session;
 mod tab;
 
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ use tokio::task::JoinHandle;
 
 pub use error::BrowserError;
 pub use screen::{Frame, Screen, Screencast};
+pub use session::{BrowserSession, SessionCookie};
 pub use tab::{Fetched, Probe, SelectorState, Tab, Target};
 
 /// The names tried on PATH, in order, when `GLEANER_CHROME` is not set.

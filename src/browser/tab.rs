@@ -136,7 +136,7 @@ impl Tab {
         })
     }
 
-    fn err(&self, e: CdpError) -> BrowserError {
+    pub(super) fn err(&self, e: CdpError) -> BrowserError {
         cdp_error(e, &self.alive)
     }
 

@@ -85,12 +85,15 @@ pub struct Collector {
     tasks: Mutex<JoinSet<()>>,
     /// One permit per browser allowed to run.
     slots: tokio::sync::Semaphore,
+    /// Each collect started, as it starts (see [`Collector::subscribe_started`]).
+    started: tokio::sync::broadcast::Sender<Arc<Live>>,
 }
 
 impl Collector {
     pub fn new(store: Store, catalog: Arc<Catalog>, config: CollectorConfig) -> Arc<Collector> {
         Arc::new(Collector {
             slots: tokio::sync::Semaphore::new(config.max_concurrent.max(1)),
+            started: tokio::sync::broadcast::channel(64).0,
             store,
             catalog,
             config,
@@ -146,7 +149,7 @@ impl Collector {
             .ok_or_else(|| CollectorError::NoCredential(credential_id.to_string()))?;
         let summary = self
             .store
-            .start_collect(credential_id, mode.background)
+            .start_collect(credential_id, mode.background, mode.verify)
             .await?;
         let token = crate::secrets::random_token();
         let (live, links) = Live::new(
@@ -165,8 +168,12 @@ impl Collector {
         registry.by_token.insert(token.clone(), live.clone());
         self.tokens_lock().insert(token, live.clone());
         drop(registry);
+        let _ = self.started.send(live.clone());
 
-        let inputs = Inputs::new(fields, base_url);
+        let mut inputs = Inputs::new(fields, base_url);
+        inputs.known_documents = self.store.known_documents(credential_id).await?;
+        inputs.since = credential.since.clone();
+        inputs.session = self.session_for(credential_id, mode).await;
         let this = self.clone();
         let driven = live.clone();
         let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
@@ -177,6 +184,26 @@ impl Collector {
         Ok((live, true))
     }
 
+    /// The browser session to restore. A verification collect proves the credentials
+    /// themselves: it starts from a clean browser, and the old session goes (it may belong
+    /// to values the person just corrected); the session it logs in with is kept.
+    async fn session_for(
+        &self,
+        credential_id: &str,
+        mode: CollectMode,
+    ) -> Option<crate::browser::BrowserSession> {
+        if mode.verify {
+            if let Err(e) = self.store.delete_session(credential_id).await {
+                tracing::warn!(
+                    credential = credential_id,
+                    "could not drop the old browser session: {e}"
+                );
+            }
+            return None;
+        }
+        self.store.load_session(credential_id).await
+    }
+
     fn tokens_lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Live>>> {
         self.tokens.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -184,6 +211,12 @@ impl Collector {
     /// The collect a WebSocket path's token names.
     pub fn by_token(&self, token: &str) -> Option<Arc<Live>> {
         self.tokens_lock().get(token).cloned()
+    }
+
+    /// Every collect started from now on, whoever started it (the API, the UI, the
+    /// scheduler): a way to follow background collects without polling.
+    pub fn subscribe_started(&self) -> tokio::sync::broadcast::Receiver<Arc<Live>> {
+        self.started.subscribe()
     }
 
     /// The latest collect of a credential started by this process, if any.
@@ -342,6 +375,11 @@ async fn record_events(store: Store, live: Arc<Live>, mut events: mpsc::Unbounde
                 };
                 if let Err(e) = store.add_document(new).await {
                     tracing::warn!(collect = %live.id, "could not record a document: {e}");
+                }
+            }
+            Event::Session { session } => {
+                if let Err(e) = store.save_session(&live.credential_id, &session).await {
+                    tracing::warn!(collect = %live.id, "could not keep the browser session: {e}");
                 }
             }
             Event::State { .. } | Event::Step { .. } | Event::Record { .. } => {}

@@ -48,6 +48,32 @@ pub struct Connector {
     /// Steps that collect records and documents once logged in (states 5 and 6).
     #[serde(default)]
     pub steps: Vec<Sp<Step>>,
+    /// How to test a browser session kept from the last collect. The session (cookies and
+    /// localStorage) is always kept and restored; with a `check` that passes, the login
+    /// (and its 2FA) is skipped.
+    #[serde(default)]
+    pub session: Option<Sp<SessionDef>>,
+}
+
+/// `session: { check: { goto: /accounts, expect: accounts }, timeout: 10s }`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionDef {
+    /// Where to go with the restored session, and the page that proves it is still logged in.
+    pub check: Sp<SessionCheck>,
+    /// How long the check waits for its page (default 10s). It gives up sooner when
+    /// another of the connector's pages (a login page) is recognised instead.
+    #[serde(default)]
+    pub timeout: Option<Timeout>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionCheck {
+    /// A URL template, relative to `base_url`.
+    pub goto: Sp<String>,
+    /// The page recognised there when the session is still valid.
+    pub expect: Sp<String>,
 }
 
 /// A value the person gives for their account.

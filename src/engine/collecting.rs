@@ -204,6 +204,10 @@ impl Runner<'_> {
                         .await);
                 }
             };
+            if self.already_collected(&row) {
+                self.outcome.skipped_documents += 1;
+                continue;
+            }
             let url = self.resolve_url(&link)?;
             let fetched = self
                 .tab
@@ -222,6 +226,15 @@ impl Runner<'_> {
                 );
                 e.url = Some(url.to_string());
                 return Err(e);
+            }
+            // Without a site id, the content tells a document already collected.
+            let sha = document::sha256_hex(&fetched.bytes);
+            if self
+                .known_documents
+                .contains(&crate::store::known::sha_key(&sha))
+            {
+                self.outcome.skipped_documents += 1;
+                continue;
             }
             let ext = document::extension_for(fetched.content_type.as_deref(), url.as_str());
             let (file, sha256) = document::store(&self.options.out_dir, &fetched.bytes, ext)
@@ -265,5 +278,21 @@ impl Runner<'_> {
             self.append(&list, value);
         }
         Ok(())
+    }
+
+    /// A document collected before (by the site's id), or dated before `since`.
+    fn already_collected(&self, row: &Map<String, Value>) -> bool {
+        let known_id = match row.get("id") {
+            Some(Value::String(id)) => self
+                .known_documents
+                .contains(&crate::store::known::id_key(id)),
+            _ => false,
+        };
+        let too_old = match (&self.since, row.get("date")) {
+            // ISO dates compare as text.
+            (Some(since), Some(Value::String(date))) => date.as_str() < since.as_str(),
+            _ => false,
+        };
+        known_id || too_old
     }
 }

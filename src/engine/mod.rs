@@ -12,6 +12,7 @@ mod error;
 pub mod pages;
 mod person;
 mod runner;
+mod session;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -22,7 +23,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use url::Url;
 
-use crate::browser::Tab;
+use crate::browser::{BrowserSession, Tab};
 use crate::codes::State;
 use crate::connector::{CodeKind, Connector};
 use crate::secrets::Redactor;
@@ -63,6 +64,13 @@ pub enum Event {
         active: bool,
         instructions: Option<String>,
     },
+    /// The browser session after a successful login (cookies and localStorage of the
+    /// connector's hosts), to keep for the next collect. It holds credentials: its `Debug`
+    /// shows no value, and it is never serialized.
+    Session {
+        #[serde(skip)]
+        session: BrowserSession,
+    },
 }
 
 /// The account's values, where the site is, and what was collected before.
@@ -76,6 +84,9 @@ pub struct Inputs {
     pub known_documents: std::collections::HashSet<String>,
     /// Documents dated before this day (ISO `YYYY-MM-DD`) are skipped.
     pub since: Option<String>,
+    /// The browser session kept from the last collect: restored before the first
+    /// navigation, and tested by the connector's `session.check`.
+    pub session: Option<BrowserSession>,
 }
 
 impl Inputs {
@@ -85,6 +96,7 @@ impl Inputs {
             base_url,
             known_documents: Default::default(),
             since: None,
+            session: None,
         }
     }
 }
@@ -152,7 +164,10 @@ impl Io {
 pub struct Outcome {
     /// Every list built by `extract` and `download`, by name.
     pub lists: IndexMap<String, Vec<Value>>,
+    /// The documents new to this credential.
     pub documents: Vec<DocumentRecord>,
+    /// Documents left alone: collected before, or older than `since`.
+    pub skipped_documents: usize,
 }
 
 /// Runs the connector's login steps, then its collect steps. The browser crashing at any

@@ -30,6 +30,11 @@ pub(super) struct Runner<'a> {
     pub state: State,
     /// The step running now, attached to any error it raises.
     pub current: Option<StepRef>,
+    /// Documents collected before (`id:`/`sha256:` keys) and the oldest date wanted.
+    pub known_documents: std::collections::HashSet<String>,
+    pub since: Option<String>,
+    /// The session kept from the last collect, until it is restored.
+    pub session: Option<crate::browser::BrowserSession>,
 }
 
 impl<'a> Runner<'a> {
@@ -63,11 +68,17 @@ impl<'a> Runner<'a> {
             regexes: Regexes::default(),
             state: State::Preparing,
             current: None,
+            known_documents: inputs.known_documents,
+            since: inputs.since,
+            session: inputs.session,
         }
     }
 
     pub async fn run_all(&mut self) -> Result<Outcome, CollectError> {
-        if let Some(il) = &self.connector.interactive_login {
+        let restored = self.restore_session().await?;
+        if restored && self.session_still_valid().await? {
+            // The kept session is still logged in: no login, no 2FA.
+        } else if let Some(il) = &self.connector.interactive_login {
             self.set_state(State::LoggingIn, None);
             self.current = Some(StepRef {
                 section: "login",
@@ -84,6 +95,7 @@ impl<'a> Runner<'a> {
             self.set_state(State::LoggingIn, None);
             self.run_block(&self.connector.login, "login", "").await?;
         }
+        self.keep_session().await?;
         if self.options.login_only {
             return Ok(Outcome::default());
         }

@@ -12,6 +12,11 @@ pub const MAX_OTP_ATTEMPTS: u32 = 3;
 
 pub const SID: &str = "sid";
 pub const PENDING: &str = "pending";
+/// Set when the person ticks "Se souvenir de cet appareil" on a 2FA form: a later login
+/// from this browser skips the 2FA.
+pub const REMEMBER: &str = "remember_device";
+/// How long a remembered device lasts, in seconds (a year).
+pub const REMEMBER_MAX_AGE: u64 = 365 * 24 * 3600;
 
 #[derive(Debug)]
 struct Pending {
@@ -26,6 +31,10 @@ struct Inner {
     sessions: HashMap<String, String>,
     /// pending token → pending login
     pending: HashMap<String, Pending>,
+    /// remember_device token → login
+    devices: HashMap<String, String>,
+    /// bearer token of the `/app` single-page app → login
+    app_tokens: HashMap<String, String>,
 }
 
 #[derive(Debug, Default)]
@@ -64,6 +73,47 @@ impl Store {
 
     pub fn drop_session(&self, sid: &str) {
         self.lock().sessions.remove(sid);
+    }
+
+    /// Ends every session (`sid` cookies and the app's tokens), as a server restart or a
+    /// session timeout would. Remembered devices stay.
+    pub fn expire_sessions(&self) {
+        let mut inner = self.lock();
+        inner.sessions.clear();
+        inner.app_tokens.clear();
+    }
+
+    /// Remembers a device for `login`; returns the `remember_device` cookie's value.
+    pub fn remember_device(&self, login: &str) -> String {
+        let token = random_token();
+        self.lock().devices.insert(token.clone(), login.to_string());
+        token
+    }
+
+    /// The login a `remember_device` token was issued to.
+    pub fn device_user(&self, token: &str) -> Option<String> {
+        self.lock().devices.get(token).cloned()
+    }
+
+    /// Forgets every remembered device: the next logins ask for a code again.
+    pub fn forget_devices(&self) {
+        self.lock().devices.clear();
+    }
+
+    pub fn create_app_token(&self, login: &str) -> String {
+        let token = random_token();
+        self.lock()
+            .app_tokens
+            .insert(token.clone(), login.to_string());
+        token
+    }
+
+    pub fn app_token_user(&self, token: &str) -> Option<String> {
+        self.lock().app_tokens.get(token).cloned()
+    }
+
+    pub fn drop_app_token(&self, token: &str) {
+        self.lock().app_tokens.remove(token);
     }
 
     /// Starts a pending login (replacing `previous`, if any) and returns its token.
@@ -137,6 +187,11 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 pub fn set_cookie(name: &str, value: &str) -> String {
     format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax")
+}
+
+/// A cookie that outlives the browser: `max_age` seconds.
+pub fn set_lasting_cookie(name: &str, value: &str, max_age: u64) -> String {
+    format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}")
 }
 
 pub fn clear_cookie(name: &str) -> String {

@@ -1,5 +1,6 @@
 //! Login, the two 2FA flavours (`/otp` page for redirect users, modal on
-//! `/login` for modal users), and logout.
+//! `/login` for modal users), the "remember this device" cookie both 2FA forms can set
+//! (a later password login from that browser skips the 2FA), and logout.
 
 use std::collections::HashMap;
 
@@ -9,7 +10,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::auth::{self, OtpOutcome, PENDING, SID, clear_cookie, set_cookie};
+use super::auth::{
+    self, OtpOutcome, PENDING, REMEMBER, REMEMBER_MAX_AGE, SID, clear_cookie, set_cookie,
+    set_lasting_cookie,
+};
 use super::data::TwoFactor;
 use super::render::{self, AppError, Val, escape_html, html, html_response, text};
 use super::routes::{AppState, St};
@@ -26,6 +30,39 @@ pub struct LoginForm {
     /// `otp` when the modal's form is submitted.
     step: Option<String>,
     code: Option<String>,
+    /// The 2FA forms' "Se souvenir de cet appareil" checkbox.
+    remember: Option<String>,
+}
+
+impl LoginForm {
+    fn remember(&self) -> bool {
+        self.remember.as_deref().is_some_and(|v| !v.is_empty())
+    }
+}
+
+/// Whether this browser carries a remembered device of `login`.
+fn remembered(st: &AppState, headers: &HeaderMap, login: &str) -> bool {
+    auth::cookie(headers, REMEMBER)
+        .and_then(|t| st.store.device_user(&t))
+        .is_some_and(|u| u == login)
+}
+
+/// After a right code: the session, and the device remembered if the person asked.
+fn code_accepted(
+    st: &AppState,
+    headers: &HeaderMap,
+    login: &str,
+    remember: bool,
+) -> Result<Response, AppError> {
+    let resp = login_success(st, headers, login)?;
+    if !remember {
+        return Ok(resp);
+    }
+    let token = st.store.remember_device(login);
+    render::with_cookies(
+        resp,
+        &[set_lasting_cookie(REMEMBER, &token, REMEMBER_MAX_AGE)],
+    )
 }
 
 /// What the login page shows besides the form.
@@ -95,14 +132,19 @@ pub async fn login_post(
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
     if form.step.as_deref() == Some("otp") {
-        return modal_step(&st, &headers, form.code.as_deref().unwrap_or("")).await;
+        let code = form.code.as_deref().unwrap_or("");
+        return modal_step(&st, &headers, code, form.remember()).await;
     }
+    st.count_login();
     let login = form.login.as_deref().unwrap_or("").trim();
     let password = form.password.as_deref().unwrap_or("");
     let Some(user) = st.data.user(login).filter(|u| u.password == password) else {
         return render_login(&st, &headers, login, Some(BAD_CREDENTIALS), Modal::Hidden).await;
     };
     let previous = auth::cookie(&headers, PENDING);
+    if remembered(&st, &headers, &user.login) {
+        return login_success(&st, &headers, &user.login);
+    }
     match user.two_factor {
         TwoFactor::None => login_success(&st, &headers, &user.login),
         TwoFactor::Redirect => {
@@ -124,12 +166,17 @@ pub async fn login_post(
 }
 
 /// The modal's form, posted to `/login` with `step=otp`: the URL never changes.
-async fn modal_step(st: &AppState, headers: &HeaderMap, code: &str) -> Result<Response, AppError> {
+async fn modal_step(
+    st: &AppState,
+    headers: &HeaderMap,
+    code: &str,
+    remember: bool,
+) -> Result<Response, AppError> {
     let Some(token) = auth::cookie(headers, PENDING) else {
         return render_login(st, headers, "", Some(EXPIRED), Modal::Hidden).await;
     };
     match st.store.check_code(&token, code) {
-        OtpOutcome::Success { login } => login_success(st, headers, &login),
+        OtpOutcome::Success { login } => code_accepted(st, headers, &login, remember),
         OtpOutcome::Wrong { login } => {
             render_login(st, headers, &login, None, Modal::WrongCode).await
         }
@@ -173,7 +220,7 @@ pub async fn otp_post(
         .store
         .check_code(&token, form.code.as_deref().unwrap_or(""))
     {
-        OtpOutcome::Success { login } => login_success(&st, &headers, &login),
+        OtpOutcome::Success { login } => code_accepted(&st, &headers, &login, form.remember()),
         OtpOutcome::Wrong { login } => render_otp(&st, &login, true).await,
         OtpOutcome::Missing => {
             render::with_cookies(render::redirect("/login")?, &[clear_cookie(PENDING)])

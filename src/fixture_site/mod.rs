@@ -4,9 +4,19 @@
 //! Pages are HTML templates read from `fixtures/demo-bank/` (see `render.rs`);
 //! the data displayed comes from `fixtures/demo-bank/data.json` (see `data.rs`).
 //! Sessions, pending 2FA logins, cookies, form POSTs and redirects are real.
+//!
+//! Two ways to stay logged in, for tests of sessions kept between collects:
+//! - the 2FA forms have a "Se souvenir de cet appareil" checkbox (`#remember`): it sets a
+//!   year-long `remember_device` cookie, and a password login from a browser carrying it
+//!   skips the 2FA. The `sid` session cookie is valid for as long as the server keeps the
+//!   session ([`DemoSite::expire_sessions`] ends them all; [`DemoSite::forget_devices`]
+//!   forgets the remembered devices);
+//! - `/app` is a single-page app that keeps a bearer token in `localStorage` (see `app.rs`).
 
+mod app;
 mod auth;
 mod data;
+mod extra;
 mod human;
 mod login;
 mod render;
@@ -25,6 +35,7 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 pub use data::{Account, Invoice, Message, Operation, SiteData, TwoFactor, User, format_eur};
+pub use extra::ExtraInvoices;
 
 #[derive(Default, Clone, Debug)]
 pub struct DemoSiteOptions {
@@ -32,6 +43,8 @@ pub struct DemoSiteOptions {
     pub fixed_code: Option<String>,
     /// Print `[demo-bank] SMS to {user}: your code is {code}` to stderr.
     pub print_codes: bool,
+    /// Invoices published after start, listed after those of `data.json`.
+    pub extra_invoices: ExtraInvoices,
 }
 
 /// The 2FA codes issued so far: for each user, the latest one with its
@@ -57,7 +70,8 @@ impl IssuedCodes {
     }
 }
 
-/// Requests served per path (query string excluded).
+/// Requests served per path (query string excluded), and per method and path
+/// (`"POST /login"`).
 #[derive(Debug, Clone, Default)]
 pub struct HitCounter(Arc<Mutex<HashMap<String, u64>>>);
 
@@ -81,6 +95,34 @@ impl HitCounter {
     }
 }
 
+/// Password logins seen, per way in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Logins {
+    /// `POST /login` with a login and a password (the modal's code step excluded).
+    pub form: u64,
+    /// `POST /api/app/login`.
+    pub app: u64,
+}
+
+/// Counts [`Logins`]; clones share the counts.
+#[derive(Debug, Clone, Default)]
+pub struct LoginCounter(Arc<Mutex<Logins>>);
+
+impl LoginCounter {
+    pub fn get(&self) -> Logins {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn record(&self, app: bool) {
+        let mut l = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if app {
+            l.app += 1;
+        } else {
+            l.form += 1;
+        }
+    }
+}
+
 /// A running demo bank. Dropping it without [`DemoSite::shutdown`] still asks
 /// the server to stop, but does not wait for it.
 pub struct DemoSite {
@@ -92,6 +134,8 @@ pub struct DemoSite {
     consumed: Mutex<HashMap<String, u64>>,
     hits: HitCounter,
     human: human::Challenges,
+    sessions: Arc<auth::Store>,
+    logins: LoginCounter,
 }
 
 impl DemoSite {
@@ -107,7 +151,17 @@ impl DemoSite {
         let hits = HitCounter::default();
         // Build (and load data.json) before spawning, so errors surface here.
         let human = human::Challenges::default();
-        let app = routes::app(root, opts, codes_tx, hits.clone(), human.clone())?;
+        let sessions = Arc::new(auth::Store::default());
+        let logins = LoginCounter::default();
+        let app = routes::app(
+            root,
+            opts,
+            codes_tx,
+            hits.clone(),
+            human.clone(),
+            sessions.clone(),
+            logins.clone(),
+        )?;
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
         let signal = async move {
             // Either an explicit shutdown or the DemoSite being dropped.
@@ -123,6 +177,8 @@ impl DemoSite {
             consumed: Mutex::new(HashMap::new()),
             hits,
             human,
+            sessions,
+            logins,
         })
     }
 
@@ -183,6 +239,28 @@ impl DemoSite {
         self.hits.get(path)
     }
 
+    /// Requests served for one method and path: `hits_of("POST", "/login")`.
+    pub fn hits_of(&self, method: &str, path: &str) -> u64 {
+        self.hits
+            .get(&format!("{} {path}", method.to_ascii_uppercase()))
+    }
+
+    /// Password logins so far: `POST /login` (form) and `POST /api/app/login` (app).
+    pub fn logins(&self) -> Logins {
+        self.logins.get()
+    }
+
+    /// Ends every session server-side: `sid` cookies and the app's tokens stop working,
+    /// as after a server restart. Remembered devices stay remembered.
+    pub fn expire_sessions(&self) {
+        self.sessions.expire_sessions();
+    }
+
+    /// Forgets every remembered device: the next logins ask for a code again.
+    pub fn forget_devices(&self) {
+        self.sessions.forget_devices();
+    }
+
     /// The phrase of the latest `/human` challenge not answered yet: what its page asks
     /// to type (the page shows it too, once the square is clicked).
     pub fn human_phrase(&self) -> Option<String> {
@@ -222,7 +300,15 @@ pub async fn serve(
     hits: HitCounter,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = routes::app(root, opts, codes, hits, human::Challenges::default())?;
+    let app = routes::app(
+        root,
+        opts,
+        codes,
+        hits,
+        human::Challenges::default(),
+        Arc::default(),
+        LoginCounter::default(),
+    )?;
     run(listener, app, shutdown).await
 }
 

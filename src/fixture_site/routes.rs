@@ -9,22 +9,25 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::json;
 use tokio::sync::watch;
 
+use super::app;
 use super::auth::{self, SID, Store};
 use super::data::{SiteData, User};
 use super::human;
 use super::login;
 use super::render::{self, AppError, escape_html, html, html_response, text};
-use super::{DemoSiteOptions, HitCounter, IssuedCodes};
+use super::{DemoSiteOptions, HitCounter, IssuedCodes, LoginCounter};
 
 pub struct AppState {
     pub root: PathBuf,
     pub data: SiteData,
     pub opts: DemoSiteOptions,
-    pub store: Store,
+    /// Shared with [`super::DemoSite`], which can end the sessions it holds.
+    pub store: Arc<Store>,
+    pub logins: LoginCounter,
     pub codes: watch::Sender<IssuedCodes>,
     /// Open `/human` challenges.
     pub human: human::Challenges,
@@ -38,6 +41,16 @@ impl AppState {
         let sid = auth::cookie(headers, SID)?;
         let login = self.store.session_user(&sid)?;
         self.data.user(&login)
+    }
+
+    /// A password submitted to `POST /login`.
+    pub fn count_login(&self) {
+        self.logins.record(false);
+    }
+
+    /// A password submitted to `POST /api/app/login`.
+    pub fn count_app_login(&self) {
+        self.logins.record(true);
     }
 
     /// Issues (and announces) a fresh 2FA code for `login`.
@@ -62,13 +75,16 @@ pub fn app(
     codes: watch::Sender<IssuedCodes>,
     hits: HitCounter,
     human: human::Challenges,
+    store: Arc<Store>,
+    logins: LoginCounter,
 ) -> std::io::Result<Router> {
     let data = SiteData::load(&root)?;
     let state = Arc::new(AppState {
         root,
         data,
         opts,
-        store: Store::default(),
+        store,
+        logins,
         codes,
         human,
     });
@@ -85,6 +101,12 @@ pub fn app(
         .route("/messages", get(messages))
         .route("/api/messages", get(api_messages))
         .route("/down", get(down))
+        .route("/app", get(app::page))
+        .route("/app/app.js", get(app::script))
+        .route("/api/app/login", post(app::login))
+        .route("/api/app/otp", post(app::otp))
+        .route("/api/app/accounts", get(app::accounts))
+        .route("/api/app/logout", post(app::logout))
         .fallback(fallback)
         .layer(middleware::from_fn_with_state(hits, count_hits))
         .with_state(state))
@@ -93,6 +115,7 @@ pub fn app(
 async fn count_hits(State(hits): State<HitCounter>, req: Request, next: Next) -> Response {
     tracing::debug!(method = %req.method(), uri = %req.uri(), "demo-bank request");
     hits.record(req.uri().path());
+    hits.record(&format!("{} {}", req.method(), req.uri().path()));
     next.run(req).await
 }
 
@@ -200,7 +223,8 @@ async fn invoices(State(st): St, headers: HeaderMap) -> Result<Response, AppErro
         return render::redirect("/login");
     };
     let mut rows = String::new();
-    for inv in &st.data.invoices {
+    let extra = st.opts.extra_invoices.list();
+    for inv in st.data.invoices.iter().chain(&extra) {
         let id = escape_html(&inv.id);
         rows.push_str(&format!(
             "      <tr data-id=\"{id}\"><td class=\"id\">{id}</td><td class=\"date\">{}</td><td class=\"label\">{}</td>\
@@ -229,6 +253,23 @@ async fn invoice_pdf(
     if st.user(&headers).is_none() {
         let msg = "Vous devez être connecté pour télécharger ce document.";
         return Ok(render::error_page(&st.root, StatusCode::FORBIDDEN, "Accès refusé", msg).await);
+    }
+    if let Some((invoice, pdf)) = file
+        .strip_suffix(".pdf")
+        .and_then(|id| st.opts.extra_invoices.pdf(id))
+    {
+        let disposition = format!("attachment; filename=\"{}.pdf\"", invoice.id);
+        return Ok((
+            [
+                (
+                    axum::http::header::CONTENT_TYPE,
+                    "application/pdf".to_string(),
+                ),
+                (axum::http::header::CONTENT_DISPOSITION, disposition),
+            ],
+            pdf,
+        )
+            .into_response());
     }
     // Only ids listed in data.json are served: no path from the URL reaches the disk.
     let Some(invoice) = file.strip_suffix(".pdf").and_then(|id| st.data.invoice(id)) else {

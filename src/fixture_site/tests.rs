@@ -292,6 +292,7 @@ async fn alice_three_wrong_codes_go_back_to_login() {
     let opts = DemoSiteOptions {
         fixed_code: Some("424242".into()),
         print_codes: false,
+        ..Default::default()
     };
     let site = DemoSite::start(root(), opts).await.expect("start");
     let mut c = Client::new(&site);
@@ -520,3 +521,4 @@ async fn shutdown_does_not_hang_on_idle_connections() {
 }
 
 mod human;
+mod sessions;

@@ -1,9 +1,11 @@
 //! Collects and their timelines. Each state change is one transaction that updates the
 //! collect, appends to its timeline and updates the credential's state (when the collect is
 //! still the credential's last one). A finished collect (`finished_at` set) no longer changes.
+//! The webhook events of a change are written in its transaction (see [`super::outbox`]).
 
 use sqlx::{FromRow, Sqlite, Transaction};
 
+use super::outbox::{self, CollectRef};
 use super::{
     Collect, CollectErrorInfo, CollectSummary, Store, StoreError, TimelineEntry, new_id, now_ms,
     parse_json, rfc3339, stored_state, to_json,
@@ -78,11 +80,13 @@ async fn follow_on_credential(
 impl Store {
     /// Starts a collect of the credential in state 1 (preparing), and makes it the
     /// credential's last collect. Whether one is already in progress is the caller's check
-    /// ([`Store::collect_in_progress`]).
+    /// ([`Store::collect_in_progress`]). A `verify` collect logs in only; its end is also
+    /// reported as `credential.verified` or `credential.verification_failed`.
     pub async fn start_collect(
         &self,
         credential_id: &str,
         background: bool,
+        verify: bool,
     ) -> Result<CollectSummary, StoreError> {
         let id = new_id();
         let now = now_ms();
@@ -103,18 +107,26 @@ impl Store {
             return Err(StoreError::NotFound(format!("credential {credential_id}")));
         }
         sqlx::query(
-            "INSERT INTO collects (id, credential_id, background, state, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $5)",
+            "INSERT INTO collects (id, credential_id, background, verify, state, created_at, \
+             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
         )
         .bind(&id)
         .bind(credential_id)
         .bind(background)
+        .bind(verify)
         .bind(i64::from(state.index()))
         .bind(now)
         .execute(&mut *tx)
         .await?;
         append_event(&mut tx, &id, state, None, now).await?;
+        let collect = CollectRef {
+            collect_id: &id,
+            credential_id,
+            verify,
+        };
+        outbox::collect_state(&mut tx, &self.outbox, &collect, state, None, now).await?;
         tx.commit().await?;
+        self.outbox.written();
         Ok(CollectSummary {
             id,
             credential_id: credential_id.to_string(),
@@ -134,22 +146,29 @@ impl Store {
     ) -> Result<(), StoreError> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
-        let credential_id: Option<String> = sqlx::query_scalar(
+        let updated: Option<(String, bool)> = sqlx::query_as(
             "UPDATE collects SET state = $1, updated_at = $2 \
-             WHERE id = $3 AND finished_at IS NULL RETURNING credential_id",
+             WHERE id = $3 AND finished_at IS NULL RETURNING credential_id, verify",
         )
         .bind(i64::from(state.index()))
         .bind(now)
         .bind(collect_id)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(credential_id) = credential_id else {
+        let Some((credential_id, verify)) = updated else {
             drop(tx);
             return self.finished_or_missing(collect_id).await;
         };
         append_event(&mut tx, collect_id, state, message, now).await?;
         follow_on_credential(&mut tx, &credential_id, collect_id, state, now).await?;
+        let collect = CollectRef {
+            collect_id,
+            credential_id: &credential_id,
+            verify,
+        };
+        outbox::collect_state(&mut tx, &self.outbox, &collect, state, message, now).await?;
         tx.commit().await?;
+        self.outbox.written();
         Ok(())
     }
 
@@ -165,10 +184,10 @@ impl Store {
         let now = now_ms();
         let records = (!records.is_null()).then(|| to_json(records));
         let mut tx = self.pool.begin().await?;
-        let credential_id: Option<String> = sqlx::query_scalar(
+        let updated: Option<(String, bool)> = sqlx::query_as(
             "UPDATE collects SET state = $1, error_code = $2, error_message = $3, records = $4, \
              updated_at = $5, finished_at = $5 \
-             WHERE id = $6 AND finished_at IS NULL RETURNING credential_id",
+             WHERE id = $6 AND finished_at IS NULL RETURNING credential_id, verify",
         )
         .bind(i64::from(state.index()))
         .bind(error.map(|(code, _)| code))
@@ -178,14 +197,21 @@ impl Store {
         .bind(collect_id)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(credential_id) = credential_id else {
+        let Some((credential_id, verify)) = updated else {
             drop(tx);
             return self.finished_or_missing(collect_id).await;
         };
         let message = error.map(|(_, message)| message);
         append_event(&mut tx, collect_id, state, message, now).await?;
         follow_on_credential(&mut tx, &credential_id, collect_id, state, now).await?;
+        let collect = CollectRef {
+            collect_id,
+            credential_id: &credential_id,
+            verify,
+        };
+        outbox::collect_end(&mut tx, &self.outbox, &collect, state, error, now).await?;
         tx.commit().await?;
+        self.outbox.written();
         Ok(())
     }
 
@@ -286,11 +312,11 @@ impl Store {
         let now = now_ms();
         let state = State::Error;
         let mut tx = self.pool.begin().await?;
-        let interrupted: Vec<(String, String)> = sqlx::query_as(
+        let interrupted: Vec<(String, String, bool)> = sqlx::query_as(
             "UPDATE collects SET state = $1, error_code = $2, error_message = $3, \
              updated_at = $4, finished_at = $4 \
              WHERE state BETWEEN 1 AND 6 AND finished_at IS NULL \
-             RETURNING id, credential_id",
+             RETURNING id, credential_id, verify",
         )
         .bind(i64::from(state.index()))
         .bind(ErrorKind::Interrupted.as_str())
@@ -298,11 +324,19 @@ impl Store {
         .bind(now)
         .fetch_all(&mut *tx)
         .await?;
-        for (collect_id, credential_id) in &interrupted {
+        for (collect_id, credential_id, verify) in &interrupted {
             append_event(&mut tx, collect_id, state, Some(INTERRUPTED_MESSAGE), now).await?;
             follow_on_credential(&mut tx, credential_id, collect_id, state, now).await?;
+            let collect = CollectRef {
+                collect_id,
+                credential_id,
+                verify: *verify,
+            };
+            let error = (ErrorKind::Interrupted.as_str(), INTERRUPTED_MESSAGE);
+            outbox::collect_end(&mut tx, &self.outbox, &collect, state, Some(error), now).await?;
         }
         tx.commit().await?;
+        self.outbox.written();
         Ok(interrupted.len() as u64)
     }
 }

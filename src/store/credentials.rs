@@ -15,7 +15,7 @@ use super::{
 macro_rules! select_credentials {
     ($tail:literal) => {
         concat!(
-            "SELECT id, user_id, connector, fields, secrets, state, last_collect_id, ",
+            "SELECT id, user_id, connector, fields, secrets, state, last_collect_id, since, ",
             "created_at, updated_at FROM credentials ",
             $tail
         )
@@ -31,6 +31,7 @@ struct CredentialRow {
     secrets: String,
     state: i64,
     last_collect_id: Option<String>,
+    since: Option<String>,
     created_at: i64,
     updated_at: i64,
 }
@@ -50,6 +51,7 @@ impl CredentialRow {
             state: state.index(),
             state_name: state.name().to_string(),
             last_collect_id: self.last_collect_id,
+            since: self.since,
             created_at: rfc3339(self.created_at),
             updated_at: rfc3339(self.updated_at),
         })
@@ -113,6 +115,7 @@ impl Store {
             state: 0,
             state_name: crate::codes::State::Unknown.name().to_string(),
             last_collect_id: None,
+            since: None,
             created_at: rfc3339(now),
             updated_at: rfc3339(now),
         })
@@ -145,7 +148,9 @@ impl Store {
         let mut fields = fields;
         fields.retain(|name, _| !sealed.contains_key(name));
         sqlx::query(
-            "UPDATE credentials SET fields = $1, secrets = $2, updated_at = $3 WHERE id = $4",
+            // A credential waiting for a person (-2) may be scheduled again once updated.
+            "UPDATE credentials SET fields = $1, secrets = $2, updated_at = $3, \
+             state = CASE WHEN state = -2 THEN 0 ELSE state END WHERE id = $4",
         )
         .bind(to_json(&fields))
         .bind(to_json(&sealed))

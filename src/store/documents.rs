@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 use sqlx::FromRow;
 
 use super::{
-    Document, NewDocument, Store, StoreError, new_id, now_ms, parse_json, rfc3339, to_json,
+    Document, NewDocument, Store, StoreError, new_id, now_ms, outbox, parse_json, rfc3339, to_json,
 };
 
 /// `SELECT <the columns of DocumentRow> FROM documents <tail>`.
@@ -77,8 +77,8 @@ fn extension(new: &NewDocument) -> String {
 }
 
 impl Store {
-    /// Records a document of a collect. Fails with `NotFound` if the collect does not exist
-    /// or belongs to another credential.
+    /// Records a document of a collect, with its `document.new` webhook event. Fails with
+    /// `NotFound` if the collect does not exist or belongs to another credential.
     pub async fn add_document(&self, new: NewDocument) -> Result<Document, StoreError> {
         let id = new_id();
         let now = now_ms();
@@ -86,6 +86,7 @@ impl Store {
         let r = &new.record;
         let bytes = i64::try_from(r.bytes)
             .map_err(|_| StoreError::Corrupt(format!("document of {} bytes", r.bytes)))?;
+        let mut tx = self.pool.begin().await?;
         // One statement: the insert happens only if the collect is the credential's.
         let inserted = sqlx::query(
             "INSERT INTO documents (id, credential_id, collect_id, list, doc_id, sha256, ext, \
@@ -108,7 +109,7 @@ impl Store {
         .bind(now)
         .bind(&new.collect_id)
         .bind(&new.credential_id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
         if inserted == 0 {
@@ -117,7 +118,7 @@ impl Store {
                 new.collect_id, new.credential_id
             )));
         }
-        Ok(Document {
+        let document = Document {
             id,
             credential_id: new.credential_id,
             collect_id: new.collect_id,
@@ -133,7 +134,11 @@ impl Store {
             metadata: new.record.metadata,
             created_at: rfc3339(now),
             ext,
-        })
+        };
+        outbox::document_new(&mut tx, &self.outbox, &document, now).await?;
+        tx.commit().await?;
+        self.outbox.written();
+        Ok(document)
     }
 
     /// The collect's documents, in the order they were added.

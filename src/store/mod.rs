@@ -5,11 +5,16 @@
 //!
 //! Every change that spans rows (a state change: the collect, its timeline and the
 //! credential) is one transaction. Transactions write first and read after, so that two
-//! writers never deadlock on SQLite's lock upgrade.
+//! writers never deadlock on SQLite's lock upgrade. With webhooks on, the same transaction
+//! writes the change's events to the outbox (`outbox`).
 
+mod browser_sessions;
 mod collects;
 mod credentials;
 mod documents;
+pub mod known;
+mod outbox;
+mod schedules;
 mod sessions;
 mod types;
 
@@ -26,6 +31,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use crate::codes::State;
 use crate::secrets::{Cipher, CipherError};
 
+pub use outbox::{Attempt, Delivery, DeliveryStatus, PendingEvent, Replay, event_type};
+pub use schedules::Schedule;
 pub use sessions::{NewSession, Session};
 pub use types::{
     Collect, CollectErrorInfo, CollectSummary, Credential, Document, NewCredential, NewDocument,
@@ -52,6 +59,8 @@ pub enum StoreError {
 pub struct Store {
     pool: SqlitePool,
     cipher: Cipher,
+    /// Webhook events: written or not, and the delivery worker's wake-up.
+    outbox: outbox::Outbox,
 }
 
 impl Store {
@@ -80,7 +89,11 @@ impl Store {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Store { pool, cipher })
+        Ok(Store {
+            pool,
+            cipher,
+            outbox: outbox::Outbox::default(),
+        })
     }
 
     /// Closes every connection; with SQLite the write-ahead log is checkpointed into the

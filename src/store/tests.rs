@@ -6,6 +6,7 @@ use tempfile::TempDir;
 use super::*;
 
 mod collects;
+mod outbox;
 mod sessions;
 use crate::secrets::MasterKey;
 

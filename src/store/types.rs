@@ -47,6 +47,8 @@ pub struct Credential {
     pub state: i8,
     pub state_name: String,
     pub last_collect_id: Option<String>,
+    /// Documents dated before this day (`YYYY-MM-DD`) are not collected.
+    pub since: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }

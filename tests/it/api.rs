@@ -23,6 +23,11 @@ async fn a_missing_or_wrong_api_key_gets_401() {
         (Method::GET, "/collect/x/documents"),
         (Method::GET, "/document/x"),
         (Method::POST, "/session"),
+        (Method::PUT, "/credential/x/schedule"),
+        (Method::GET, "/credential/x/schedule"),
+        (Method::DELETE, "/credential/x/schedule"),
+        (Method::GET, "/webhooks/deliveries"),
+        (Method::POST, "/webhooks/deliveries/x/replay"),
         // The UI's routes take a session token, not an API key.
         (Method::GET, "/ui/api/context"),
         (Method::POST, "/ui/api/credentials"),
@@ -238,6 +243,11 @@ async fn the_openapi_document_lists_every_route() {
         ("/healthz", "get"),
         ("/openapi.json", "get"),
         ("/session", "post"),
+        ("/credential/{id}/schedule", "put"),
+        ("/credential/{id}/schedule", "get"),
+        ("/credential/{id}/schedule", "delete"),
+        ("/webhooks/deliveries", "get"),
+        ("/webhooks/deliveries/{id}/replay", "post"),
         ("/ui", "get"),
         ("/ui/assets/{file}", "get"),
         ("/ui/api/context", "get"),
@@ -289,7 +299,7 @@ async fn collects_left_running_by_a_dead_process_are_marked_interrupted_on_start
 
     // What a process killed mid-collect leaves behind: a collect in state 2.
     let store = open_store(data.path()).await;
-    let left = store.start_collect(&cred, false).await.unwrap();
+    let left = store.start_collect(&cred, false, false).await.unwrap();
     store
         .record_state(&left.id, gleaner::codes::State::LoggingIn, None)
         .await

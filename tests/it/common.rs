@@ -43,11 +43,17 @@ pub fn demo_connector_edited(edits: &[(&str, &str)]) -> Connector {
 }
 
 pub async fn demo_site() -> DemoSite {
+    demo_site_with(gleaner::fixture_site::ExtraInvoices::default()).await
+}
+
+/// The demo site, with a handle to publish invoices while it runs.
+pub async fn demo_site_with(extra_invoices: gleaner::fixture_site::ExtraInvoices) -> DemoSite {
     DemoSite::start(
         root().join("fixtures/demo-bank"),
         DemoSiteOptions {
             fixed_code: Some(FIXED_CODE.into()),
             print_codes: false,
+            extra_invoices,
         },
     )
     .await

@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::common::{demo_site, root};
+use crate::common::{demo_site_with, root};
 
 pub const API_KEY: &str = "test-key-1";
 
@@ -34,7 +34,7 @@ pub struct TestService {
 pub fn config(data: &std::path::Path, profiles: &std::path::Path, site: &DemoSite) -> ServerConfig {
     let mut config = ServerConfig::new(data, root().join("connectors"));
     config.api_keys = vec![API_KEY.into(), "other-key".into()];
-    for id in ["demo-bank", "demo-bank-human"] {
+    for id in ["demo-bank", "demo-bank-human", "demo-bank-spa"] {
         config
             .base_urls
             .insert(id.into(), site.base_url().parse().unwrap());
@@ -51,7 +51,7 @@ impl TestService {
 
     /// Starts with the test configuration, changed by `tune` (UI origins...).
     pub async fn start_tuned(tune: impl FnOnce(&mut ServerConfig)) -> TestService {
-        let site = demo_site().await;
+        let site = demo_site_with(Default::default()).await;
         let data = tempfile::tempdir().unwrap();
         let profiles = tempfile::tempdir().unwrap();
         let mut config = config(data.path(), profiles.path(), &site);

@@ -35,10 +35,15 @@ struct Host {
 
 impl Host {
     async fn start() -> Host {
-        let app = axum::Router::new().route(
-            "/",
-            axum::routing::get(|| async { axum::response::Html(HOST_HTML) }),
-        );
+        let app = axum::Router::new()
+            .route(
+                "/",
+                axum::routing::get(|| async { axum::response::Html(HOST_HTML) }),
+            )
+            .route(
+                "/back",
+                axum::routing::get(|| async { axum::response::Html("<h1>Back at Acme</h1>") }),
+            );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let origin = format!("http://{}", listener.local_addr().unwrap());
         let task = tokio::spawn(async move {
@@ -790,6 +795,136 @@ async fn foreign_and_expired_tokens_are_refused() {
             "the page loads nothing from elsewhere ({external})"
         );
     }
+    person.close().await;
+    svc.stop().await;
+}
+
+/// Presses Tab until the element with this id has the focus (keyboard-only use).
+async fn tab_to(person: &Person, id: &str) {
+    for _ in 0..15 {
+        let focused = person
+            .eval("document.activeElement && document.activeElement.id")
+            .await;
+        if focused == id {
+            return;
+        }
+        person.press("Tab").await;
+    }
+    panic!("#{id} cannot be reached with the Tab key");
+}
+
+#[tokio::test]
+async fn the_whole_flow_works_with_the_keyboard_alone_in_french() {
+    let _slot = browser_slot().await;
+    let host = Host::start().await;
+    let svc = service_for(&host).await;
+    let url = session(&svc, json!({ "userId": "user-k" })).await;
+    let mut person = Person::new("keyboard-fr", (480, 640)).await;
+    person.goto(&format!("{url}&lang=fr")).await;
+    person.wait_screen("connectors").await;
+    assert_eq!(person.eval("document.documentElement.lang").await, "fr");
+    person.shot("connectors").await;
+    tab_to(&person, "search").await;
+    person.tab.insert_text("demo bank").await.unwrap();
+    person.press("Enter").await;
+    person.wait_screen("form").await;
+    let label = person
+        .eval("document.querySelector('label[for=field-password]').textContent")
+        .await;
+    assert!(label.as_str().unwrap().contains("Mot de passe"), "{label}");
+    tab_to(&person, "field-login").await;
+    person.tab.insert_text("bob").await.unwrap();
+    tab_to(&person, "field-password").await;
+    person.tab.insert_text("demo").await.unwrap();
+    person.shot("form").await;
+    person.press("Enter").await;
+    person.wait_screen("progress").await;
+    person
+        .wait(
+            "document.activeElement && document.activeElement.id === 'twofa-code'",
+            "the code input has the focus",
+        )
+        .await;
+    let status = person
+        .eval("document.querySelector('#status').textContent")
+        .await;
+    assert!(status.as_str().unwrap().contains("code"), "{status}");
+    person.shot("code").await;
+    let code = svc.site.wait_code("bob", WAIT).await.unwrap();
+    person.tab.insert_text(&code).await.unwrap();
+    person.press("Enter").await;
+    person.wait_screen("success").await;
+    let title = person
+        .eval("document.querySelector('#end-title').textContent")
+        .await;
+    assert!(title.as_str().unwrap().contains("connecté"), "{title}");
+    person.shot("success").await;
+    person.close().await;
+    svc.stop().await;
+}
+
+#[tokio::test]
+async fn full_page_mode_sends_the_person_back_with_the_outcome() {
+    let _slot = browser_slot().await;
+    let host = Host::start().await;
+    let svc = service_for(&host).await;
+    let back = format!("{}/back?from=gleaner", host.origin);
+    let (status, refused) = svc
+        .call(
+            Method::POST,
+            "/session",
+            Some(json!({ "userId": "u", "redirectUrl": "https://evil.example/steal" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    let url = session(
+        &svc,
+        json!({ "userId": "user-r", "connector": "demo-bank", "redirectUrl": back }),
+    )
+    .await;
+    let mut person = Person::new("redirect", (1280, 720)).await;
+    person.goto(&url).await;
+    person.wait_screen("form").await;
+    person.type_into("#field-login", "carol").await;
+    person.type_into("#field-password", "demo").await;
+    person.click("#submit").await;
+    person.wait_screen("success").await;
+    person.shot("success-continue").await;
+    person.click("#continue").await;
+    // Waits on the page's URL changing (the probe resolves on a change or after 2 s).
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut last = None;
+    let landed = loop {
+        let now = person.tab.url().await.unwrap_or_default();
+        if now.starts_with(&format!("{}/back", host.origin)) {
+            break url::Url::parse(&now).unwrap();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not sent back: {now}"
+        );
+        last = person
+            .tab
+            .probe(&[], last.as_ref(), Duration::from_secs(2), None)
+            .await
+            .ok();
+    };
+    let q: std::collections::HashMap<_, _> = landed.query_pairs().into_owned().collect();
+    assert_eq!(q["from"], "gleaner");
+    assert_eq!(q["status"], "success");
+    assert_eq!(q["alreadyExists"], "false");
+    let (_, credential) = svc
+        .call(
+            Method::GET,
+            &format!("/credential/{}", q["authorizationId"]),
+            None,
+        )
+        .await;
+    assert_eq!(credential["userId"], "user-r");
+    assert!(
+        !landed.as_str().contains("demo"),
+        "no secret in the URL: {landed}"
+    );
     person.close().await;
     svc.stop().await;
 }

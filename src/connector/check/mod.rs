@@ -62,6 +62,12 @@ pub fn check(connector: &Connector, file: &str) -> Vec<Diagnostic> {
     if let Some(page) = &connector.success {
         c.page_name(page, page.pos);
     }
+    if let Some(session) = &connector.session {
+        let check = &session.check;
+        let pos = check.pos.or(session.pos);
+        c.template(&check.goto, pos, &scope, Use::Other);
+        c.page_name(&check.expect, pos);
+    }
     if let Some(il) = &connector.interactive_login {
         c.template(&il.start, il.pos, &scope, Use::Other);
         c.page_name(&il.until, il.pos);

@@ -50,11 +50,11 @@ async fn collect_timeline_and_credential_state() {
     let cred = store.create_credential(new_credential("u1")).await.unwrap();
     assert!(store.collect_in_progress(&cred.id).await.unwrap().is_none());
     assert!(matches!(
-        store.start_collect("missing", false).await,
+        store.start_collect("missing", false, false).await,
         Err(StoreError::NotFound(_))
     ));
 
-    let started = store.start_collect(&cred.id, true).await.unwrap();
+    let started = store.start_collect(&cred.id, true, false).await.unwrap();
     assert_eq!(
         (started.state, started.state_name.as_str()),
         (1, "preparing")
@@ -121,7 +121,7 @@ async fn collect_timeline_and_credential_state() {
     assert_eq!(state_of(&store, &cred.id).await, -1);
 
     // A second collect succeeds; the credential follows the newest one only.
-    let second = store.start_collect(&cred.id, false).await.unwrap();
+    let second = store.start_collect(&cred.id, false, false).await.unwrap();
     store
         .finish_collect(&second.id, State::Done, None, &json!({}))
         .await
@@ -140,12 +140,12 @@ async fn interrupt_unfinished_collects() {
     let store = open(&dir, 1).await;
     let a = store.create_credential(new_credential("u1")).await.unwrap();
     let b = store.create_credential(new_credential("u1")).await.unwrap();
-    let finished = store.start_collect(&a.id, false).await.unwrap();
+    let finished = store.start_collect(&a.id, false, false).await.unwrap();
     store
         .finish_collect(&finished.id, State::Done, None, &json!({}))
         .await
         .unwrap();
-    let running = store.start_collect(&b.id, false).await.unwrap();
+    let running = store.start_collect(&b.id, false, false).await.unwrap();
     store
         .record_state(&running.id, State::Downloading, None)
         .await
@@ -181,7 +181,7 @@ async fn documents_and_cascading_delete() {
     let store = open(&dir, 1).await;
     let cred = store.create_credential(new_credential("u1")).await.unwrap();
     let other = store.create_credential(new_credential("u1")).await.unwrap();
-    let collect = store.start_collect(&cred.id, false).await.unwrap();
+    let collect = store.start_collect(&cred.id, false, false).await.unwrap();
     let sha = "ab".repeat(32);
     let doc = store
         .add_document(new_document(

@@ -1,0 +1,174 @@
+//! The browser session kept between collects: restored into the fresh tab before the first
+//! navigation, tested by the connector's `session.check` (a pass skips the login and its
+//! 2FA), and captured after the login for the next collect ([`Event::Session`]).
+
+use std::time::Duration;
+
+use super::Event;
+use super::error::{CollectError, StepRef};
+use super::pages::{SelectorSet, matches};
+use super::runner::{Runner, human};
+use crate::browser::BrowserError;
+use crate::codes::{ErrorKind, State};
+use crate::connector::PageDef;
+
+/// How long `session.check` waits for its page unless it says otherwise.
+pub const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Runner<'_> {
+    /// Whether the connector logs in at all (a session only matters then).
+    fn logs_in(&self) -> bool {
+        self.connector.interactive_login.is_some() || !self.connector.login.is_empty()
+    }
+
+    /// The hosts whose cookies and storage make the session: the base URL's (the override
+    /// included) and the connector's `domains`.
+    fn session_hosts(&self) -> Vec<String> {
+        let mut hosts: Vec<String> = self
+            .base_url
+            .host_str()
+            .map(str::to_string)
+            .into_iter()
+            .collect();
+        hosts.extend(self.connector.domains.iter().map(|d| d.value.clone()));
+        hosts
+    }
+
+    /// Restores the kept session into the tab, which has not navigated yet. Returns whether
+    /// there was one to restore. A session the browser refuses is only a warning: the
+    /// login runs as if there had been none.
+    pub(super) async fn restore_session(&mut self) -> Result<bool, CollectError> {
+        let Some(session) = self.session.take() else {
+            return Ok(false);
+        };
+        if session.is_empty() {
+            return Ok(false);
+        }
+        match self.tab.restore_session(&session).await {
+            Ok(()) => {
+                tracing::debug!(?session, "browser session restored");
+                Ok(true)
+            }
+            Err(BrowserError::Crashed) => Err(self.browser_failure(BrowserError::Crashed)),
+            Err(e) => {
+                tracing::warn!("could not restore the kept browser session: {e}");
+                Ok(false)
+            }
+        }
+    }
+
+    /// Runs the connector's `session.check` with the restored session: true when its page is
+    /// recognised in time. Anything else (a login page shows, the site fails, time runs
+    /// out) is a no: the normal login follows. Only the browser crashing ends the collect.
+    pub(super) async fn session_still_valid(&mut self) -> Result<bool, CollectError> {
+        let connector = self.connector;
+        let Some(def) = &connector.session else {
+            return Ok(false);
+        };
+        if !self.logs_in() {
+            return Ok(false);
+        }
+        let check = &def.check;
+        self.set_state(State::LoggingIn, None);
+        let step = StepRef {
+            section: "session",
+            number: "check".into(),
+            summary: format!(
+                "session check: goto '{}', expect {}",
+                check.goto.value, check.expect.value
+            ),
+            line: check.pos.or(def.pos).line,
+        };
+        self.current = Some(step.clone());
+        self.emit(Event::Step { step });
+        let valid = self.run_check(check, def.timeout.map(|t| t.get())).await;
+        self.current = None;
+        match valid {
+            Ok(true) => {
+                tracing::info!("the kept session is still logged in: login skipped");
+                Ok(true)
+            }
+            Ok(false) => Ok(false),
+            Err(e) if e.kind() == ErrorKind::BrowserCrashed => Err(e),
+            Err(e) => {
+                tracing::info!("session check: {e}; logging in");
+                Ok(false)
+            }
+        }
+    }
+
+    async fn run_check(
+        &mut self,
+        check: &crate::connector::SessionCheck,
+        timeout: Option<Duration>,
+    ) -> Result<bool, CollectError> {
+        let connector = self.connector;
+        let url = self.render(&check.goto)?;
+        self.goto(&url).await?;
+        let timeout = timeout.unwrap_or(CHECK_TIMEOUT);
+        let Some(expect) = connector.pages.get(check.expect.as_str()) else {
+            return Ok(false);
+        };
+        // Any other page recognised on a loaded document (the login form the site sent us
+        // to) settles it sooner than the timeout.
+        let others: Vec<&PageDef> = connector
+            .pages
+            .iter()
+            .filter(|(name, _)| name.as_str() != check.expect.as_str())
+            .map(|(_, p)| &p.value)
+            .collect();
+        let mut sels = SelectorSet::default();
+        sels.add_page(expect);
+        for p in &others {
+            sels.add_page(p);
+        }
+        let mut regexes = std::mem::take(&mut self.regexes);
+        let mut valid = false;
+        let result = self
+            .wait_until(&sels.list, timeout, None, |probe| {
+                if probe.ready != "complete" && probe.ready != "interactive" {
+                    return false;
+                }
+                if matches(expect, probe, &sels, &mut regexes) {
+                    valid = true;
+                    return true;
+                }
+                probe.ready == "complete"
+                    && others
+                        .iter()
+                        .any(|p| matches(p, probe, &sels, &mut regexes))
+            })
+            .await;
+        self.regexes = regexes;
+        let (probe, _) = result?;
+        if !valid {
+            tracing::info!(
+                url = %probe.url,
+                "session check: page {:?} not recognised (within {}); logging in",
+                check.expect.value,
+                human(timeout)
+            );
+        }
+        Ok(valid)
+    }
+
+    /// Captures the session after a successful login (skipped by the check or not) and
+    /// hands it to whoever keeps it. Failing to read it is only a warning.
+    pub(super) async fn keep_session(&mut self) -> Result<(), CollectError> {
+        if !self.logs_in() {
+            return Ok(());
+        }
+        match self.tab.capture_session(&self.session_hosts()).await {
+            Ok(session) => {
+                tracing::debug!(?session, "browser session captured");
+                self.emit(Event::Session { session });
+                Ok(())
+            }
+            Err(BrowserError::Crashed) => Err(self.browser_failure(BrowserError::Crashed)),
+            Err(e) => {
+                tracing::warn!("could not capture the browser session: {e}");
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! `/app`: the bank as a small single-page app. The page (`fixtures/demo-bank/app/`) logs in
+//! with `fetch`, keeps a bearer token in `localStorage.token`, and renders the accounts from
+//! the JSON API below. Users with 2FA get the same SMS codes as on `/login` (`wait_code`).
+//!
+//! - `POST /api/app/login` `{login, password}` → `{token}`, or `{pending}` when a code is
+//!   needed, or 401 `{error}`;
+//! - `POST /api/app/otp` `{pending, code}` → `{token}`, or 401 `{error, retry}`;
+//! - `GET /api/app/accounts` with `Authorization: Bearer <token>` → `{name, accounts}`, or 401;
+//! - `POST /api/app/logout` with the token.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::auth::OtpOutcome;
+use super::data::TwoFactor;
+use super::render::{self, AppError};
+use super::routes::St;
+
+const BAD_CREDENTIALS: &str = "Identifiant ou mot de passe incorrect.";
+const WRONG_CODE: &str = "Code incorrect.";
+const EXPIRED: &str = "Votre demande de connexion a expiré. Veuillez vous reconnecter.";
+const LOCKED: &str = "Trop de codes incorrects. Veuillez vous reconnecter.";
+
+#[derive(Debug, Default, Deserialize)]
+pub struct LoginBody {
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    password: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct OtpBody {
+    #[serde(default)]
+    pending: Option<String>,
+    #[serde(default)]
+    code: String,
+}
+
+fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
+    let mut resp = (status, Json(body)).into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+fn unauthorized(body: serde_json::Value) -> Response {
+    json_response(StatusCode::UNAUTHORIZED, body)
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let token = value.strip_prefix("Bearer ")?.trim();
+    (!token.is_empty()).then(|| token.to_string())
+}
+
+async fn file(
+    st: &super::routes::AppState,
+    rel: &str,
+    content_type: &'static str,
+) -> Result<Response, AppError> {
+    let body = render::load(&st.root, rel).await?;
+    let mut resp = (StatusCode::OK, body).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
+
+pub async fn page(State(st): St) -> Result<Response, AppError> {
+    file(&st, "app/index.html", "text/html; charset=utf-8").await
+}
+
+pub async fn script(State(st): St) -> Result<Response, AppError> {
+    file(&st, "app/app.js", "text/javascript; charset=utf-8").await
+}
+
+pub async fn login(State(st): St, Json(body): Json<LoginBody>) -> Response {
+    st.count_app_login();
+    let login = body.login.trim();
+    let Some(user) = st.data.user(login).filter(|u| u.password == body.password) else {
+        return unauthorized(json!({ "error": BAD_CREDENTIALS }));
+    };
+    match user.two_factor {
+        TwoFactor::None => {
+            let token = st.store.create_app_token(&user.login);
+            json_response(StatusCode::OK, json!({ "token": token }))
+        }
+        TwoFactor::Redirect | TwoFactor::Modal => {
+            let code = st.issue_code(&user.login);
+            let pending = st.store.start_pending(&user.login, &code, None);
+            json_response(StatusCode::OK, json!({ "pending": pending }))
+        }
+    }
+}
+
+pub async fn otp(State(st): St, Json(body): Json<OtpBody>) -> Response {
+    let Some(pending) = body.pending.filter(|p| !p.is_empty()) else {
+        return unauthorized(json!({ "error": EXPIRED, "retry": false }));
+    };
+    match st.store.check_code(&pending, &body.code) {
+        OtpOutcome::Success { login } => {
+            let token = st.store.create_app_token(&login);
+            json_response(StatusCode::OK, json!({ "token": token }))
+        }
+        OtpOutcome::Wrong { .. } => unauthorized(json!({ "error": WRONG_CODE, "retry": true })),
+        OtpOutcome::Missing => unauthorized(json!({ "error": EXPIRED, "retry": false })),
+        OtpOutcome::Locked => unauthorized(json!({ "error": LOCKED, "retry": false })),
+    }
+}
+
+pub async fn accounts(State(st): St, headers: HeaderMap) -> Response {
+    let Some(user) = bearer(&headers)
+        .and_then(|t| st.store.app_token_user(&t))
+        .and_then(|login| st.data.user(&login).cloned())
+    else {
+        return unauthorized(json!({ "error": "unauthorized" }));
+    };
+    let accounts: Vec<_> = st
+        .data
+        .accounts
+        .iter()
+        .map(|a| json!({ "id": a.id, "label": a.label, "balance": a.balance }))
+        .collect();
+    json_response(
+        StatusCode::OK,
+        json!({ "name": user.name, "accounts": accounts }),
+    )
+}
+
+pub async fn logout(State(st): St, headers: HeaderMap) -> Response {
+    if let Some(token) = bearer(&headers) {
+        st.store.drop_app_token(&token);
+    }
+    StatusCode::NO_CONTENT.into_response()
+}

@@ -1,0 +1,244 @@
+//! The browser session kept per credential (cookies and localStorage), in the credential's
+//! `session` column, sealed like its secrets. `delete_credential` wipes it with them.
+//!
+//! It is sealed with the associated data `<credential id> NUL ":session"`: a blob copied to
+//! another credential does not decrypt, and it cannot pass for a secret field's value (a
+//! secret is sealed with `<credential id> NUL <field name>`, and no field name starts with
+//! `:`).
+
+use super::{Store, StoreError};
+use crate::browser::BrowserSession;
+
+fn session_aad(credential_id: &str) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(credential_id.len() + 9);
+    aad.extend_from_slice(credential_id.as_bytes());
+    aad.push(0);
+    aad.extend_from_slice(b":session");
+    aad
+}
+
+impl Store {
+    /// Keeps the credential's browser session, replacing the previous one. A credential
+    /// deleted meanwhile keeps nothing.
+    pub async fn save_session(
+        &self,
+        credential_id: &str,
+        session: &BrowserSession,
+    ) -> Result<(), StoreError> {
+        let json = serde_json::to_string(session)
+            .map_err(|e| StoreError::Corrupt(format!("browser session: {e}")))?;
+        let sealed = self.cipher.encrypt_str(&json, &session_aad(credential_id));
+        sqlx::query("UPDATE credentials SET session = $1 WHERE id = $2")
+            .bind(sealed)
+            .bind(credential_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The credential's kept browser session, if any. A session that cannot be read back
+    /// (another key, altered, an old format) is as good as none: a warning, and the collect
+    /// logs in afresh.
+    pub async fn load_session(&self, credential_id: &str) -> Option<BrowserSession> {
+        let row: Result<Option<(Option<String>,)>, sqlx::Error> =
+            sqlx::query_as("SELECT session FROM credentials WHERE id = $1")
+                .bind(credential_id)
+                .fetch_optional(&self.pool)
+                .await;
+        let sealed = match row {
+            Ok(Some((Some(sealed),))) => sealed,
+            Ok(_) => return None,
+            Err(e) => {
+                tracing::warn!(
+                    credential = credential_id,
+                    "cannot read the browser session: {e}"
+                );
+                return None;
+            }
+        };
+        let json = match self
+            .cipher
+            .decrypt_str(&sealed, &session_aad(credential_id))
+        {
+            Ok(json) => json,
+            Err(e) => {
+                tracing::warn!(
+                    credential = credential_id,
+                    "the kept browser session is unreadable, ignored: {e}"
+                );
+                return None;
+            }
+        };
+        match serde_json::from_str(&json) {
+            Ok(session) => Some(session),
+            Err(e) => {
+                // serde's message may quote the input: name the line and column only.
+                tracing::warn!(
+                    credential = credential_id,
+                    "the kept browser session does not parse, ignored (line {}, column {})",
+                    e.line(),
+                    e.column()
+                );
+                None
+            }
+        }
+    }
+
+    /// Forgets the credential's browser session.
+    pub async fn delete_session(&self, credential_id: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE credentials SET session = NULL WHERE id = $1")
+            .bind(credential_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use indexmap::IndexMap;
+    use tempfile::TempDir;
+
+    use super::*;
+    use crate::browser::SessionCookie;
+    use crate::secrets::{Cipher, MasterKey};
+    use crate::store::NewCredential;
+
+    const COOKIE_VALUE: &str = "sid-value-5c1f0e9a7b3d";
+    const TOKEN_VALUE: &str = "bearer-token-9d2e4f6a8c0b";
+
+    async fn open(dir: &TempDir, key: u8) -> Store {
+        let url = format!("sqlite://{}", dir.path().join("gleaner.db").display());
+        Store::open(&url, Cipher::new(&MasterKey::from_bytes([key; 32])))
+            .await
+            .unwrap()
+    }
+
+    async fn credential(store: &Store) -> String {
+        let new = NewCredential {
+            user_id: "u1".into(),
+            connector: "demo-bank".into(),
+            fields: IndexMap::from([("login".to_string(), "alice".to_string())]),
+            secrets: IndexMap::from([("password".to_string(), "demo".to_string())]),
+        };
+        store.create_credential(new).await.unwrap().id
+    }
+
+    fn session() -> BrowserSession {
+        BrowserSession {
+            cookies: vec![SessionCookie {
+                name: "sid".into(),
+                value: COOKIE_VALUE.into(),
+                domain: "127.0.0.1".into(),
+                path: "/".into(),
+                expires: None,
+                http_only: true,
+                secure: false,
+                same_site: Some("Lax".into()),
+                source_scheme: Some("NonSecure".into()),
+                source_port: Some(4321),
+                partition_key: None,
+            }],
+            local_storage: BTreeMap::from([(
+                "http://127.0.0.1:4321".to_string(),
+                BTreeMap::from([("token".to_string(), TOKEN_VALUE.to_string())]),
+            )]),
+        }
+    }
+
+    fn files_contain(dir: &TempDir, needle: &str) -> bool {
+        std::fs::read_dir(dir.path()).unwrap().any(|e| {
+            let bytes = std::fs::read(e.unwrap().path()).unwrap_or_default();
+            bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+        })
+    }
+
+    #[tokio::test]
+    async fn a_session_round_trips_encrypted_and_is_replaced() {
+        let dir = TempDir::new().unwrap();
+        let store = open(&dir, 1).await;
+        let id = credential(&store).await;
+        assert_eq!(store.load_session(&id).await, None);
+        store.save_session(&id, &session()).await.unwrap();
+        assert_eq!(store.load_session(&id).await, Some(session()));
+
+        let mut newer = session();
+        newer.cookies[0].value = "another".into();
+        store.save_session(&id, &newer).await.unwrap();
+        assert_eq!(store.load_session(&id).await, Some(newer));
+
+        store.close().await;
+        for value in [COOKIE_VALUE, TOKEN_VALUE, "another"] {
+            assert!(
+                !files_contain(&dir, value),
+                "{value} is in the database in clear"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_session_of_another_credential_or_key_reads_as_none() {
+        let dir = TempDir::new().unwrap();
+        let store = open(&dir, 1).await;
+        let a = credential(&store).await;
+        let b = credential(&store).await;
+        store.save_session(&a, &session()).await.unwrap();
+        // Moved to another credential: it does not authenticate there.
+        sqlx::query("UPDATE credentials SET session = (SELECT session FROM credentials WHERE id = $1) WHERE id = $2")
+            .bind(&a)
+            .bind(&b)
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(store.load_session(&b).await, None);
+        // Garbage, and a sealed value that is not a session.
+        sqlx::query("UPDATE credentials SET session = 'not base64!' WHERE id = $1")
+            .bind(&b)
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(store.load_session(&b).await, None);
+        let sealed = store.cipher.encrypt_str("[1, 2", &session_aad(&b));
+        sqlx::query("UPDATE credentials SET session = $1 WHERE id = $2")
+            .bind(sealed)
+            .bind(&b)
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(store.load_session(&b).await, None);
+        store.close().await;
+        // Another master key reads none either.
+        let other = open(&dir, 2).await;
+        assert_eq!(other.load_session(&a).await, None);
+        other.close().await;
+        let same = open(&dir, 1).await;
+        assert_eq!(same.load_session(&a).await, Some(session()));
+        same.close().await;
+    }
+
+    #[tokio::test]
+    async fn deleting_the_credential_or_the_session_leaves_none() {
+        let dir = TempDir::new().unwrap();
+        let store = open(&dir, 1).await;
+        let id = credential(&store).await;
+        store.save_session(&id, &session()).await.unwrap();
+        store.delete_session(&id).await.unwrap();
+        assert_eq!(store.load_session(&id).await, None);
+
+        store.save_session(&id, &session()).await.unwrap();
+        assert!(store.delete_credential(&id).await.unwrap());
+        assert_eq!(store.load_session(&id).await, None);
+        let left: (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM credentials WHERE session IS NOT NULL")
+                .fetch_one(&store.pool)
+                .await
+                .unwrap();
+        assert_eq!(left.0, 0);
+        // Saving for a deleted credential keeps nothing.
+        store.save_session(&id, &session()).await.unwrap();
+        assert_eq!(store.load_session(&id).await, None);
+        store.close().await;
+    }
+}

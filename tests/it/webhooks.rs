@@ -1,0 +1,524 @@
+//! Webhooks against the real service and a real receiver (axum on 127.0.0.1:0) that records
+//! every request and answers as scripted: retries, order per credential, signatures checked
+//! by an independent implementation (Python's `hmac`), a restart with pending events, dead
+//! letters and replays.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use gleaner::server::ServerConfig;
+use gleaner::webhooks::WebhookConfig;
+use reqwest::Method;
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use crate::server::{TestService, open_store};
+
+/// 32 random bytes, as Standard Webhooks writes secrets.
+const SECRET: &str = "whsec_eqmXucyRA+jNAzVtZOOo2m+lfNTmCg+NdJ5SPIFrtbM=";
+const WITHIN: Duration = Duration::from_secs(30);
+
+/// One request the receiver got, and what it answered.
+#[derive(Debug, Clone)]
+struct Received {
+    headers: HeaderMap,
+    body: String,
+    answered: u16,
+}
+
+impl Received {
+    fn header(&self, name: &str) -> &str {
+        self.headers.get(name).unwrap().to_str().unwrap()
+    }
+    fn id(&self) -> &str {
+        self.header("webhook-id")
+    }
+    fn payload(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap()
+    }
+    fn accepted(&self) -> bool {
+        (200..300).contains(&self.answered)
+    }
+}
+
+struct Script {
+    /// The first answers, in order.
+    first: VecDeque<u16>,
+    /// Every answer after them.
+    then: u16,
+}
+
+#[derive(Clone)]
+struct ReceiverState {
+    script: Arc<Mutex<Script>>,
+    seen: mpsc::UnboundedSender<Received>,
+}
+
+/// A webhook receiver: `url`, the requests as they come, and its script.
+struct Receiver {
+    url: String,
+    requests: mpsc::UnboundedReceiver<Received>,
+    script: Arc<Mutex<Script>>,
+}
+
+impl Receiver {
+    async fn start(first: &[u16], then: u16) -> Receiver {
+        let script = Arc::new(Mutex::new(Script {
+            first: first.iter().copied().collect(),
+            then,
+        }));
+        let (seen, requests) = mpsc::unbounded_channel();
+        let state = ReceiverState {
+            script: script.clone(),
+            seen,
+        };
+        let app = axum::Router::new()
+            .route("/hook", axum::routing::post(hook))
+            .with_state(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Receiver {
+            url,
+            requests,
+            script,
+        }
+    }
+
+    fn answer_from_now_on(&self, status: u16) {
+        let mut script = self.script.lock().unwrap();
+        script.first.clear();
+        script.then = status;
+    }
+
+    /// The next request, within the deadline.
+    async fn next(&mut self) -> Received {
+        tokio::time::timeout(WITHIN, self.requests.recv())
+            .await
+            .expect("a webhook request in time")
+            .expect("the receiver runs")
+    }
+
+    /// Requests until `count` distinct events were accepted; returns every request.
+    async fn until_accepted(&mut self, count: usize) -> Vec<Received> {
+        let mut all = Vec::new();
+        let mut accepted = std::collections::HashSet::new();
+        while accepted.len() < count {
+            let r = self.next().await;
+            if r.accepted() {
+                accepted.insert(r.id().to_string());
+            }
+            all.push(r);
+        }
+        all
+    }
+}
+
+async fn hook(State(state): State<ReceiverState>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let answered = {
+        let mut script = state.script.lock().unwrap();
+        script.first.pop_front().unwrap_or(script.then)
+    };
+    let _ = state.seen.send(Received {
+        headers,
+        body: String::from_utf8(body.to_vec()).expect("a UTF-8 body"),
+        answered,
+    });
+    StatusCode::from_u16(answered).unwrap()
+}
+
+/// Webhooks to `url`, with test-sized retries.
+fn hooks(url: &str, max_attempts: u32) -> WebhookConfig {
+    WebhookConfig {
+        url: Some(url.parse().unwrap()),
+        secret: Some(SECRET.into()),
+        max_attempts,
+        first_retry: Duration::from_millis(20),
+        max_retry: Duration::from_millis(200),
+        timeout: Duration::from_secs(5),
+    }
+}
+
+fn with_hooks(url: &str, max_attempts: u32) -> impl FnOnce(&mut ServerConfig) {
+    let config = hooks(url, max_attempts);
+    move |c| c.webhooks = config
+}
+
+/// Runs a collect to its end through a viewer; returns (collect id, final state).
+async fn collect(svc: &TestService, credential: &str) -> (String, i8) {
+    let (_, collect_id, ws) = svc.collect(credential, false).await;
+    let (state, _) = svc.viewer(&ws).await.final_state().await;
+    (collect_id, state)
+}
+
+/// The credential's events, oldest first, from `GET /webhooks/deliveries`.
+async fn deliveries_of(svc: &TestService, credential: &str, query: &str) -> Vec<Value> {
+    let (status, list) = svc
+        .call(
+            Method::GET,
+            &format!("/webhooks/deliveries?limit=1000{query}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let mut mine: Vec<Value> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["credentialId"] == credential)
+        .cloned()
+        .collect();
+    mine.reverse();
+    mine
+}
+
+/// Checks a request's signature with the `standardwebhooks` crate.
+fn crate_verifies(r: &Received, body: &str) -> bool {
+    standardwebhooks::Webhook::new(SECRET)
+        .unwrap()
+        .verify(body.as_bytes(), &r.headers)
+        .is_ok()
+}
+
+/// Checks a signature with Python's `hmac`, following the Standard Webhooks specification
+/// (not the crate that signed it).
+fn python_verifies(id: &str, timestamp: &str, body: &str, signature: &str) -> bool {
+    const SCRIPT: &str = r#"
+import base64, hashlib, hmac, os, sys
+secret = os.environ["WH_SECRET"]
+if secret.startswith("whsec_"):
+    secret = secret[len("whsec_"):]
+key = base64.b64decode(secret)
+signed = (os.environ["WH_ID"] + "." + os.environ["WH_TIMESTAMP"] + ".").encode() + sys.stdin.buffer.read()
+expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+given = [s.split(",", 1)[1] for s in os.environ["WH_SIGNATURE"].split(" ") if s.startswith("v1,")]
+sys.exit(0 if any(hmac.compare_digest(expected, g) for g in given) else 1)
+"#;
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(SCRIPT)
+        .env("WH_SECRET", SECRET)
+        .env("WH_ID", id)
+        .env("WH_TIMESTAMP", timestamp)
+        .env("WH_SIGNATURE", signature)
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
+    let status = child.wait().unwrap();
+    match status.code() {
+        Some(0) => true,
+        Some(1) => false,
+        other => panic!("the Python check failed to run: {other:?}"),
+    }
+}
+
+/// (type, state) of an event payload, state for `collect.state` only.
+fn kind(payload: &Value) -> (String, Option<i64>) {
+    let t = payload["type"].as_str().unwrap().to_string();
+    let state = (t == "collect.state").then(|| payload["data"]["state"].as_i64().unwrap());
+    (t, state)
+}
+
+#[tokio::test]
+async fn a_receiver_that_fails_twice_gets_each_event_once_and_in_order() {
+    let mut receiver = Receiver::start(&[500, 500], 200).await;
+    let svc = TestService::start_tuned(with_hooks(&receiver.url, 8)).await;
+    let cred = svc.create_credential("demo-bank", "carol", "demo").await;
+    let (collect_id, state) = collect(&svc, &cred).await;
+    assert_eq!(state, 7);
+
+    // Every event is in the outbox once the final state is out.
+    let events = deliveries_of(&svc, &cred, "").await;
+    let requests = receiver.until_accepted(events.len()).await;
+
+    // The first event was tried three times (500, 500, 200), with the same id.
+    let first = events[0]["id"].as_str().unwrap();
+    let answers: Vec<u16> = requests
+        .iter()
+        .filter(|r| r.id() == first)
+        .map(|r| r.answered)
+        .collect();
+    assert_eq!(answers, [500, 500, 200]);
+    assert_eq!(requests[0].id(), first);
+
+    // Each event accepted exactly once, in the order it was written.
+    let accepted: Vec<&Received> = requests.iter().filter(|r| r.accepted()).collect();
+    let accepted_ids: Vec<&str> = accepted.iter().map(|r| r.id()).collect();
+    let written_ids: Vec<&str> = events.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(accepted_ids, written_ids);
+    let kinds: Vec<(String, Option<i64>)> = accepted.iter().map(|r| kind(&r.payload())).collect();
+    let state = |s| ("collect.state".to_string(), Some(s));
+    let document = || ("document.new".to_string(), None);
+    assert_eq!(
+        kinds,
+        [
+            state(1),
+            state(2),
+            state(5),
+            state(6),
+            document(),
+            document(),
+            document(),
+            state(7),
+            ("collect.done".to_string(), None),
+        ]
+    );
+    for r in &accepted {
+        let payload = r.payload();
+        assert_eq!(payload["data"]["credentialId"], cred.as_str());
+        assert_eq!(payload["data"]["collectId"], collect_id.as_str());
+        assert!(crate_verifies(r, &r.body), "{}", r.body);
+        assert_eq!(r.header("content-type"), "application/json");
+    }
+    let done = accepted.last().unwrap().payload();
+    assert_eq!(done["data"]["newDocuments"], 3);
+    assert!(
+        done["data"]["advice"]["fr"]
+            .as_str()
+            .unwrap()
+            .contains("à jour")
+    );
+    // A document's download URL works with the API key.
+    let doc = accepted[4].payload();
+    let url = doc["data"]["downloadUrl"].as_str().unwrap();
+    let path = url
+        .strip_prefix(&svc.base)
+        .expect("an absolute URL to this service");
+    assert_eq!(
+        path,
+        format!("/document/{}", doc["data"]["id"].as_str().unwrap())
+    );
+    assert_eq!(svc.raw(path).await.status(), StatusCode::OK);
+    assert_eq!(doc["data"]["sha256"].as_str().unwrap().len(), 64);
+
+    let (_site, data, _profiles) = svc.stop().await;
+    // Nothing more comes once the service is stopped.
+    let mut all = requests;
+    while let Ok(r) = receiver.requests.try_recv() {
+        all.push(r);
+    }
+    let mut accepted_per_id: HashMap<&str, usize> = HashMap::new();
+    for r in all.iter().filter(|r| r.accepted()) {
+        *accepted_per_id.entry(r.id()).or_default() += 1;
+    }
+    let duplicates: usize = accepted_per_id.values().map(|n| n - 1).sum();
+    let retries = all.len() - accepted_per_id.len();
+    eprintln!(
+        "webhook retry test: {} events, {} deliveries (HTTP requests), {} retries, {} duplicates",
+        accepted_per_id.len(),
+        all.len(),
+        retries,
+        duplicates
+    );
+    assert_eq!(duplicates, 0);
+    assert_eq!(retries, 2);
+    assert_eq!(all.len(), events.len() + 2);
+
+    // The store says the same: all delivered, the first one after three attempts.
+    let store = open_store(data.path()).await;
+    let first = store.webhook_delivery(first).await.unwrap().unwrap();
+    assert_eq!(
+        (first.status.as_str(), first.attempts, first.last_status),
+        ("delivered", 3, Some(200))
+    );
+    for e in &events[1..] {
+        let d = store
+            .webhook_delivery(e["id"].as_str().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((d.status.as_str(), d.attempts), ("delivered", 1), "{e}");
+    }
+    store.close().await;
+}
+
+#[tokio::test]
+async fn signatures_verify_with_an_independent_implementation() {
+    let mut receiver = Receiver::start(&[], 204).await;
+    let svc = TestService::start_tuned(with_hooks(&receiver.url, 8)).await;
+    // A refused login: its collect.failed carries French advice (non-ASCII).
+    let cred = svc.create_credential("demo-bank", "carol", "wrong").await;
+    let (_, state) = collect(&svc, &cred).await;
+    assert_eq!(state, -1);
+    let events = deliveries_of(&svc, &cred, "").await;
+    let requests = receiver.until_accepted(events.len()).await;
+    let failed = requests
+        .iter()
+        .find(|r| r.payload()["type"] == "collect.failed")
+        .expect("a collect.failed event");
+    let data = &failed.payload()["data"];
+    assert_eq!(data["code"], "LOGIN_FAILED");
+    assert!(
+        data["advice"]["fr"]
+            .as_str()
+            .unwrap()
+            .contains("vérifiez votre mot de passe")
+    );
+
+    let (id, timestamp, signature) = (
+        failed.id(),
+        failed.header("webhook-timestamp"),
+        failed.header("webhook-signature"),
+    );
+    assert!(id.starts_with("msg_"));
+    assert!(signature.starts_with("v1,"));
+    let now = chrono::Utc::now().timestamp();
+    assert!((now - timestamp.parse::<i64>().unwrap()).abs() < 300);
+    assert!(python_verifies(id, timestamp, &failed.body, signature));
+    assert!(crate_verifies(failed, &failed.body));
+
+    let tampered = failed.body.replace("LOGIN_FAILED", "LOGIN_FAILEX");
+    assert_ne!(tampered, failed.body);
+    assert!(!python_verifies(id, timestamp, &tampered, signature));
+    assert!(!crate_verifies(failed, &tampered));
+    assert!(!python_verifies(
+        "msg_other",
+        timestamp,
+        &failed.body,
+        signature
+    ));
+    for r in &requests {
+        assert!(python_verifies(
+            r.id(),
+            r.header("webhook-timestamp"),
+            &r.body,
+            r.header("webhook-signature")
+        ));
+    }
+    svc.stop().await;
+}
+
+#[tokio::test]
+async fn pending_events_are_delivered_after_a_restart() {
+    // The receiver is down (503) while the collect runs: everything stays pending.
+    let mut down = Receiver::start(&[], 503).await;
+    let svc = TestService::start_tuned(with_hooks(&down.url, 1_000_000)).await;
+    let cred = svc.create_credential("demo-bank", "carol", "demo").await;
+    let (_, state) = collect(&svc, &cred).await;
+    assert_eq!(state, 7);
+    let events = deliveries_of(&svc, &cred, "").await;
+    assert!(events.len() >= 5, "{events:?}");
+    assert!(
+        events.iter().all(|e| e["status"] == "pending"),
+        "{events:?}"
+    );
+    // Only the head of the credential's queue is tried; the others wait their turn.
+    let tried = down.next().await;
+    assert_eq!(tried.id(), events[0]["id"]);
+    assert_eq!(tried.answered, 503);
+    // A pending event cannot be replayed.
+    let (status, body) = svc
+        .call(
+            Method::POST,
+            &format!(
+                "/webhooks/deliveries/{}/replay",
+                events[1]["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let (site, data, profiles) = svc.stop().await;
+    while let Ok(r) = down.requests.try_recv() {
+        assert_eq!(r.id(), events[0]["id"], "only the head is tried");
+    }
+
+    // Restarted with a working receiver: every pending event goes out, in order.
+    let mut up = Receiver::start(&[], 200).await;
+    let mut config = crate::server::config(data.path(), profiles.path(), &site);
+    config.webhooks = hooks(&up.url, 8);
+    let svc = TestService::start_with(site, data, profiles, config).await;
+    let requests = up.until_accepted(events.len()).await;
+    let ids: Vec<&str> = requests.iter().map(|r| r.id()).collect();
+    let written: Vec<&str> = events.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, written);
+    assert!(requests.iter().all(|r| crate_verifies(r, &r.body)));
+    svc.stop().await;
+}
+
+#[tokio::test]
+async fn a_dead_event_is_listed_and_replayed() {
+    let mut receiver = Receiver::start(&[], 500).await;
+    let svc = TestService::start_tuned(with_hooks(&receiver.url, 2)).await;
+    let cred = svc.create_credential("demo-bank", "carol", "wrong").await;
+    let (_, state) = collect(&svc, &cred).await;
+    assert_eq!(state, -1);
+    let events = deliveries_of(&svc, &cred, "").await;
+    let first = events[0]["id"].as_str().unwrap().to_string();
+
+    // Two attempts at the first event; the second event's turn means the first is dead.
+    let mut tries_of_first = 0;
+    loop {
+        let r = receiver.next().await;
+        if r.id() == first {
+            tries_of_first += 1;
+        } else {
+            assert_eq!(r.id(), events[1]["id"]);
+            break;
+        }
+    }
+    assert_eq!(tries_of_first, 2);
+    let dead = deliveries_of(&svc, &cred, "&status=dead").await;
+    let listed = dead
+        .iter()
+        .find(|d| d["id"] == first.as_str())
+        .expect("the first event is listed as dead");
+    assert_eq!(listed["attempts"], 2);
+    assert_eq!(listed["lastStatus"], 500);
+    assert_eq!(listed["type"], "collect.state");
+    assert!(listed["lastError"].as_str().unwrap().contains("HTTP 500"));
+    assert!(listed["nextAttemptAt"].is_null() && listed["deliveredAt"].is_null());
+    assert!(listed["createdAt"].as_str().unwrap().ends_with('Z'));
+
+    // The receiver is fixed; the dead event is replayed and delivered.
+    receiver.answer_from_now_on(200);
+    let (status, replayed) = svc
+        .call(
+            Method::POST,
+            &format!("/webhooks/deliveries/{first}/replay"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{replayed}");
+    assert_eq!(
+        (replayed["status"].as_str(), replayed["attempts"].as_i64()),
+        (Some("pending"), Some(0))
+    );
+    loop {
+        let r = receiver.next().await;
+        if r.id() == first && r.accepted() {
+            assert!(crate_verifies(&r, &r.body));
+            break;
+        }
+    }
+    let (status, _) = svc
+        .call(Method::POST, "/webhooks/deliveries/msg_nope/replay", None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = svc
+        .call(Method::GET, "/webhooks/deliveries?status=lost", None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["code"], "bad_request");
+
+    let (_site, data, _profiles) = svc.stop().await;
+    let store = open_store(data.path()).await;
+    let first = store.webhook_delivery(&first).await.unwrap().unwrap();
+    assert_eq!(
+        (first.status.as_str(), first.attempts, first.last_status),
+        ("delivered", 1, Some(200))
+    );
+    store.close().await;
+}
