@@ -8,6 +8,7 @@ mod collect;
 mod common;
 mod incremental;
 mod live;
+mod scenario;
 mod schedules;
 mod server;
 mod sessions;

@@ -63,6 +63,7 @@ async fn final_status(live: &Arc<Live>) -> Status {
 
 #[tokio::test]
 async fn schedules_are_validated_set_replaced_and_deleted() {
+    let _slot = crate::common::browser_slot().await;
     let svc = TestService::start().await;
     let cred = svc.create_credential("demo-bank", "carol", "demo").await;
     let path = format!("/credential/{cred}/schedule");
@@ -181,6 +182,7 @@ async fn schedules_are_validated_set_replaced_and_deleted() {
 
 #[tokio::test]
 async fn a_scheduled_credential_collects_in_the_background_and_moves_its_next_time() {
+    let _slot = crate::common::browser_slot().await;
     let svc = TestService::start().await;
     let cred = svc.create_credential("demo-bank", "carol", "demo").await;
     let mut started = svc.collector.subscribe_started();
@@ -231,6 +233,7 @@ async fn a_scheduled_credential_collects_in_the_background_and_moves_its_next_ti
 
 #[tokio::test]
 async fn more_due_collects_than_slots_wait_in_the_queue() {
+    let _slot = crate::common::browser_slot().await;
     let svc = TestService::start_tuned(|c| c.max_concurrent_collects = 1).await;
     let mut started = svc.collector.subscribe_started();
     let mut creds = Vec::new();
@@ -249,10 +252,19 @@ async fn more_due_collects_than_slots_wait_in_the_queue() {
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
-    let mut lives = Vec::new();
-    for cred in &creds {
-        lives.push(started_for(&mut started, cred).await);
-    }
+    // They start in whatever order the scheduler reads them.
+    let mut lives: Vec<Arc<Live>> = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while lives.len() < creds.len() {
+            match started.recv().await {
+                Ok(live) if creds.contains(&live.credential_id) => lives.push(live),
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => panic!("the collector is gone"),
+            }
+        }
+    })
+    .await
+    .expect("the scheduler starts the three collects within 30 s");
     // One slot: whichever runs, the others wait in state 1 (preparing), not refused.
     let queued = lives
         .iter()

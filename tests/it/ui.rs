@@ -28,13 +28,13 @@ const f = document.createElement('iframe'); f.src = src; f.title = 'Connect your
 document.body.prepend(f);
 </script></body></html>"#;
 
-struct Host {
-    origin: String,
+pub(crate) struct Host {
+    pub(crate) origin: String,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Host {
-    async fn start() -> Host {
+    pub(crate) async fn start() -> Host {
         let app = axum::Router::new()
             .route(
                 "/",
@@ -74,7 +74,7 @@ async fn service_for(host: &Host) -> TestService {
 }
 
 /// A person's browser: one tab, optionally looking into the UI's iframe.
-struct Person {
+pub(crate) struct Person {
     browser: Option<Browser>,
     tab: Tab,
     /// Part of the iframe's URL when the UI is embedded.
@@ -85,7 +85,7 @@ struct Person {
 }
 
 impl Person {
-    async fn new(test: &'static str, viewport: (u32, u32)) -> Person {
+    pub(crate) async fn new(test: &'static str, viewport: (u32, u32)) -> Person {
         let profiles = tempfile::tempdir().unwrap();
         let options = LaunchOptions {
             profile_root: Some(profiles.path().to_path_buf()),
@@ -104,7 +104,7 @@ impl Person {
         }
     }
 
-    async fn goto(&self, url: &str) -> u16 {
+    pub(crate) async fn goto(&self, url: &str) -> u16 {
         self.tab.goto(url, WAIT).await.expect("page loads")
     }
 
@@ -114,7 +114,7 @@ impl Person {
     }
 
     /// Evaluates in the UI (the iframe when embedded), awaiting promises.
-    async fn eval(&self, js: &str) -> Value {
+    pub(crate) async fn eval(&self, js: &str) -> Value {
         let Some(part) = &self.frame else {
             return self.eval_main(js).await;
         };
@@ -182,7 +182,7 @@ impl Person {
         }
     }
 
-    async fn wait_screen(&self, screen: &str) {
+    pub(crate) async fn wait_screen(&self, screen: &str) {
         self.wait(
             &format!("document.body.dataset.screen === '{screen}'"),
             &format!("screen {screen}"),
@@ -200,7 +200,7 @@ impl Person {
         self.eval(&js).await == Value::Bool(true)
     }
 
-    async fn wait_visible(&self, selector: &str) {
+    pub(crate) async fn wait_visible(&self, selector: &str) {
         let cond = format!(
             "(() => {{ const e = document.querySelector({s}); if (!e) return false; \
                const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; }})()",
@@ -234,13 +234,13 @@ impl Person {
     }
 
     /// A real mouse click on the element.
-    async fn click(&self, selector: &str) {
+    pub(crate) async fn click(&self, selector: &str) {
         let (x, y) = self.centre(selector).await;
         self.tab.click_at(x, y).await.unwrap();
     }
 
     /// Clicks into the input and types, as a keyboard would (`Input.insertText`).
-    async fn type_into(&self, selector: &str, text: &str) {
+    pub(crate) async fn type_into(&self, selector: &str, text: &str) {
         self.click(selector).await;
         self.eval(&format!(
             "document.querySelector({}).select && document.querySelector({0}).select()",
@@ -255,7 +255,7 @@ impl Person {
     }
 
     /// Saves the tab as `target/ui-shots/<test>-<n>-<name>.png`.
-    async fn shot(&mut self, name: &str) {
+    pub(crate) async fn shot(&mut self, name: &str) {
         self.shots += 1;
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/ui-shots");
         std::fs::create_dir_all(&dir).unwrap();
@@ -295,21 +295,21 @@ impl Person {
             .unwrap()
     }
 
-    async fn close(mut self) {
+    pub(crate) async fn close(mut self) {
         if let Some(b) = self.browser.take() {
             b.close().await;
         }
     }
 }
 
-async fn session(svc: &TestService, body: Value) -> String {
+pub(crate) async fn session(svc: &TestService, body: Value) -> String {
     let (status, s) = svc.call(Method::POST, "/session", Some(body)).await;
     assert_eq!(status, StatusCode::CREATED, "{s}");
     s["url"].as_str().unwrap().to_string()
 }
 
 /// Types the code the demo bank "sent" into the UI's 2FA form.
-async fn give_code(person: &Person, svc: &TestService, user: &str) {
+pub(crate) async fn give_code(person: &Person, svc: &TestService, user: &str) {
     person.wait_visible("#twofa-code").await;
     let code = svc.site.wait_code(user, WAIT).await.unwrap();
     assert_eq!(code, FIXED_CODE);

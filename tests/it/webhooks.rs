@@ -26,7 +26,7 @@ const WITHIN: Duration = Duration::from_secs(30);
 
 /// One request the receiver got, and what it answered.
 #[derive(Debug, Clone)]
-struct Received {
+pub(crate) struct Received {
     headers: HeaderMap,
     body: String,
     answered: u16,
@@ -36,13 +36,13 @@ impl Received {
     fn header(&self, name: &str) -> &str {
         self.headers.get(name).unwrap().to_str().unwrap()
     }
-    fn id(&self) -> &str {
+    pub(crate) fn id(&self) -> &str {
         self.header("webhook-id")
     }
-    fn payload(&self) -> Value {
+    pub(crate) fn payload(&self) -> Value {
         serde_json::from_str(&self.body).unwrap()
     }
-    fn accepted(&self) -> bool {
+    pub(crate) fn accepted(&self) -> bool {
         (200..300).contains(&self.answered)
     }
 }
@@ -61,14 +61,14 @@ struct ReceiverState {
 }
 
 /// A webhook receiver: `url`, the requests as they come, and its script.
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     requests: mpsc::UnboundedReceiver<Received>,
     script: Arc<Mutex<Script>>,
 }
 
 impl Receiver {
-    async fn start(first: &[u16], then: u16) -> Receiver {
+    pub(crate) async fn start(first: &[u16], then: u16) -> Receiver {
         let script = Arc::new(Mutex::new(Script {
             first: first.iter().copied().collect(),
             then,
@@ -98,7 +98,7 @@ impl Receiver {
     }
 
     /// The next request, within the deadline.
-    async fn next(&mut self) -> Received {
+    pub(crate) async fn next(&mut self) -> Received {
         tokio::time::timeout(WITHIN, self.requests.recv())
             .await
             .expect("a webhook request in time")
@@ -134,7 +134,7 @@ async fn hook(State(state): State<ReceiverState>, headers: HeaderMap, body: Byte
 }
 
 /// Webhooks to `url`, with test-sized retries.
-fn hooks(url: &str, max_attempts: u32) -> WebhookConfig {
+pub(crate) fn hooks(url: &str, max_attempts: u32) -> WebhookConfig {
     WebhookConfig {
         url: Some(url.parse().unwrap()),
         secret: Some(SECRET.into()),
@@ -233,6 +233,7 @@ fn kind(payload: &Value) -> (String, Option<i64>) {
 
 #[tokio::test]
 async fn a_receiver_that_fails_twice_gets_each_event_once_and_in_order() {
+    let _slot = crate::common::browser_slot().await;
     let mut receiver = Receiver::start(&[500, 500], 200).await;
     let svc = TestService::start_tuned(with_hooks(&receiver.url, 8)).await;
     let cred = svc.create_credential("demo-bank", "carol", "demo").await;
@@ -346,6 +347,7 @@ async fn a_receiver_that_fails_twice_gets_each_event_once_and_in_order() {
 
 #[tokio::test]
 async fn signatures_verify_with_an_independent_implementation() {
+    let _slot = crate::common::browser_slot().await;
     let mut receiver = Receiver::start(&[], 204).await;
     let svc = TestService::start_tuned(with_hooks(&receiver.url, 8)).await;
     // A refused login: its collect.failed carries French advice (non-ASCII).
@@ -402,6 +404,7 @@ async fn signatures_verify_with_an_independent_implementation() {
 
 #[tokio::test]
 async fn pending_events_are_delivered_after_a_restart() {
+    let _slot = crate::common::browser_slot().await;
     // The receiver is down (503) while the collect runs: everything stays pending.
     let mut down = Receiver::start(&[], 503).await;
     let svc = TestService::start_tuned(with_hooks(&down.url, 1_000_000)).await;
@@ -450,6 +453,7 @@ async fn pending_events_are_delivered_after_a_restart() {
 
 #[tokio::test]
 async fn a_dead_event_is_listed_and_replayed() {
+    let _slot = crate::common::browser_slot().await;
     let mut receiver = Receiver::start(&[], 500).await;
     let svc = TestService::start_tuned(with_hooks(&receiver.url, 2)).await;
     let cred = svc.create_credential("demo-bank", "carol", "wrong").await;

@@ -811,7 +811,7 @@
     renderState(state);
     postToHost({ type: 'state', state, name: msg.name, authorizationId: S.credentialId });
     if (FINAL.has(state)) {
-      finish(state, msg.error || null);
+      finish(state, msg.error || null, msg.advice || null);
       return;
     }
     if (msg.interactive) showLive(msg.instructions);
@@ -982,15 +982,18 @@
 
   // ---------------------------------------------------------------- end
 
-  function failureText(code) {
+  // The server's advice (same words as the webhooks carry) for the codes the UI has no
+  // sentence of its own for.
+  function failureText(code, advice) {
     if (code.startsWith('LOGIN_FAILED.WRONG_TWOFA_CODE')) return t('failWrongCode');
     if (code.startsWith('LOGIN_FAILED')) return t('failLogin');
     if (code.startsWith('USER_ACTION_NEEDED')) return t('failUserAction');
     if (code.startsWith('VENDOR_DOWN')) return t('failVendorDown');
+    if (advice && advice[lang]) return advice[lang];
     return t('failGeneric', { name: connectorName() });
   }
 
-  function finish(state, error) {
+  function finish(state, error, advice) {
     S.final = true;
     closeSocket();
     stopTwofa();
@@ -1024,7 +1027,7 @@
       el.endCode.hidden = true;
     } else {
       el.endTitle.textContent = t('failTitle');
-      el.endMessage.textContent = failureText(code);
+      el.endMessage.textContent = failureText(code, advice);
       const known = /^(LOGIN_FAILED|USER_ACTION_NEEDED|VENDOR_DOWN)/.test(code);
       el.endCode.textContent = t('errorCode', { code });
       el.endCode.hidden = known;
