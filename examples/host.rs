@@ -50,6 +50,7 @@ struct App {
 
 #[tokio::main]
 async fn main() -> Result<()> {
+    gleaner::tls::install_crypto_provider();
     let args = Args::parse();
     let base = url::Url::parse(&args.gleaner).context("--gleaner must be a URL")?;
     let listener = tokio::net::TcpListener::bind(&args.listen)

@@ -58,6 +58,7 @@ interactive_login:\n  start: /sketch\n  until: never\n  instructions: draw\n  ti
 
 #[tokio::main]
 async fn main() -> Result<()> {
+    gleaner::tls::install_crypto_provider();
     let args = Args::parse();
     // The sketch page, served on 127.0.0.1:0.
     let sketch =

@@ -38,6 +38,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> Result<()> {
+    gleaner::tls::install_crypto_provider();
     let args = Args::parse();
     let started: serde_json::Value = reqwest::Client::new()
         .post(format!(

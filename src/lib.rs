@@ -58,5 +58,6 @@ pub mod scheduler;
 pub mod secrets;
 pub mod server;
 pub mod store;
+pub mod tls;
 pub mod ui;
 pub mod webhooks;

@@ -101,10 +101,7 @@ pub enum WebhookConfigError {
          defines it: {0}"
     )]
     BadSecret(String),
-    #[error(
-        "the webhook URL {0} is not http://: this build sends webhooks over plain HTTP only \
-         (send them to a local proxy that forwards to the https receiver)"
-    )]
+    #[error("the webhook URL {0} is neither https:// nor http://")]
     Scheme(String),
 }
 
@@ -134,7 +131,7 @@ impl WebhookConfig {
         let Some(url) = &self.url else {
             return Ok(None);
         };
-        if url.scheme() != "http" {
+        if !matches!(url.scheme(), "http" | "https") {
             return Err(WebhookConfigError::Scheme(url.to_string()));
         }
         let secret = self.secret.as_deref().ok_or(WebhookConfigError::NoSecret)?;
@@ -263,6 +260,8 @@ mod tests {
         assert!(!format!("{config:?}").contains("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
         assert!(!format!("{hooks:?}").contains("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
         config.url = Some("https://example.com/hook".parse().unwrap());
+        assert!(config.validate().unwrap().is_some(), "https is fine");
+        config.url = Some("ftp://example.com/hook".parse().unwrap());
         assert!(matches!(
             config.validate(),
             Err(WebhookConfigError::Scheme(_))

@@ -42,13 +42,24 @@ impl WorkerHandle {
 /// (`http://host:port`, no trailing slash) makes documents' download URLs absolute.
 pub fn spawn(store: Store, webhooks: Webhooks, public_base: String) -> WorkerHandle {
     let (stop, stopped) = watch::channel(false);
+    crate::tls::install_crypto_provider();
     let client = reqwest::Client::builder()
         .timeout(webhooks.timeout)
         .connect_timeout(webhooks.timeout)
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("gleaner-webhooks/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .unwrap_or_default();
+        .build();
+    let client = match client {
+        Ok(c) => c,
+        Err(e) => {
+            // Events stay pending in the outbox; a restart with a working setup sends them.
+            tracing::error!("webhooks not delivered: cannot build the HTTP client: {e}");
+            return WorkerHandle {
+                stop,
+                task: tokio::spawn(async {}),
+            };
+        }
+    };
     let worker = Worker {
         store,
         webhooks,

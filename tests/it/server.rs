@@ -65,6 +65,7 @@ impl TestService {
         profiles: tempfile::TempDir,
         config: ServerConfig,
     ) -> TestService {
+        gleaner::tls::install_crypto_provider();
         let server = Server::open(config).await.expect("server opens");
         let collector = server.collector().clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
