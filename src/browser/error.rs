@@ -20,6 +20,9 @@ pub enum BrowserError {
     Timeout(String),
     #[error("CDP: {0}")]
     Cdp(String),
+    /// A navigation went to a host the tab may not reach (see [`crate::browser::HostAllowList`]).
+    #[error("the browser was kept from loading {0}: its host is not allowed")]
+    Blocked(String),
     #[error("JavaScript in the page failed: {0}")]
     Script(String),
 }

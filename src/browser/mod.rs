@@ -6,6 +6,7 @@
 //! their own context with [`Browser::new_isolated_tab`] and hands out the same `Tab`.
 
 mod error;
+mod guard;
 pub mod process;
 mod screen;
 mod session;
@@ -22,6 +23,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use error::BrowserError;
+pub use guard::{BlockedRequests, HostAllowList};
 pub use screen::{Frame, Screen, Screencast};
 pub use session::{BrowserSession, SessionCookie};
 pub use tab::{Fetched, Probe, SelectorState, Tab, Target};

@@ -11,7 +11,7 @@ use chromiumoxide::cdp::browser_protocol::io::{CloseParams, ReadParams};
 use chromiumoxide::cdp::browser_protocol::network::{
     EventResponseReceived, LoadNetworkResourceOptions, LoadNetworkResourceParams, ResourceType,
 };
-use chromiumoxide::cdp::browser_protocol::page::NavigateParams;
+use chromiumoxide::cdp::browser_protocol::page::{FrameId, NavigateParams};
 use chromiumoxide::cdp::js_protocol::runtime::{EvaluateParams, EventExecutionContextCreated};
 use chromiumoxide::error::CdpError;
 use futures::StreamExt;
@@ -21,6 +21,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::BrowserError;
+use super::guard::{self, BlockedLog, BlockedRequests, HostAllowList};
 use super::screen::{self, Screen};
 
 const AGENT: &str = include_str!("agent.js");
@@ -71,12 +72,24 @@ pub struct Tab {
     alive: watch::Receiver<bool>,
     last_document: LastDocument,
     listener: tokio::task::JoinHandle<()>,
+    main_frame: Option<FrameId>,
+    /// Decides on each request once [`Tab::allow_only`] was called.
+    guard: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    blocked: BlockedLog,
     viewport: (u32, u32),
 }
 
 impl Drop for Tab {
     fn drop(&mut self) {
         self.listener.abort();
+        if let Some(guard) = self
+            .guard
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            guard.abort();
+        }
     }
 }
 
@@ -112,15 +125,19 @@ impl Tab {
         page.execute(metrics)
             .await
             .map_err(|e| cdp_error(e, &alive))?;
+        // The main frame's id is the target's and stays the same across navigations.
+        let main_frame = page.mainframe().await.map_err(|e| cdp_error(e, &alive))?;
         let last_document: LastDocument = Arc::new(Mutex::new(None));
         let mut responses = page
             .event_listener::<EventResponseReceived>()
             .await
             .map_err(|e| cdp_error(e, &alive))?;
         let sink = last_document.clone();
+        let frame = main_frame.clone();
         let listener = tokio::spawn(async move {
             while let Some(ev) = responses.next().await {
-                if ev.r#type == ResourceType::Document {
+                // Frames load documents too; only the main frame's tells what page this is.
+                if ev.r#type == ResourceType::Document && ev.frame_id == frame {
                     let status = ev.response.status as u16;
                     *sink.lock().unwrap_or_else(|e| e.into_inner()) =
                         Some((ev.response.url.clone(), status));
@@ -132,8 +149,41 @@ impl Tab {
             alive,
             last_document,
             listener,
+            main_frame,
+            guard: Mutex::new(None),
+            blocked: BlockedLog::default(),
             viewport,
         })
+    }
+
+    /// From now on, requests to hosts outside `allow` fail (`net::ERR_BLOCKED_BY_CLIENT`)
+    /// before they leave the browser. Calling it again replaces the list.
+    pub async fn allow_only(&self, allow: HostAllowList) -> Result<(), BrowserError> {
+        let task = guard::start(
+            &self.page,
+            self.main_frame.clone(),
+            allow,
+            self.blocked.clone(),
+        )
+        .await
+        .map_err(|e| self.err(e))?;
+        let previous = self
+            .guard
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .replace(task);
+        if let Some(previous) = previous {
+            previous.abort();
+        }
+        Ok(())
+    }
+
+    /// The requests kept from the network so far.
+    pub fn blocked(&self) -> BlockedRequests {
+        self.blocked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub(super) fn err(&self, e: CdpError) -> BrowserError {
@@ -160,6 +210,7 @@ impl Tab {
 
     /// Navigates and waits for the load event. Returns the HTTP status of the document.
     pub async fn goto(&self, url: &str, timeout: Duration) -> Result<u16, BrowserError> {
+        let blocked_before = self.blocked().documents;
         let nav = self
             .page
             .http_future(NavigateParams::new(url))
@@ -168,8 +219,16 @@ impl Tab {
             .await
             .map_err(|_| BrowserError::Timeout(format!("loading {url}")))?
             .map_err(|e| self.err(e))?;
-        let Some(request) = request else {
-            // Same-document navigation (a fragment): no new response.
+        let blocked = self.blocked();
+        if blocked.documents > blocked_before
+            && let Some(to) = blocked.last_document
+        {
+            return Err(BrowserError::Blocked(to));
+        }
+        // chromiumoxide hands back the frame's last finished request, which is the
+        // document's only when no image or script finished after it.
+        let Some(request) = request.filter(|r| r.is_navigation_request) else {
+            // A fragment, or a document whose response the listener has recorded.
             return Ok(self.last_document().map(|(_, s)| s).unwrap_or(200));
         };
         if let Some(failure) = &request.failure_text {

@@ -20,7 +20,8 @@ pub struct Connector {
     pub name: String,
     /// Where relative URLs (`goto: /login`) point. `gleaner run --base-url` overrides it.
     pub base_url: Sp<String>,
-    /// Hosts the connector may talk to (the base URL's host is always allowed).
+    /// The hosts the page may reach, with their subdomains (the base URL's host is always
+    /// allowed). Requests to any other host are blocked inside the browser.
     #[serde(default)]
     pub domains: Vec<Sp<String>>,
     /// What the person must give: login, password, ... in the order they are asked.

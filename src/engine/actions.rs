@@ -70,7 +70,7 @@ impl Runner<'_> {
 
     pub(super) async fn goto(&mut self, url: &str) -> Result<(), CollectError> {
         let url = self.resolve_url(url)?;
-        if !self.allowed(&url) {
+        if !self.allow.permits(&url) {
             let msg =
                 format!("{url} is outside the connector's domains; add its host to `domains`");
             return Err(self.error(ErrorKind::ConnectorError.into(), msg).await);
@@ -90,6 +90,15 @@ impl Runner<'_> {
             }
             Ok(_) => Ok(()),
             Err(BrowserError::Crashed) => Err(self.browser_failure(BrowserError::Crashed)),
+            Err(BrowserError::Blocked(to)) => {
+                let msg = format!(
+                    "{url} led to {to}, which is outside the connector's domains; add its host \
+                     to `domains` if the site needs it"
+                );
+                let mut e = self.error_now(ErrorKind::ConnectorError.into(), msg);
+                e.url = Some(url.to_string());
+                Err(e)
+            }
             Err(BrowserError::Timeout(_)) => {
                 let mut e = self.error_now(
                     ErrorKind::VendorDown.into(),
@@ -110,19 +119,6 @@ impl Runner<'_> {
                 Err(e)
             }
         }
-    }
-
-    fn allowed(&self, url: &url::Url) -> bool {
-        let Some(host) = url.host_str() else {
-            return url.scheme() == "about" || url.scheme() == "data";
-        };
-        if Some(host) == self.base_url.host_str() {
-            return true;
-        }
-        self.connector
-            .domains
-            .iter()
-            .any(|d| host == d.as_str() || host.ends_with(&format!(".{}", d.value)))
     }
 
     /// Waits until `selector` is visible; the error says what was seen instead.

@@ -209,6 +209,13 @@ impl Runner<'_> {
                 continue;
             }
             let url = self.resolve_url(&link)?;
+            if !self.allow.permits(&url) {
+                let msg = format!(
+                    "the document link {url} is outside the connector's domains; add its host \
+                     to `domains`"
+                );
+                return Err(self.error(ErrorKind::ConnectorError.into(), msg).await);
+            }
             let fetched = self
                 .tab
                 .fetch(url.as_str(), self.options.navigation_timeout)

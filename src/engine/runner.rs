@@ -10,7 +10,7 @@ use url::Url;
 use super::error::{CollectError, StepRef};
 use super::pages::{Regexes, SelectorSet, matches};
 use super::{Event, Inputs, Io, Options, Outcome};
-use crate::browser::{BrowserError, Tab};
+use crate::browser::{BrowserError, HostAllowList, Tab};
 use crate::codes::{ErrorCode, ErrorKind, State};
 use crate::connector::template::Template;
 use crate::connector::{Condition, Connector, Sp, Step};
@@ -21,6 +21,8 @@ pub(super) struct Runner<'a> {
     pub options: &'a Options,
     pub io: Io,
     pub base_url: Url,
+    /// The base URL's host and the connector's `domains`: the only hosts the page reaches.
+    pub allow: HostAllowList,
     pub vars: HashMap<String, Value>,
     /// Documents collected so far; the lists themselves live in `vars`.
     pub outcome: Outcome,
@@ -56,11 +58,13 @@ impl<'a> Runner<'a> {
             "base_url".to_string(),
             Value::String(inputs.base_url.to_string()),
         );
+        let allow = allowed_hosts(connector, &inputs.base_url);
         Runner {
             connector,
             tab,
             options,
             io,
+            allow,
             base_url: inputs.base_url,
             vars,
             outcome: Outcome::default(),
@@ -75,6 +79,40 @@ impl<'a> Runner<'a> {
     }
 
     pub async fn run_all(&mut self) -> Result<Outcome, CollectError> {
+        if let Err(e) = self.tab.allow_only(self.allow.clone()).await {
+            return Err(self.browser_failure(e));
+        }
+        let result = self.run_sections().await;
+        let blocked = self.tab.blocked();
+        if blocked.count > 0 {
+            let first = self.io.redactor.redact(&blocked.first.join(" "));
+            tracing::info!(
+                connector = %self.connector.id.value,
+                blocked = blocked.count,
+                "requests outside the connector's domains were blocked: {first}"
+            );
+        }
+        result.map_err(|e| self.explain_blocked(e))
+    }
+
+    /// A navigation the guard stopped leaves Chromium's error page, where the next step
+    /// fails; the error then says why the browser is there.
+    fn explain_blocked(&self, mut e: CollectError) -> CollectError {
+        if e.url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("chrome-error:"))
+            && let Some(blocked) = self.tab.blocked().last_document
+        {
+            let hint = format!(
+                " (the browser was kept from loading {blocked}, which is outside the \
+                 connector's domains; add its host to `domains` if the site needs it)"
+            );
+            e.message.push_str(&self.io.redactor.redact(&hint));
+        }
+        e
+    }
+
+    async fn run_sections(&mut self) -> Result<Outcome, CollectError> {
         let restored = self.restore_session().await?;
         if restored && self.session_still_valid().await? {
             // The kept session is still logged in: no login, no 2FA.
@@ -397,6 +435,15 @@ impl<'a> Runner<'a> {
             )
         })
     }
+}
+
+/// The base URL's host (an override included) and the connector's `domains`.
+fn allowed_hosts(connector: &Connector, base_url: &Url) -> HostAllowList {
+    let mut allow = HostAllowList::new(connector.domains.iter().map(|d| d.value.as_str()));
+    if let Some(host) = base_url.host_str() {
+        allow.add(host);
+    }
+    allow
 }
 
 fn lookup(vars: &HashMap<String, Value>, path: &[String]) -> Option<Value> {

@@ -24,14 +24,7 @@ impl Runner<'_> {
     /// The hosts whose cookies and storage make the session: the base URL's (the override
     /// included) and the connector's `domains`.
     fn session_hosts(&self) -> Vec<String> {
-        let mut hosts: Vec<String> = self
-            .base_url
-            .host_str()
-            .map(str::to_string)
-            .into_iter()
-            .collect();
-        hosts.extend(self.connector.domains.iter().map(|d| d.value.clone()));
-        hosts
+        self.allow.hosts().to_vec()
     }
 
     /// Restores the kept session into the tab, which has not navigated yet. Returns whether

@@ -23,6 +23,7 @@ mod render;
 mod routes;
 #[cfg(test)]
 mod tests;
+pub mod third_party;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -19,6 +19,7 @@ use super::data::{SiteData, User};
 use super::human;
 use super::login;
 use super::render::{self, AppError, escape_html, html, html_response, text};
+use super::third_party;
 use super::{DemoSiteOptions, HitCounter, IssuedCodes, LoginCounter};
 
 pub struct AppState {
@@ -107,6 +108,13 @@ pub fn app(
         .route("/api/app/otp", post(app::otp))
         .route("/api/app/accounts", get(app::accounts))
         .route("/api/app/logout", post(app::logout))
+        .route("/third-party", get(third_party::page))
+        .route("/away", get(third_party::away))
+        .route("/tracker.png", get(third_party::tracker_png))
+        .route("/tracker.js", get(third_party::tracker_js))
+        .route("/tracker.json", get(third_party::tracker_json))
+        .route("/tracker.html", get(third_party::tracker_html))
+        .route("/elsewhere", get(third_party::elsewhere))
         .fallback(fallback)
         .layer(middleware::from_fn_with_state(hits, count_hits))
         .with_state(state))

@@ -1,0 +1,144 @@
+//! The off-domain guard: a collect's page reaches only the base URL's host and the
+//! connector's `domains`. The demo site's "other origin" is the same server under another
+//! name (`localhost`), so its hit counter tells whether a request got out of the browser.
+
+use gleaner::codes::ErrorKind;
+use gleaner::fixture_site::third_party::TRACKER_PATHS;
+use serde_json::json;
+
+use crate::common::{self, Codes};
+
+fn connector(domains: &str, steps: &str) -> gleaner::connector::Connector {
+    let yaml = format!(
+        r#"
+id: third-party
+name: Third-party content
+base_url: https://demo-bank.example/
+domains: {domains}
+fields:
+  login:    {{ label: Login }}
+  password: {{ label: Password, secret: true }}
+pages:
+  elsewhere: {{ has: '#elsewhere' }}
+steps:
+{steps}
+"#
+    );
+    gleaner::connector::parse(&yaml, "third-party.yaml").expect("valid connector")
+}
+
+const LOAD_THIRD_PARTY: &str = r#"
+  - goto: /third-party
+  - eval:
+      js: 'window.settled.then((r) => [r.image, r.script, r.fetched].join(" "))'
+      as: loads
+  - extract:
+      as: results
+      fields:
+        loaded: { value: '{{loads}}' }
+"#;
+
+fn tracker_hits(site: &gleaner::fixture_site::DemoSite) -> Vec<(&'static str, u64)> {
+    TRACKER_PATHS.iter().map(|p| (*p, site.hits(p))).collect()
+}
+
+#[tokio::test]
+async fn third_party_requests_never_leave_the_browser() {
+    let site = common::demo_site().await;
+    let run = common::collect(
+        &site,
+        &connector("[demo-bank.example]", LOAD_THIRD_PARTY),
+        "alice",
+        "demo",
+        Codes::Nobody,
+    )
+    .await;
+    assert_eq!(
+        run.outcome().lists["results"],
+        vec![json!({ "loaded": "false false false" })]
+    );
+    assert!(
+        tracker_hits(&site).iter().all(|(_, n)| *n == 0),
+        "a request reached the other origin: {:?}",
+        tracker_hits(&site)
+    );
+    assert_eq!(site.hits("/third-party"), 1);
+}
+
+/// The control: listing the other host lets the same page's requests through, so the test
+/// above can fail.
+#[tokio::test]
+async fn a_listed_domain_is_reached() {
+    let site = common::demo_site().await;
+    let run = common::collect(
+        &site,
+        &connector("[demo-bank.example, localhost]", LOAD_THIRD_PARTY),
+        "alice",
+        "demo",
+        Codes::Nobody,
+    )
+    .await;
+    assert_eq!(
+        run.outcome().lists["results"],
+        vec![json!({ "loaded": "true true true" })]
+    );
+    for path in [
+        "/tracker.png",
+        "/tracker.js",
+        "/tracker.json",
+        "/tracker.html",
+    ] {
+        assert_eq!(site.hits(path), 1, "{path}: {:?}", tracker_hits(&site));
+    }
+}
+
+#[tokio::test]
+async fn a_redirect_off_the_domains_stops_the_collect_and_says_where() {
+    let site = common::demo_site().await;
+    let run = common::collect(
+        &site,
+        &connector("[demo-bank.example]", "  - goto: /away\n"),
+        "alice",
+        "demo",
+        Codes::Nobody,
+    )
+    .await;
+    let err = run.error();
+    assert_eq!(err.code.kind, ErrorKind::ConnectorError, "{err}");
+    let port = site.addr().port();
+    let target = format!("http://localhost:{port}/elsewhere");
+    assert!(
+        err.message.contains(&target) && err.message.contains("outside the connector's domains"),
+        "{}",
+        err.message
+    );
+    assert_eq!(site.hits("/away"), 1);
+    assert_eq!(site.hits("/elsewhere"), 0);
+}
+
+#[tokio::test]
+async fn a_link_off_the_domains_is_not_followed_and_the_error_says_why() {
+    let site = common::demo_site().await;
+    let steps = r#"
+  - goto: /third-party
+  - click: '#leave'
+  - await_page: { one_of: [elsewhere], timeout: 3s }
+"#;
+    let run = common::collect(
+        &site,
+        &connector("[demo-bank.example]", steps),
+        "alice",
+        "demo",
+        Codes::Nobody,
+    )
+    .await;
+    let err = run.error();
+    let port = site.addr().port();
+    assert!(
+        err.message.contains(&format!(
+            "kept from loading http://localhost:{port}/elsewhere"
+        )),
+        "{err}"
+    );
+    assert_eq!(site.hits("/elsewhere"), 0);
+}
