@@ -14,6 +14,7 @@
 //! - [`browser`]: finding and launching Chromium (one process per collect, a fresh profile,
 //!   a spawned CDP handler loop, reaping), [`browser::Tab`], the page operations the
 //!   engine needs (navigate, wait with deadlines, click, type, read the HTML, download),
+//!   the guard that keeps a page on its connector's hosts ([`browser::HostAllowList`]),
 //!   and [`browser::Screen`], the live screen (screencast, capture) and a person's input;
 //!   [`browser::BrowserSession`]: cookies and localStorage captured after a login and
 //!   restored before the next collect's first navigation.
@@ -35,6 +36,8 @@
 //!   running as INTERRUPTED, loads the connectors, serves until the shutdown future.
 //! - [`codes`]: collect states (-2..7) and error codes, shared by every layer; [`advice`]:
 //!   what a person can do about each final state, in English and French.
+//! - [`metrics`]: Prometheus metrics for `GET /metrics` (collects by connector and outcome,
+//!   durations, queue, viewers, webhook outbox).
 //! - [`fixture_site`]: the demo bank served on `127.0.0.1:0`, used by tests and `scripts/demo`.
 //! - [`secrets`]: keeping secret values out of messages and logs, and encrypting them at rest
 //!   (XChaCha20-Poly1305 under a master key file).
@@ -54,6 +57,7 @@ pub mod connector;
 pub mod engine;
 pub mod extract;
 pub mod fixture_site;
+pub mod metrics;
 pub mod scheduler;
 pub mod secrets;
 pub mod server;

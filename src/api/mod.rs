@@ -7,6 +7,7 @@
 //! - [`connectors`], [`credentials`], [`collects`], [`schedules`]: the routes.
 //! - [`ws`] and [`messages`]: the live collect's WebSocket and its typed messages.
 //! - [`webhooks`]: the webhook deliveries and their replay.
+//! - [`metrics`]: `GET /metrics` for Prometheus.
 
 pub mod auth;
 pub mod collects;
@@ -14,6 +15,7 @@ pub mod connectors;
 pub mod credentials;
 pub mod error;
 pub mod messages;
+pub mod metrics;
 pub mod schedules;
 pub mod sessions;
 pub mod webhooks;
@@ -92,6 +94,7 @@ pub fn router_and_openapi(state: AppState) -> (Router, OpenApi) {
         .routes(routes!(sessions::create_session))
         .routes(routes!(webhooks::list_deliveries))
         .routes(routes!(webhooks::replay_delivery))
+        .routes(routes!(metrics::metrics))
         .routes(routes!(
             schedules::put_schedule,
             schedules::get_schedule,

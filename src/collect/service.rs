@@ -87,6 +87,7 @@ pub struct Collector {
     slots: tokio::sync::Semaphore,
     /// Each collect started, as it starts (see [`Collector::subscribe_started`]).
     started: tokio::sync::broadcast::Sender<Arc<Live>>,
+    metrics: crate::metrics::Metrics,
 }
 
 impl Collector {
@@ -100,7 +101,30 @@ impl Collector {
             registry: tokio::sync::Mutex::new(Registry::default()),
             tokens: Mutex::new(HashMap::new()),
             tasks: Mutex::new(JoinSet::new()),
+            metrics: crate::metrics::Metrics::new(),
         })
+    }
+
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.metrics
+    }
+
+    /// The collects of this process now: in progress, holding a browser, and watched.
+    pub async fn gauges(&self) -> crate::metrics::Gauges {
+        let registry = self.registry.lock().await;
+        let running: Vec<_> = registry
+            .by_credential
+            .values()
+            .filter(|l| !l.is_finished())
+            .collect();
+        let slots = self.config.max_concurrent.max(1);
+        let slots_taken = slots - self.slots.available_permits().min(slots);
+        crate::metrics::Gauges {
+            in_progress: running.len() as i64,
+            running: slots_taken as i64,
+            viewers: running.iter().map(|l| l.viewer_count() as i64).sum(),
+            webhook_events: Vec::new(),
+        }
     }
 
     pub fn store(&self) -> &Store {
@@ -169,6 +193,8 @@ impl Collector {
         self.tokens_lock().insert(token, live.clone());
         drop(registry);
         let _ = self.started.send(live.clone());
+        self.metrics
+            .collect_started(&credential.connector, mode.background, mode.verify);
 
         let mut inputs = Inputs::new(fields, base_url);
         inputs.known_documents = self.store.known_documents(credential_id).await?;
@@ -256,6 +282,7 @@ impl Collector {
         connector: Arc<Connector>,
         inputs: Inputs,
     ) {
+        let began = std::time::Instant::now();
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let io = if live.background {
             Io::background(events_tx)
@@ -285,6 +312,18 @@ impl Collector {
         };
         // The engine's events all reach the store before the end is written.
         let _ = recorder.await;
+        // Counted before viewers see the end, so whoever saw it finds it in the metrics.
+        let (state, code, new_documents) = match &result {
+            Ok(outcome) => (State::Done, None, outcome.documents.len()),
+            Err(e) => (e.kind().final_state(), Some(&e.code), 0),
+        };
+        self.metrics.collect_finished(
+            &connector.id.value,
+            state,
+            code,
+            began.elapsed(),
+            new_documents,
+        );
         self.finish(&live, result).await;
     }
 

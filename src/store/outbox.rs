@@ -393,6 +393,26 @@ impl Store {
     /// The pending events that may be sent now or later: for each credential, its oldest
     /// pending event only (a later one waits until it is delivered or dead), soonest
     /// attempt first, then in write order. At most `limit`.
+    /// How many events the outbox holds per status (every status listed, 0 included).
+    pub async fn webhook_event_counts(&self) -> Result<Vec<(DeliveryStatus, i64)>, StoreError> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT status, COUNT(*) FROM webhook_events GROUP BY status")
+                .fetch_all(&self.pool)
+                .await?;
+        let mut counts = vec![
+            (DeliveryStatus::Pending, 0),
+            (DeliveryStatus::Delivered, 0),
+            (DeliveryStatus::Dead, 0),
+        ];
+        for (status, n) in rows {
+            let status = DeliveryStatus::parse(&status)?;
+            if let Some(c) = counts.iter_mut().find(|(s, _)| *s == status) {
+                c.1 = n;
+            }
+        }
+        Ok(counts)
+    }
+
     pub async fn webhook_heads(&self, limit: u32) -> Result<Vec<PendingEvent>, StoreError> {
         let rows: Vec<PendingRow> = sqlx::query_as(
             "SELECT e.id, e.seq, e.credential_id, e.type, e.payload, e.attempts, \

@@ -28,6 +28,7 @@ async fn a_missing_or_wrong_api_key_gets_401() {
         (Method::DELETE, "/credential/x/schedule"),
         (Method::GET, "/webhooks/deliveries"),
         (Method::POST, "/webhooks/deliveries/x/replay"),
+        (Method::GET, "/metrics"),
         // The UI's routes take a session token, not an API key.
         (Method::GET, "/ui/api/context"),
         (Method::POST, "/ui/api/credentials"),
@@ -242,6 +243,7 @@ async fn the_openapi_document_lists_every_route() {
         ("/ws/{token}", "get"),
         ("/healthz", "get"),
         ("/openapi.json", "get"),
+        ("/metrics", "get"),
         ("/session", "post"),
         ("/credential/{id}/schedule", "put"),
         ("/credential/{id}/schedule", "get"),
@@ -319,5 +321,85 @@ async fn collects_left_running_by_a_dead_process_are_marked_interrupted_on_start
         .await;
     assert_eq!(credential["state"], -1);
     assert_eq!(credential["lastCollectId"], left.id.as_str());
+    svc.stop().await;
+}
+
+/// `GET /metrics` while a watched collect waits for its code, then after it and after a
+/// failed one: the gauges show what runs, the counters what ended and how.
+#[tokio::test]
+async fn metrics_follow_the_collects() {
+    use gleaner::api::messages::ClientMessage;
+
+    let svc = TestService::start().await;
+    let metrics = || async {
+        let res = svc.raw_with_key("/metrics").await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let content_type = res.headers()["content-type"].to_str().unwrap().to_string();
+        assert!(
+            content_type.starts_with("application/openmetrics-text"),
+            "{content_type}"
+        );
+        res.text().await.unwrap()
+    };
+    let has = |text: &str, line: &str| {
+        assert!(text.lines().any(|l| l == line), "{line:?} not in:\n{text}");
+    };
+
+    let alice = svc.create_credential("demo-bank", "alice", "demo").await;
+    let (_, _, ws) = svc.collect(&alice, false).await;
+    let mut viewer = svc.viewer(&ws).await;
+    viewer.until_twofa().await;
+    let during = metrics().await;
+    has(
+        &during,
+        r#"gleaner_collects_started_total{connector="demo-bank",mode="watched"} 1"#,
+    );
+    has(&during, "gleaner_collects_in_progress 1");
+    has(&during, "gleaner_collects_running 1");
+    has(&during, "gleaner_collects_queued 0");
+    has(&during, "gleaner_viewers 1");
+    assert!(
+        !during.contains("gleaner_collects_finished_total{"),
+        "{during}"
+    );
+
+    viewer
+        .send(&ClientMessage::Twofa {
+            code: crate::common::FIXED_CODE.into(),
+        })
+        .await;
+    assert_eq!(viewer.final_state().await.0, 7);
+    let wrong = svc
+        .create_credential("demo-bank", "bob", "not-his-password")
+        .await;
+    let (_, _, ws) = svc.collect(&wrong, true).await;
+    assert_eq!(svc.viewer(&ws).await.final_state().await.0, -1);
+
+    let after = metrics().await;
+    has(
+        &after,
+        r#"gleaner_collects_started_total{connector="demo-bank",mode="background"} 1"#,
+    );
+    has(
+        &after,
+        r#"gleaner_collects_finished_total{connector="demo-bank",state="done",code=""} 1"#,
+    );
+    has(
+        &after,
+        r#"gleaner_collects_finished_total{connector="demo-bank",state="error",code="LOGIN_FAILED"} 1"#,
+    );
+    has(
+        &after,
+        r#"gleaner_documents_new_total{connector="demo-bank"} 3"#,
+    );
+    has(
+        &after,
+        r#"gleaner_collect_duration_seconds_count{connector="demo-bank"} 2"#,
+    );
+    has(&after, "gleaner_collects_in_progress 0");
+    has(&after, "gleaner_collects_running 0");
+    has(&after, "gleaner_viewers 0");
+    // Webhooks are off in this service: an empty outbox.
+    has(&after, r#"gleaner_webhook_events{status="pending"} 0"#);
     svc.stop().await;
 }

@@ -125,6 +125,16 @@ impl TestService {
         (status, value)
     }
 
+    /// A GET with the API key, the response as it comes.
+    pub async fn raw_with_key(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(API_KEY)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     pub async fn raw(&self, path: &str) -> reqwest::Response {
         self.http
             .get(format!("{}{path}", self.base))
