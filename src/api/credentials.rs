@@ -26,6 +26,38 @@ pub struct CreateCredential {
     pub since: Option<String>,
 }
 
+/// `PATCH /credential/{id}`: what to change; what is left out stays.
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateCredential {
+    /// Values to replace, by field name (a password changed on the site, a new login).
+    /// Fields left out keep their value.
+    #[serde(default)]
+    pub fields: IndexMap<String, String>,
+    /// Skip documents dated before this day (`YYYY-MM-DD`); `null` collects every date.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub since: Option<Option<String>>,
+}
+
+/// Tells a field set to `null` (`Some(None)`) from a field left out (`None`).
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+fn check_day(day: &str) -> Result<(), AppError> {
+    if chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").is_err() {
+        return Err(AppError::Unprocessable(format!(
+            "since {day:?} must be a day written YYYY-MM-DD"
+        )));
+    }
+    Ok(())
+}
+
 const MAX_ID: usize = 200;
 const MAX_VALUE: usize = 4096;
 
@@ -111,12 +143,8 @@ pub async fn create_credential(
             ))
         })?;
     let (fields, secrets) = split_fields(&connector, body.fields, false)?;
-    if let Some(day) = &body.since
-        && chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").is_err()
-    {
-        return Err(AppError::Unprocessable(format!(
-            "since {day:?} must be a day written YYYY-MM-DD"
-        )));
+    if let Some(day) = &body.since {
+        check_day(day)?;
     }
     let store = state.collector.store();
     let mut credential = store
@@ -153,6 +181,68 @@ pub async fn get_credential(
         .await?
         .map(Json)
         .ok_or_else(|| AppError::NotFound(format!("no credential {id}")))
+}
+
+#[utoipa::path(
+    patch,
+    path = "/credential/{id}",
+    tag = "credentials",
+    security(("api_key" = [])),
+    params(("id" = String, Path)),
+    request_body = UpdateCredential,
+    responses(
+        (status = 200, body = Credential, description = "updated; a credential waiting for a person (-2) goes back to 0, so its schedule runs again"),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "unknown field, empty required field, bad date"),
+    )
+)]
+pub async fn update_credential(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UpdateCredential>,
+) -> Result<Json<Credential>, AppError> {
+    let store = state.collector.store();
+    let current = store
+        .credential(&id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no credential {id}")))?;
+    let connector = state
+        .collector
+        .catalog()
+        .get(&current.connector)
+        .ok_or_else(|| {
+            AppError::Unprocessable(format!(
+                "connector {:?} is no longer offered",
+                current.connector
+            ))
+        })?;
+    if let Some(Some(day)) = &body.since {
+        check_day(day)?;
+    }
+    // The values given over the stored plain ones; secrets not given keep their value.
+    let mut given = current.fields.clone();
+    let explicitly_emptied: Vec<String> = body
+        .fields
+        .iter()
+        .filter(|(_, v)| v.trim().is_empty())
+        .map(|(k, _)| k.clone())
+        .collect();
+    given.extend(body.fields);
+    if let Some(name) = explicitly_emptied
+        .iter()
+        .find(|n| connector.fields.get(*n).is_some_and(|d| d.is_secret()))
+    {
+        return Err(AppError::Unprocessable(format!(
+            "secret field {name:?} cannot be emptied; leave it out to keep it"
+        )));
+    }
+    let (fields, secrets) = split_fields(&connector, given, true)?;
+    let mut credential = store.update_credential(&id, fields, secrets).await?;
+    if let Some(since) = body.since {
+        store.set_since(&id, since.as_deref()).await?;
+        credential.since = since;
+    }
+    Ok(Json(credential))
 }
 
 #[utoipa::path(

@@ -83,6 +83,7 @@ pub fn router_and_openapi(state: AppState) -> (Router, OpenApi) {
         .routes(routes!(credentials::create_credential))
         .routes(routes!(
             credentials::get_credential,
+            credentials::update_credential,
             credentials::delete_credential
         ))
         .routes(routes!(credentials::list_credentials))

@@ -16,6 +16,7 @@ async fn a_missing_or_wrong_api_key_gets_401() {
         (Method::POST, "/credential"),
         (Method::GET, "/credential/x"),
         (Method::DELETE, "/credential/x"),
+        (Method::PATCH, "/credential/x"),
         (Method::GET, "/user/u/credentials"),
         (Method::POST, "/credential/x/collect"),
         (Method::POST, "/credential/x/2fa"),
@@ -234,6 +235,7 @@ async fn the_openapi_document_lists_every_route() {
         ("/credential", "post"),
         ("/credential/{id}", "get"),
         ("/credential/{id}", "delete"),
+        ("/credential/{id}", "patch"),
         ("/user/{user_id}/credentials", "get"),
         ("/credential/{id}/collect", "post"),
         ("/credential/{id}/2fa", "post"),
@@ -401,5 +403,85 @@ async fn metrics_follow_the_collects() {
     has(&after, "gleaner_viewers 0");
     // Webhooks are off in this service: an empty outbox.
     has(&after, r#"gleaner_webhook_events{status="pending"} 0"#);
+    svc.stop().await;
+}
+
+/// A backend corrects a credential: a new password, `since` cleared; a credential waiting
+/// for a person (-2) is schedulable again once updated.
+#[tokio::test]
+async fn a_credential_is_updated_through_the_api() {
+    let svc = TestService::start().await;
+    let (status, body) = svc
+        .call(
+            Method::POST,
+            "/credential",
+            Some(json!({
+                "userId": "user-1", "connector": "demo-bank", "since": "2026-10-01",
+                "fields": { "login": "carol", "password": "an-old-password" },
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let carol = body["id"].as_str().unwrap().to_string();
+    let path = format!("/credential/{carol}");
+    let (_, _, ws) = svc.collect(&carol, true).await;
+    assert_eq!(svc.viewer(&ws).await.final_state().await.0, -1);
+
+    for (body, status, says) in [
+        (json!({ "fields": { "pin": "1" } }), 422, "unknown field"),
+        (
+            json!({ "fields": { "password": " " } }),
+            422,
+            "cannot be emptied",
+        ),
+        (json!({ "fields": { "login": "" } }), 422, "required"),
+        (json!({ "since": "01/10/2026" }), 422, "YYYY-MM-DD"),
+        (json!({ "sinse": "2026-10-01" }), 422, "unknown field"),
+    ] {
+        let (got, answer) = svc.call(Method::PATCH, &path, Some(body.clone())).await;
+        assert_eq!(got.as_u16(), status, "{body} → {answer}");
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{body} → {message}");
+    }
+    let (status, _) = svc
+        .call(Method::PATCH, "/credential/nope", Some(json!({})))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, updated) = svc
+        .call(
+            Method::PATCH,
+            &path,
+            Some(json!({ "fields": { "password": "demo" }, "since": null })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_eq!(updated["fields"], json!({ "login": "carol" }));
+    assert_eq!(updated["since"], Value::Null);
+    assert!(!updated.to_string().contains("an-old-password"));
+    let (_, collect_id, ws) = svc.collect(&carol, true).await;
+    assert_eq!(svc.viewer(&ws).await.final_state().await.0, 7);
+    let (_, collect) = svc
+        .call(Method::GET, &format!("/collect/{collect_id}"), None)
+        .await;
+    assert_eq!(collect["newDocuments"], 3, "since was cleared: {collect}");
+
+    // alice needs her code: in the background she ends in -2, and an update clears it.
+    let alice = svc.create_credential("demo-bank", "alice", "demo").await;
+    let (_, _, ws) = svc.collect(&alice, true).await;
+    assert_eq!(svc.viewer(&ws).await.final_state().await.0, -2);
+    let (_, before) = svc
+        .call(Method::GET, &format!("/credential/{alice}"), None)
+        .await;
+    assert_eq!(before["state"], -2);
+    let (status, after) = svc
+        .call(
+            Method::PATCH,
+            &format!("/credential/{alice}"),
+            Some(json!({ "fields": { "password": "demo" } })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(after["state"], 0);
     svc.stop().await;
 }
