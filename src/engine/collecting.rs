@@ -244,8 +244,8 @@ impl Runner<'_> {
                 continue;
             }
             let ext = document::extension_for(fetched.content_type.as_deref(), url.as_str());
-            let (file, sha256) = document::store(&self.options.out_dir, &fetched.bytes, ext)
-                .map_err(|e| {
+            let file =
+                document::store(&self.options.out_dir, &fetched.bytes, &sha, ext).map_err(|e| {
                     self.error_now(
                         ErrorKind::ConnectorError.into(),
                         format!("cannot write into {}: {e}", self.options.out_dir.display()),
@@ -270,7 +270,7 @@ impl Runner<'_> {
                 amount,
                 currency,
                 url: url.to_string(),
-                sha256,
+                sha256: sha,
                 bytes: fetched.bytes.len() as u64,
                 content_type: fetched.content_type.clone(),
                 file,

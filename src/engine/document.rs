@@ -78,10 +78,10 @@ pub fn extension_for(content_type: Option<&str>, url: &str) -> &'static str {
     }
 }
 
-/// Writes `bytes` as `<dir>/<sha256>.<ext>`, atomically (temp file, then rename), and
-/// returns the path and the digest. The same content is written once.
-pub fn store(dir: &Path, bytes: &[u8], ext: &str) -> std::io::Result<(PathBuf, String)> {
-    let digest = sha256_hex(bytes);
+/// Writes `bytes` as `<dir>/<digest>.<ext>`, atomically (temp file, then rename), and
+/// returns the path. `digest` is [`sha256_hex`] of the bytes, which the caller has already
+/// computed to recognise a document collected before. The same content is written once.
+pub fn store(dir: &Path, bytes: &[u8], digest: &str, ext: &str) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let path = dir.join(format!("{digest}.{ext}"));
     if !path.exists() {
@@ -89,7 +89,7 @@ pub fn store(dir: &Path, bytes: &[u8], ext: &str) -> std::io::Result<(PathBuf, S
         std::fs::write(&tmp, bytes)?;
         std::fs::rename(&tmp, &path)?;
     }
-    Ok((path, digest))
+    Ok(path)
 }
 
 #[cfg(test)]
@@ -99,10 +99,11 @@ mod tests {
     #[test]
     fn stores_by_content() {
         let dir = tempfile::tempdir().unwrap();
-        let (p1, d1) = store(dir.path(), b"%PDF-1.4 hello", "pdf").unwrap();
-        let (p2, d2) = store(dir.path(), b"%PDF-1.4 hello", "pdf").unwrap();
-        assert_eq!((p1.clone(), d1.clone()), (p2, d2));
-        assert_eq!(d1, sha256_hex(b"%PDF-1.4 hello"));
+        let digest = sha256_hex(b"%PDF-1.4 hello");
+        let p1 = store(dir.path(), b"%PDF-1.4 hello", &digest, "pdf").unwrap();
+        let p2 = store(dir.path(), b"%PDF-1.4 hello", &digest, "pdf").unwrap();
+        assert_eq!(p1, p2);
+        assert_eq!(p1, dir.path().join(format!("{digest}.pdf")));
         assert_eq!(std::fs::read(p1).unwrap(), b"%PDF-1.4 hello");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
         assert_eq!(
