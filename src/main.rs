@@ -130,9 +130,13 @@ struct ServeArgs {
     /// How long a UI session token lives.
     #[arg(long, env = "GLEANER_SESSION_TTL", default_value = "15m", value_parser = parse_duration)]
     session_ttl: Duration,
-    /// Where webhooks are POSTed (http://). Without it, no events are kept or sent.
+    /// Where webhooks are POSTed (http:// or https://). Without it, no events are kept or sent.
     #[arg(long, env = "GLEANER_WEBHOOK_URL")]
     webhook_url: Option<url::Url>,
+    /// A PEM file of extra trusted root certificates (one or more) for an https:// webhook
+    /// receiver behind an internal CA, trusted in addition to the system's roots.
+    #[arg(long, env = "GLEANER_WEBHOOK_CA_FILE", value_name = "PATH")]
+    webhook_ca_file: Option<PathBuf>,
     /// The webhooks' signing secret, whsec_<base64 of 24 to 64 bytes> (Standard Webhooks).
     /// Required with --webhook-url.
     #[arg(long, env = "GLEANER_WEBHOOK_SECRET", hide_env_values = true)]
@@ -152,6 +156,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
     config.max_concurrent_collects = args.max_collects;
     config.webhooks.url = args.webhook_url;
     config.webhooks.secret = args.webhook_secret;
+    config.webhooks.ca_file = args.webhook_ca_file;
     config.webhooks.max_attempts = args.webhook_max_attempts;
     config.ui = gleaner::ui::UiConfig {
         public_url: args.public_url,

@@ -32,15 +32,23 @@
 //!   `collect.failed`): the same data as `collect.failed`.
 //! - `document.new`: the document as `GET /collect/{id}/documents` shows it, and
 //!   `downloadUrl` (`<public URL>/document/<id>`, which takes the API key).
+//!
+//! # TLS
+//! An `https://` receiver's certificate is checked by rustls (with ring, see [`crate::tls`])
+//! against the system's roots and, for a receiver behind an internal CA, the extra roots of
+//! [`WebhookConfig::ca_file`] (a PEM file, read and checked at start-up).
 
 pub mod worker;
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
 use rand::Rng;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 use url::Url;
 
 pub use worker::{WorkerHandle, spawn};
@@ -59,6 +67,9 @@ pub struct WebhookConfig {
     pub max_retry: Duration,
     /// Per attempt, from connecting to the end of the response.
     pub timeout: Duration,
+    /// A PEM file of extra trusted root certificates (one or more) for an `https://`
+    /// receiver behind an internal CA. They are trusted in addition to the system's roots.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for WebhookConfig {
@@ -70,6 +81,7 @@ impl Default for WebhookConfig {
             first_retry: Duration::from_secs(5),
             max_retry: Duration::from_secs(3600),
             timeout: Duration::from_secs(10),
+            ca_file: None,
         }
     }
 }
@@ -84,6 +96,7 @@ impl fmt::Debug for WebhookConfig {
             .field("first_retry", &self.first_retry)
             .field("max_retry", &self.max_retry)
             .field("timeout", &self.timeout)
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }
@@ -103,6 +116,12 @@ pub enum WebhookConfigError {
     BadSecret(String),
     #[error("the webhook URL {0} is neither https:// nor http://")]
     Scheme(String),
+    #[error(
+        "the webhook CA file {} (--webhook-ca-file, GLEANER_WEBHOOK_CA_FILE) cannot be used: \
+         {reason}",
+        path.display()
+    )]
+    CaFile { path: PathBuf, reason: String },
 }
 
 /// A validated configuration: the URL, the signing key and the retry policy.
@@ -114,6 +133,8 @@ pub struct Webhooks {
     pub first_retry: Duration,
     pub max_retry: Duration,
     pub timeout: Duration,
+    /// The certificates of [`WebhookConfig::ca_file`], trusted besides the system's roots.
+    pub extra_roots: Vec<CertificateDer<'static>>,
 }
 
 impl fmt::Debug for Webhooks {
@@ -121,12 +142,14 @@ impl fmt::Debug for Webhooks {
         f.debug_struct("Webhooks")
             .field("url", &self.url.as_str())
             .field("max_attempts", &self.max_attempts)
+            .field("extra_roots", &self.extra_roots.len())
             .finish_non_exhaustive()
     }
 }
 
 impl WebhookConfig {
-    /// `None` without a URL (webhooks off); an error for a URL without a valid secret.
+    /// `None` without a URL (webhooks off); an error for a URL without a valid secret, or
+    /// for a CA file that cannot be read or holds no valid certificate.
     pub fn validate(&self) -> Result<Option<Webhooks>, WebhookConfigError> {
         let Some(url) = &self.url else {
             return Ok(None);
@@ -138,6 +161,10 @@ impl WebhookConfig {
         let key = decode_secret(secret)?;
         let signer = standardwebhooks::Webhook::from_bytes(key)
             .map_err(|e| WebhookConfigError::BadSecret(e.to_string()))?;
+        let extra_roots = match &self.ca_file {
+            Some(path) => load_ca_file(path)?,
+            None => Vec::new(),
+        };
         Ok(Some(Webhooks {
             url: url.clone(),
             signer: Arc::new(signer),
@@ -145,8 +172,40 @@ impl WebhookConfig {
             first_retry: self.first_retry,
             max_retry: self.max_retry.max(self.first_retry),
             timeout: self.timeout,
+            extra_roots,
         }))
     }
+}
+
+/// The certificates of a PEM file (other PEM sections, such as a key, are skipped), each
+/// checked to be usable as a trust anchor.
+fn load_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, WebhookConfigError> {
+    let fail = |reason: String| WebhookConfigError::CaFile {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let pem = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| fail(format!("not valid PEM ({e})")))?;
+    if certs.is_empty() {
+        return Err(fail(
+            "no certificate in it (expected PEM: -----BEGIN CERTIFICATE-----)".into(),
+        ));
+    }
+    // The same check as the client's verifier makes when it is built: a bad certificate is
+    // a start-up error rather than a worker that cannot start.
+    let mut roots = rustls::RootCertStore::empty();
+    for (i, cert) in certs.iter().enumerate() {
+        roots.add(cert.clone()).map_err(|e| {
+            fail(format!(
+                "certificate {} of {} is not usable as a root: {e}",
+                i + 1,
+                certs.len()
+            ))
+        })?;
+    }
+    Ok(certs)
 }
 
 /// The key of a `whsec_<base64>` secret (the prefix may be left out).
@@ -266,6 +325,95 @@ mod tests {
             config.validate(),
             Err(WebhookConfigError::Scheme(_))
         ));
+    }
+
+    /// A self-signed CA certificate (PEM) and its key (PEM), made for the test.
+    fn test_ca(name: &str) -> (String, String) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        let cert = params.self_signed(&key).unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+
+    #[test]
+    fn a_ca_file_must_be_readable_and_hold_usable_certificates() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = WebhookConfig {
+            url: Some("https://127.0.0.1:9/hook".parse().unwrap()),
+            secret: Some(SECRET.into()),
+            ..WebhookConfig::default()
+        };
+        let (ca, ca_key) = test_ca("gleaner test CA");
+        let (other_ca, _) = test_ca("another test CA");
+        let bad = |name: &str, content: Option<&str>| {
+            let path = dir.path().join(name);
+            if let Some(content) = content {
+                std::fs::write(&path, content).unwrap();
+            }
+            path
+        };
+        let cases = [
+            (bad("missing.pem", None), "No such file"),
+            (bad("empty.pem", Some("")), "no certificate"),
+            (
+                bad("text.pem", Some("not a certificate\n")),
+                "no certificate",
+            ),
+            // A key alone: no certificate, and the key is not shown.
+            (bad("key.pem", Some(&ca_key)), "no certificate"),
+            (
+                bad(
+                    "base64.pem",
+                    Some("-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n"),
+                ),
+                "not valid PEM",
+            ),
+            (
+                bad(
+                    "der.pem",
+                    Some(&format!(
+                        "{ca}-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+                    )),
+                ),
+                "certificate 2 of 2 is not usable as a root",
+            ),
+            (dir.path().to_path_buf(), "directory"),
+        ];
+        for (path, why) in cases {
+            config.ca_file = Some(path.clone());
+            let error = config.validate().unwrap_err();
+            let WebhookConfigError::CaFile {
+                path: named,
+                reason,
+            } = &error
+            else {
+                panic!("{path:?}: {error:?}");
+            };
+            assert_eq!(named, &path);
+            assert!(reason.contains(why), "{path:?}: {reason}");
+            let message = error.to_string();
+            assert!(message.contains(&path.display().to_string()), "{message}");
+            assert!(message.contains("--webhook-ca-file"), "{message}");
+            assert!(!message.contains("PRIVATE KEY"), "{message}");
+        }
+
+        // Several certificates, a key among them (skipped): each one is trusted.
+        let bundle = bad("bundle.pem", Some(&format!("{other_ca}{ca_key}{ca}")));
+        config.ca_file = Some(bundle);
+        let hooks = config.validate().unwrap().unwrap();
+        assert_eq!(hooks.extra_roots.len(), 2);
+        assert!(format!("{hooks:?}").contains("extra_roots: 2"));
+        // The client of the deliveries builds with them, besides the system's roots.
+        worker::client(&hooks).expect("a client with the extra roots");
+
+        // Without a URL the file is not read (webhooks are off).
+        config.url = None;
+        config.ca_file = Some(dir.path().join("missing.pem"));
+        assert!(config.validate().unwrap().is_none());
     }
 
     #[test]

@@ -42,14 +42,7 @@ impl WorkerHandle {
 /// (`http://host:port`, no trailing slash) makes documents' download URLs absolute.
 pub fn spawn(store: Store, webhooks: Webhooks, public_base: String) -> WorkerHandle {
     let (stop, stopped) = watch::channel(false);
-    crate::tls::install_crypto_provider();
-    let client = reqwest::Client::builder()
-        .timeout(webhooks.timeout)
-        .connect_timeout(webhooks.timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("gleaner-webhooks/", env!("CARGO_PKG_VERSION")))
-        .build();
-    let client = match client {
+    let client = match client(&webhooks) {
         Ok(c) => c,
         Err(e) => {
             // Events stay pending in the outbox; a restart with a working setup sends them.
@@ -68,6 +61,26 @@ pub fn spawn(store: Store, webhooks: Webhooks, public_base: String) -> WorkerHan
     };
     let task = tokio::spawn(worker.run(stopped));
     WorkerHandle { stop, task }
+}
+
+/// The HTTP client of the deliveries: no redirects, the attempt's timeout, and for
+/// `https://` rustls with ring, verifying against the system's roots (through
+/// rustls-platform-verifier, which reqwest uses) and the configuration's extra roots.
+pub fn client(webhooks: &Webhooks) -> reqwest::Result<reqwest::Client> {
+    crate::tls::install_crypto_provider();
+    let extra_roots = webhooks
+        .extra_roots
+        .iter()
+        .map(|der| reqwest::Certificate::from_der(der))
+        .collect::<reqwest::Result<Vec<_>>>()?;
+    reqwest::Client::builder()
+        .timeout(webhooks.timeout)
+        .connect_timeout(webhooks.timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("gleaner-webhooks/", env!("CARGO_PKG_VERSION")))
+        // In addition to the system's roots (`tls_certs_only` would replace them).
+        .tls_certs_merge(extra_roots)
+        .build()
 }
 
 /// When the worker looks at the outbox again (or when woken up).

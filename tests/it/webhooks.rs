@@ -1,10 +1,12 @@
 //! Webhooks against the real service and a real receiver (axum on 127.0.0.1:0) that records
 //! every request and answers as scripted: retries, order per credential, signatures checked
 //! by an independent implementation (Python's `hmac`), a restart with pending events, dead
-//! letters and replays.
+//! letters and replays; an https receiver behind a CA made for the test (rcgen), trusted
+//! through the CA file only.
 
 use std::collections::{HashMap, VecDeque};
 use std::io::Write;
+use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,7 +18,9 @@ use gleaner::server::ServerConfig;
 use gleaner::webhooks::WebhookConfig;
 use reqwest::Method;
 use serde_json::Value;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
+use tokio_rustls::TlsAcceptor;
 
 use crate::server::{TestService, open_store};
 
@@ -69,6 +73,35 @@ pub(crate) struct Receiver {
 
 impl Receiver {
     pub(crate) async fn start(first: &[u16], then: u16) -> Receiver {
+        let (app, mut receiver) = Receiver::app(first, then);
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        receiver.url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        receiver
+    }
+
+    /// The same receiver over TLS only, with `tls`'s certificate; the outcome of every TLS
+    /// handshake comes on the returned channel (the error as the receiver sees it).
+    async fn start_tls(
+        first: &[u16],
+        then: u16,
+        tls: Arc<rustls::ServerConfig>,
+    ) -> (Receiver, mpsc::UnboundedReceiver<Result<(), String>>) {
+        let (app, mut receiver) = Receiver::app(first, then);
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        receiver.url = format!("https://{}/hook", tcp.local_addr().unwrap());
+        let (handshakes_tx, handshakes) = mpsc::unbounded_channel();
+        let listener = TlsListener {
+            tcp,
+            acceptor: TlsAcceptor::from(tls),
+            handshakes: handshakes_tx,
+        };
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (receiver, handshakes)
+    }
+
+    /// The receiver's routes, and the receiver without its URL.
+    fn app(first: &[u16], then: u16) -> (axum::Router, Receiver) {
         let script = Arc::new(Mutex::new(Script {
             first: first.iter().copied().collect(),
             then,
@@ -81,14 +114,12 @@ impl Receiver {
         let app = axum::Router::new()
             .route("/hook", axum::routing::post(hook))
             .with_state(state);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        Receiver {
-            url,
+        let receiver = Receiver {
+            url: String::new(),
             requests,
             script,
-        }
+        };
+        (app, receiver)
     }
 
     fn answer_from_now_on(&self, status: u16) {
@@ -133,6 +164,98 @@ async fn hook(State(state): State<ReceiverState>, headers: HeaderMap, body: Byte
     StatusCode::from_u16(answered).unwrap()
 }
 
+/// A TCP listener that serves TLS only: the handshake is made before the connection is
+/// handed to axum, and its outcome is reported; a failed one drops the connection.
+struct TlsListener {
+    tcp: TcpListener,
+    acceptor: TlsAcceptor,
+    handshakes: mpsc::UnboundedSender<Result<(), String>>,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((tcp, addr)) = self.tcp.accept().await else {
+                continue;
+            };
+            // One handshake at a time: enough for one client.
+            match self.acceptor.accept(tcp).await {
+                Ok(tls) => {
+                    let _ = self.handshakes.send(Ok(()));
+                    return (tls, addr);
+                }
+                Err(e) => {
+                    let _ = self.handshakes.send(Err(e.to_string()));
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
+    }
+}
+
+/// A CA made for the test, and the TLS configuration of a receiver whose certificate
+/// (for 127.0.0.1 and localhost) it issued.
+struct TestCa {
+    /// The CA's certificate, PEM.
+    pem: String,
+    server: Arc<rustls::ServerConfig>,
+}
+
+impl TestCa {
+    fn new(name: &str) -> TestCa {
+        use rcgen::{
+            BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+            KeyPair, KeyUsagePurpose,
+        };
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.distinguished_name.push(DnType::CommonName, name);
+        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let ca_cert = ca.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca, &ca_key);
+
+        let key = KeyPair::generate().unwrap();
+        let mut leaf =
+            CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
+        leaf.distinguished_name
+            .push(DnType::CommonName, "webhook receiver");
+        leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let leaf_cert = leaf.signed_by(&key, &issuer).unwrap();
+
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let server = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![leaf_cert.der().clone()],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+            )
+            .unwrap();
+        TestCa {
+            pem: ca_cert.pem(),
+            server: Arc::new(server),
+        }
+    }
+}
+
+/// The next TLS handshake's outcome, within the deadline.
+async fn next_handshake(
+    handshakes: &mut mpsc::UnboundedReceiver<Result<(), String>>,
+) -> Result<(), String> {
+    tokio::time::timeout(WITHIN, handshakes.recv())
+        .await
+        .expect("a TLS handshake in time")
+        .expect("the receiver runs")
+}
+
 /// Webhooks to `url`, with test-sized retries.
 pub(crate) fn hooks(url: &str, max_attempts: u32) -> WebhookConfig {
     WebhookConfig {
@@ -142,6 +265,7 @@ pub(crate) fn hooks(url: &str, max_attempts: u32) -> WebhookConfig {
         first_retry: Duration::from_millis(20),
         max_retry: Duration::from_millis(200),
         timeout: Duration::from_secs(5),
+        ca_file: None,
     }
 }
 
@@ -525,4 +649,145 @@ async fn a_dead_event_is_listed_and_replayed() {
         ("delivered", 1, Some(200))
     );
     store.close().await;
+}
+
+#[tokio::test]
+async fn an_https_receiver_behind_an_internal_ca_is_trusted_through_the_ca_file() {
+    let _slot = crate::common::browser_slot().await;
+    let ca = TestCa::new("gleaner test CA");
+    let (mut receiver, mut handshakes) = Receiver::start_tls(&[], 200, ca.server.clone()).await;
+    assert!(receiver.url.starts_with("https://127.0.0.1:"));
+
+    // Without the CA file: the system's roots do not know the CA, nothing gets through.
+    let svc = TestService::start_tuned(with_hooks(&receiver.url, 1_000_000)).await;
+    let cred = svc.create_credential("demo-bank", "carol", "wrong").await;
+    let (_, state) = collect(&svc, &cred).await;
+    assert_eq!(state, -1);
+    let events = deliveries_of(&svc, &cred, "").await;
+    assert!(events.len() >= 3, "{events:?}");
+    // Two refused handshakes: the first attempt was recorded before the second was made.
+    for _ in 0..2 {
+        let refused = next_handshake(&mut handshakes)
+            .await
+            .expect_err("gleaner refuses the receiver's certificate");
+        assert!(refused.contains("UnknownCA"), "{refused}");
+    }
+    let listed = deliveries_of(&svc, &cred, "").await;
+    let head = &listed[0];
+    assert_eq!(head["id"], events[0]["id"]);
+    assert_eq!(head["status"], "pending");
+    assert!(head["attempts"].as_i64().unwrap() >= 1, "{head}");
+    assert!(head["lastStatus"].is_null(), "{head}");
+    let error = head["lastError"].as_str().unwrap();
+    assert!(
+        error.contains("invalid peer certificate") && error.contains("UnknownIssuer"),
+        "{error}"
+    );
+    assert!(!error.contains(SECRET));
+    assert!(
+        listed
+            .iter()
+            .all(|d| d["status"] == "pending" && d["deliveredAt"].is_null()),
+        "{listed:?}"
+    );
+    let (site, data, profiles) = svc.stop().await;
+    assert!(
+        receiver.requests.try_recv().is_err(),
+        "no request reached the receiver"
+    );
+    while handshakes.try_recv().is_ok() {}
+
+    // Restarted with the CA file, a bundle of two CAs (an unrelated one first): every
+    // pending event goes out over TLS, in order, signed.
+    let other = TestCa::new("another test CA");
+    let certs = tempfile::tempdir().unwrap();
+    let ca_file = certs.path().join("internal-ca.pem");
+    std::fs::write(&ca_file, format!("{}{}", other.pem, ca.pem)).unwrap();
+    let mut config = crate::server::config(data.path(), profiles.path(), &site);
+    config.webhooks = WebhookConfig {
+        ca_file: Some(ca_file),
+        ..hooks(&receiver.url, 1_000_000)
+    };
+    let svc = TestService::start_with(site, data, profiles, config).await;
+    let requests = receiver.until_accepted(events.len()).await;
+    assert_eq!(
+        next_handshake(&mut handshakes).await,
+        Ok(()),
+        "a TLS handshake before the first request"
+    );
+    let ids: Vec<&str> = requests.iter().map(|r| r.id()).collect();
+    let written: Vec<&str> = events.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, written, "each event once, in order");
+    for r in &requests {
+        assert!(crate_verifies(r, &r.body), "{}", r.body);
+        assert!(python_verifies(
+            r.id(),
+            r.header("webhook-timestamp"),
+            &r.body,
+            r.header("webhook-signature")
+        ));
+    }
+    let failed = requests
+        .iter()
+        .find(|r| r.payload()["type"] == "collect.failed")
+        .expect("a collect.failed event");
+    assert_eq!(failed.payload()["data"]["code"], "LOGIN_FAILED");
+
+    let (_site, data, _profiles) = svc.stop().await;
+    let store = open_store(data.path()).await;
+    for (i, e) in events.iter().enumerate() {
+        let d = store
+            .webhook_delivery(e["id"].as_str().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (d.status.as_str(), d.last_status),
+            ("delivered", Some(200)),
+            "{e}"
+        );
+        if i == 0 {
+            assert!(d.attempts >= 2, "refused, then delivered: {}", d.attempts);
+        } else {
+            assert_eq!(d.attempts, 1, "{e}");
+        }
+    }
+    store.close().await;
+}
+
+#[tokio::test]
+async fn serve_refuses_to_start_with_a_bad_webhook_ca_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-ca.pem");
+    let not_pem = dir.path().join("not-a-ca.pem");
+    std::fs::write(&not_pem, "hello\n").unwrap();
+    for (ca_file, reason) in [(&missing, "No such file"), (&not_pem, "no certificate")] {
+        let run = tokio::process::Command::new(crate::common::bin())
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path().join("data"))
+            .arg("--connectors")
+            .arg(crate::common::root().join("connectors"))
+            .args(["--webhook-url", "https://127.0.0.1:9/hook"])
+            .env("GLEANER_API_KEY", "k")
+            .env("GLEANER_WEBHOOK_SECRET", SECRET)
+            .env("GLEANER_WEBHOOK_CA_FILE", ca_file)
+            .kill_on_drop(true)
+            .output();
+        let out = tokio::time::timeout(WITHIN, run)
+            .await
+            .expect("serve exits in time")
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "the webhook CA file {} (--webhook-ca-file, GLEANER_WEBHOOK_CA_FILE) cannot be used",
+                ca_file.display()
+            )),
+            "{stderr}"
+        );
+        assert!(stderr.contains(reason), "{stderr}");
+        assert!(!stderr.contains(SECRET), "{stderr}");
+        assert!(out.stdout.is_empty(), "not serving");
+    }
 }
