@@ -142,3 +142,30 @@ async fn a_link_off_the_domains_is_not_followed_and_the_error_says_why() {
     );
     assert_eq!(site.hits("/elsewhere"), 0);
 }
+
+#[tokio::test]
+async fn a_document_link_off_the_domains_is_not_fetched() {
+    let site = common::demo_site().await;
+    let steps = r#"
+  - goto: /third-party
+  - download: { links: '#leave', as: documents }
+"#;
+    let run = common::collect(
+        &site,
+        &connector("[demo-bank.example]", steps),
+        "alice",
+        "demo",
+        Codes::Nobody,
+    )
+    .await;
+    let err = run.error();
+    let port = site.addr().port();
+    assert_eq!(err.code.kind, ErrorKind::ConnectorError, "{err}");
+    assert!(
+        err.message.contains(&format!(
+            "document link http://localhost:{port}/elsewhere is outside the connector's domains"
+        )),
+        "{err}"
+    );
+    assert_eq!(site.hits("/elsewhere"), 0);
+}
