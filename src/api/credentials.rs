@@ -58,6 +58,23 @@ fn check_day(day: &str) -> Result<(), AppError> {
     Ok(())
 }
 
+/// The connector a stored credential belongs to; it may have left the catalog since.
+pub(crate) fn connector_of(
+    state: &AppState,
+    credential: &Credential,
+) -> Result<std::sync::Arc<Connector>, AppError> {
+    state
+        .collector
+        .catalog()
+        .get(&credential.connector)
+        .ok_or_else(|| {
+            AppError::Unprocessable(format!(
+                "connector {:?} is no longer offered",
+                credential.connector
+            ))
+        })
+}
+
 const MAX_ID: usize = 200;
 const MAX_VALUE: usize = 4096;
 
@@ -206,16 +223,7 @@ pub async fn update_credential(
         .credential(&id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no credential {id}")))?;
-    let connector = state
-        .collector
-        .catalog()
-        .get(&current.connector)
-        .ok_or_else(|| {
-            AppError::Unprocessable(format!(
-                "connector {:?} is no longer offered",
-                current.connector
-            ))
-        })?;
+    let connector = connector_of(&state, &current)?;
     if let Some(Some(day)) = &body.since {
         check_day(day)?;
     }

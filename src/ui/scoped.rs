@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use crate::api::AppState;
 use crate::api::collects::CollectStarted;
 use crate::api::connectors::ConnectorInfo;
-use crate::api::credentials::split_fields;
+use crate::api::credentials::{connector_of, split_fields};
 use crate::api::error::{ApiJson, AppError, ErrorBody};
 use crate::collect::CollectMode;
 use crate::connector::Connector;
@@ -266,16 +266,7 @@ pub async fn correct_account(
     ApiJson(body): ApiJson<CorrectAccount>,
 ) -> Result<Json<AccountAdded>, AppError> {
     let credential = owned(&state, &session, &id).await?;
-    let connector = state
-        .collector
-        .catalog()
-        .get(&credential.connector)
-        .ok_or_else(|| {
-            AppError::Unprocessable(format!(
-                "connector {:?} is no longer offered",
-                credential.connector
-            ))
-        })?;
+    let connector = connector_of(&state, &credential)?;
     let (fields, secrets) = split_fields(&connector, body.fields, true)?;
     let credential = state
         .collector

@@ -38,6 +38,18 @@ const LOAD_THIRD_PARTY: &str = r#"
         loaded: { value: '{{loads}}' }
 "#;
 
+/// Runs the steps as a background collect of a connector reaching only `domains`.
+async fn run(site: &gleaner::fixture_site::DemoSite, domains: &str, steps: &str) -> common::Run {
+    common::collect(
+        site,
+        &connector(domains, steps),
+        "alice",
+        "demo",
+        Codes::Nobody,
+    )
+    .await
+}
+
 fn tracker_hits(site: &gleaner::fixture_site::DemoSite) -> Vec<(&'static str, u64)> {
     TRACKER_PATHS.iter().map(|p| (*p, site.hits(p))).collect()
 }
@@ -45,14 +57,7 @@ fn tracker_hits(site: &gleaner::fixture_site::DemoSite) -> Vec<(&'static str, u6
 #[tokio::test]
 async fn third_party_requests_never_leave_the_browser() {
     let site = common::demo_site().await;
-    let run = common::collect(
-        &site,
-        &connector("[demo-bank.example]", LOAD_THIRD_PARTY),
-        "alice",
-        "demo",
-        Codes::Nobody,
-    )
-    .await;
+    let run = run(&site, "[demo-bank.example]", LOAD_THIRD_PARTY).await;
     assert_eq!(
         run.outcome().lists["results"],
         vec![json!({ "loaded": "false false false" })]
@@ -70,14 +75,7 @@ async fn third_party_requests_never_leave_the_browser() {
 #[tokio::test]
 async fn a_listed_domain_is_reached() {
     let site = common::demo_site().await;
-    let run = common::collect(
-        &site,
-        &connector("[demo-bank.example, localhost]", LOAD_THIRD_PARTY),
-        "alice",
-        "demo",
-        Codes::Nobody,
-    )
-    .await;
+    let run = run(&site, "[demo-bank.example, localhost]", LOAD_THIRD_PARTY).await;
     assert_eq!(
         run.outcome().lists["results"],
         vec![json!({ "loaded": "true true true" })]
@@ -95,14 +93,7 @@ async fn a_listed_domain_is_reached() {
 #[tokio::test]
 async fn a_redirect_off_the_domains_stops_the_collect_and_says_where() {
     let site = common::demo_site().await;
-    let run = common::collect(
-        &site,
-        &connector("[demo-bank.example]", "  - goto: /away\n"),
-        "alice",
-        "demo",
-        Codes::Nobody,
-    )
-    .await;
+    let run = run(&site, "[demo-bank.example]", "  - goto: /away\n").await;
     let err = run.error();
     assert_eq!(err.code.kind, ErrorKind::ConnectorError, "{err}");
     let port = site.addr().port();
@@ -124,14 +115,7 @@ async fn a_link_off_the_domains_is_not_followed_and_the_error_says_why() {
   - click: '#leave'
   - await_page: { one_of: [elsewhere], timeout: 3s }
 "#;
-    let run = common::collect(
-        &site,
-        &connector("[demo-bank.example]", steps),
-        "alice",
-        "demo",
-        Codes::Nobody,
-    )
-    .await;
+    let run = run(&site, "[demo-bank.example]", steps).await;
     let err = run.error();
     let port = site.addr().port();
     assert!(
@@ -150,14 +134,7 @@ async fn a_document_link_off_the_domains_is_not_fetched() {
   - goto: /third-party
   - download: { links: '#leave', as: documents }
 "#;
-    let run = common::collect(
-        &site,
-        &connector("[demo-bank.example]", steps),
-        "alice",
-        "demo",
-        Codes::Nobody,
-    )
-    .await;
+    let run = run(&site, "[demo-bank.example]", steps).await;
     let err = run.error();
     let port = site.addr().port();
     assert_eq!(err.code.kind, ErrorKind::ConnectorError, "{err}");
