@@ -16,7 +16,8 @@ macro_rules! select_credentials {
     ($tail:literal) => {
         concat!(
             "SELECT id, user_id, connector, fields, secrets, state, last_collect_id, since, ",
-            "created_at, updated_at FROM credentials ",
+            "created_at, updated_at, (SELECT s.next_collect_at FROM schedules s ",
+            "WHERE s.credential_id = credentials.id) AS next_collect_at FROM credentials ",
             $tail
         )
     };
@@ -34,6 +35,7 @@ struct CredentialRow {
     since: Option<String>,
     created_at: i64,
     updated_at: i64,
+    next_collect_at: Option<i64>,
 }
 
 impl CredentialRow {
@@ -52,6 +54,7 @@ impl CredentialRow {
             state_name: state.name().to_string(),
             last_collect_id: self.last_collect_id,
             since: self.since,
+            next_collect_at: self.next_collect_at.map(rfc3339),
             created_at: rfc3339(self.created_at),
             updated_at: rfc3339(self.updated_at),
         })
@@ -116,6 +119,7 @@ impl Store {
             state_name: crate::codes::State::Unknown.name().to_string(),
             last_collect_id: None,
             since: None,
+            next_collect_at: None,
             created_at: rfc3339(now),
             updated_at: rfc3339(now),
         })

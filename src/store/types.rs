@@ -49,6 +49,8 @@ pub struct Credential {
     pub last_collect_id: Option<String>,
     /// Documents dated before this day (`YYYY-MM-DD`) are not collected.
     pub since: Option<String>,
+    /// When its schedule starts the next background collect (RFC 3339); none without one.
+    pub next_collect_at: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }

@@ -134,6 +134,11 @@ async fn schedules_are_validated_set_replaced_and_deleted() {
         (Some(604_800), Some(0))
     );
     assert_eq!(ms(&weekly["nextCollectAt"]), first);
+    // The credential shows it too.
+    let (_, credential) = svc
+        .call(Method::GET, &format!("/credential/{cred}"), None)
+        .await;
+    assert_eq!(credential["nextCollectAt"], weekly["nextCollectAt"]);
     let (_, hourly) = put(json!({ "every": 3600, "jitter": 600, "firstAt": rfc3339(first) })).await;
     assert_eq!(
         (hourly["every"].as_u64(), hourly["jitter"].as_u64()),
@@ -144,6 +149,10 @@ async fn schedules_are_validated_set_replaced_and_deleted() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = svc.call(Method::GET, &path, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, credential) = svc
+        .call(Method::GET, &format!("/credential/{cred}"), None)
+        .await;
+    assert_eq!(credential["nextCollectAt"], Value::Null);
 
     // A schedule goes with its credential.
     put(json!({ "every": "24h" })).await;
