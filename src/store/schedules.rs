@@ -162,24 +162,11 @@ mod tests {
     use tempfile::TempDir;
 
     use super::*;
-    use crate::secrets::{Cipher, MasterKey};
-    use crate::store::NewCredential;
-
-    async fn open(dir: &TempDir) -> Store {
-        let url = format!("sqlite://{}", dir.path().join("gleaner.db").display());
-        Store::open(&url, Cipher::new(&MasterKey::from_bytes([7; 32])))
-            .await
-            .unwrap()
-    }
+    use crate::store::tests::{new_credential, open, state_of};
 
     async fn credential(store: &Store) -> String {
         store
-            .create_credential(NewCredential {
-                user_id: "u".into(),
-                connector: "demo-bank".into(),
-                fields: IndexMap::from([("login".to_string(), "carol".to_string())]),
-                secrets: IndexMap::from([("password".to_string(), "demo".to_string())]),
-            })
+            .create_credential(new_credential("u"))
             .await
             .unwrap()
             .id
@@ -197,19 +184,10 @@ mod tests {
             .unwrap();
     }
 
-    async fn state_of(store: &Store, credential_id: &str) -> i8 {
-        store
-            .credential(credential_id)
-            .await
-            .unwrap()
-            .unwrap()
-            .state
-    }
-
     #[tokio::test]
     async fn schedules_are_set_read_replaced_and_deleted() {
         let dir = TempDir::new().unwrap();
-        let store = open(&dir).await;
+        let store = open(&dir, 7).await;
         let cred = credential(&store).await;
         assert_eq!(store.schedule(&cred).await.unwrap(), None);
         assert_eq!(store.next_due_at().await.unwrap(), None);
@@ -248,7 +226,7 @@ mod tests {
     #[tokio::test]
     async fn due_schedules_skip_the_future_and_credentials_in_minus_2() {
         let dir = TempDir::new().unwrap();
-        let store = open(&dir).await;
+        let store = open(&dir, 7).await;
         let (a, b, c, d) = (
             credential(&store).await,
             credential(&store).await,
@@ -303,7 +281,7 @@ mod tests {
     #[tokio::test]
     async fn updating_a_credential_in_minus_2_makes_it_schedulable_again() {
         let dir = TempDir::new().unwrap();
-        let store = open(&dir).await;
+        let store = open(&dir, 7).await;
         let cred = credential(&store).await;
         let other = credential(&store).await;
         store.set_schedule(&cred, 60_000, 0, 0).await.unwrap();

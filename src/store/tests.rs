@@ -17,7 +17,7 @@ fn cipher_of(key: u8) -> Cipher {
     Cipher::new(&MasterKey::from_bytes([key; 32]))
 }
 
-async fn open(dir: &TempDir, key: u8) -> Store {
+pub(super) async fn open(dir: &TempDir, key: u8) -> Store {
     let url = format!("sqlite://{}", db_path(dir).display());
     Store::open(&url, cipher_of(key)).await.unwrap()
 }
@@ -26,13 +26,23 @@ fn db_path(dir: &TempDir) -> PathBuf {
     dir.path().join("gleaner.db")
 }
 
-fn new_credential(user: &str) -> NewCredential {
+pub(super) fn new_credential(user: &str) -> NewCredential {
     NewCredential {
         user_id: user.to_string(),
         connector: "demo-bank".to_string(),
         fields: IndexMap::from([("login".to_string(), LOGIN.to_string())]),
         secrets: IndexMap::from([("password".to_string(), PASSWORD.to_string())]),
     }
+}
+
+/// The state the credential shows (that of its last collect).
+pub(super) async fn state_of(store: &Store, credential_id: &str) -> i8 {
+    store
+        .credential(credential_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .state
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

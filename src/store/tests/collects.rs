@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use serde_json::json;
 use tempfile::TempDir;
 
-use super::{new_credential, open};
+use super::{new_credential, open, state_of};
 use crate::codes::State;
 use crate::engine::DocumentRecord;
-use crate::store::{NewDocument, Store, StoreError};
+use crate::store::{NewDocument, StoreError};
 
 fn record(sha: &str, file: &str) -> DocumentRecord {
     DocumentRecord {
@@ -32,15 +32,6 @@ fn new_document(credential: &str, collect: &str, list: &str, r: DocumentRecord) 
         list: list.to_string(),
         record: r,
     }
-}
-
-async fn state_of(store: &Store, credential_id: &str) -> i8 {
-    store
-        .credential(credential_id)
-        .await
-        .unwrap()
-        .unwrap()
-        .state
 }
 
 #[tokio::test]
