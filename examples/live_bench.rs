@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use axum::response::Html;
 use clap::Parser;
+use demo_sites::{DemoSite, DemoSiteOptions, demo_bank_fixtures};
 use futures::{SinkExt, StreamExt};
 use gleaner::api::messages::{ClientMessage, ServerMessage};
-use gleaner::fixture_site::{DemoSite, DemoSiteOptions};
 use gleaner::server::{Server, ServerConfig};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
@@ -69,7 +69,7 @@ async fn main() -> Result<()> {
 
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let site = DemoSite::start(
-        root.join("fixtures/demo-bank"),
+        demo_bank_fixtures(),
         DemoSiteOptions {
             fixed_code: Some("424242".into()),
             print_codes: false,

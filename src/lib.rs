@@ -38,7 +38,6 @@
 //!   what a person can do about each final state, in English and French.
 //! - [`metrics`]: Prometheus metrics for `GET /metrics` (collects by connector and outcome,
 //!   durations, queue, viewers, webhook outbox).
-//! - [`fixture_site`]: the demo bank served on `127.0.0.1:0`, used by tests and `scripts/demo`.
 //! - [`secrets`]: keeping secret values out of messages and logs, and encrypting them at rest
 //!   (XChaCha20-Poly1305 under a master key file).
 //! - [`store`]: the persistent store (sqlx, SQLite; `migrations/`): users, credentials with
@@ -56,7 +55,6 @@ pub mod collect;
 pub mod connector;
 pub mod engine;
 pub mod extract;
-pub mod fixture_site;
 pub mod metrics;
 pub mod scheduler;
 pub mod secrets;

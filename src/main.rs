@@ -12,7 +12,6 @@ use gleaner::codes::State;
 use gleaner::collect::{self, CollectOptions};
 use gleaner::connector::{self, LoadError};
 use gleaner::engine::{CollectError, Event, Inputs, Io};
-use gleaner::fixture_site::{DemoSite, DemoSiteOptions};
 use gleaner::secrets::Redactor;
 use gleaner::server::{Server, ServerConfig};
 use indexmap::IndexMap;
@@ -66,14 +65,6 @@ enum Command {
     },
     /// Serve the HTTP API (backends) and live collects (WebSocket) until Ctrl-C / SIGTERM.
     Serve(Box<ServeArgs>),
-    /// Serve the demo bank fixture site on 127.0.0.1 until Ctrl-C.
-    DemoSite {
-        #[arg(long, default_value = "fixtures/demo-bank")]
-        root: PathBuf,
-        /// Every 2FA code is this one (for scripted demos).
-        #[arg(long, env = "GLEANER_DEMO_OTP")]
-        fixed_code: Option<String>,
-    },
 }
 
 #[derive(clap::Args)]
@@ -264,26 +255,6 @@ async fn real_main() -> Result<ExitCode> {
             .await
         }
         Command::Serve(args) => serve(*args).await,
-        Command::DemoSite { root, fixed_code } => {
-            let site = DemoSite::start(
-                root,
-                DemoSiteOptions {
-                    fixed_code,
-                    print_codes: true,
-                    ..Default::default()
-                },
-            )
-            .await?;
-            println!("{}", site.base_url());
-            std::io::stdout().flush()?;
-            eprintln!(
-                "demo bank on {} (users alice, bob, carol; password demo). Ctrl-C to stop.",
-                site.base_url()
-            );
-            tokio::signal::ctrl_c().await?;
-            site.shutdown().await;
-            Ok(ExitCode::SUCCESS)
-        }
     }
 }
 

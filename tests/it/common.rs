@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 use std::time::Duration;
 
+use demo_sites::{DemoSite, DemoSiteOptions, ExtraInvoices};
 use gleaner::codes::State;
 use gleaner::collect::{self, CollectOptions};
 use gleaner::connector::{self, Connector};
 use gleaner::engine::{CollectError, Event, Inputs, Io, Outcome};
-use gleaner::fixture_site::{DemoSite, DemoSiteOptions};
 use gleaner::secrets::Redactor;
 use indexmap::IndexMap;
 use tokio::sync::{Semaphore, mpsc};
@@ -43,13 +43,13 @@ pub fn demo_connector_edited(edits: &[(&str, &str)]) -> Connector {
 }
 
 pub async fn demo_site() -> DemoSite {
-    demo_site_with(gleaner::fixture_site::ExtraInvoices::default()).await
+    demo_site_with(ExtraInvoices::default()).await
 }
 
 /// The demo site, with a handle to publish invoices while it runs.
-pub async fn demo_site_with(extra_invoices: gleaner::fixture_site::ExtraInvoices) -> DemoSite {
+pub async fn demo_site_with(extra_invoices: ExtraInvoices) -> DemoSite {
     DemoSite::start(
-        root().join("fixtures/demo-bank"),
+        demo_sites::demo_bank_fixtures(),
         DemoSiteOptions {
             fixed_code: Some(FIXED_CODE.into()),
             print_codes: false,
@@ -203,7 +203,7 @@ pub fn assert_nothing_left(profiles: &Path) {
 
 pub fn data() -> serde_json::Value {
     serde_json::from_str(
-        &std::fs::read_to_string(root().join("fixtures/demo-bank/data.json")).unwrap(),
+        &std::fs::read_to_string(demo_sites::demo_bank_fixtures().join("data.json")).unwrap(),
     )
     .unwrap()
 }

@@ -2,8 +2,8 @@
 //! connector's `domains`. The demo site's "other origin" is the same server under another
 //! name (`localhost`), so its hit counter tells whether a request got out of the browser.
 
+use demo_sites::third_party::TRACKER_PATHS;
 use gleaner::codes::ErrorKind;
-use gleaner::fixture_site::third_party::TRACKER_PATHS;
 use serde_json::json;
 
 use crate::common::{self, Codes};
@@ -39,7 +39,7 @@ const LOAD_THIRD_PARTY: &str = r#"
 "#;
 
 /// Runs the steps as a background collect of a connector reaching only `domains`.
-async fn run(site: &gleaner::fixture_site::DemoSite, domains: &str, steps: &str) -> common::Run {
+async fn run(site: &demo_sites::DemoSite, domains: &str, steps: &str) -> common::Run {
     common::collect(
         site,
         &connector(domains, steps),
@@ -50,7 +50,7 @@ async fn run(site: &gleaner::fixture_site::DemoSite, domains: &str, steps: &str)
     .await
 }
 
-fn tracker_hits(site: &gleaner::fixture_site::DemoSite) -> Vec<(&'static str, u64)> {
+fn tracker_hits(site: &demo_sites::DemoSite) -> Vec<(&'static str, u64)> {
     TRACKER_PATHS.iter().map(|p| (*p, site.hits(p))).collect()
 }
 

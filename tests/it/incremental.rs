@@ -1,7 +1,7 @@
 //! Incremental collects through the service: a document is downloaded once per credential,
 //! a document published later shows up alone, and `since` keeps old ones out.
 
-use gleaner::fixture_site::{ExtraInvoices, Invoice};
+use demo_sites::{ExtraInvoices, Invoice};
 use reqwest::Method;
 use serde_json::{Value, json};
 

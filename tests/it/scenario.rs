@@ -109,7 +109,7 @@ async fn a_daily_schedule_runs_quietly_and_asks_the_person_only_when_the_site_ne
 
     // 3. The site ends the session and forgets the device: the background run meets 2FA
     //    and stops at once in -2, and the backend is told what the person must do.
-    svc.site.expire_sessions();
+    svc.site.expire_site_logins();
     svc.site.forget_devices();
     let live = run_schedule_now(&svc, &cred, &mut started).await;
     assert_eq!(

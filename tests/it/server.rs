@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use demo_sites::DemoSite;
 use futures::{SinkExt, StreamExt};
 use gleaner::api::messages::{ClientMessage, ServerMessage, WireError};
-use gleaner::fixture_site::DemoSite;
 use gleaner::server::{Server, ServerConfig};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};

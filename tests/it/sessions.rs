@@ -5,12 +5,12 @@
 
 use std::time::Duration;
 
+use demo_sites::DemoSite;
 use gleaner::api::messages::{ClientMessage, ServerMessage};
 use gleaner::browser::BrowserSession;
 use gleaner::collect::{self, CollectMode, CollectOptions};
 use gleaner::connector::{self, Connector};
 use gleaner::engine::{CollectError, Event, Inputs, Io, Outcome};
-use gleaner::fixture_site::DemoSite;
 use gleaner::secrets::Redactor;
 use indexmap::IndexMap;
 use reqwest::{Method, StatusCode};
@@ -193,7 +193,7 @@ async fn the_app_token_kept_in_local_storage_skips_the_app_login_and_its_code() 
 
     // The app's tokens end server-side: the check sees the login form, and the app's
     // login runs again (with its code: the app remembers no device).
-    svc.site.expire_sessions();
+    svc.site.expire_site_logins();
     let third = watch(&svc, &cred, false, Some("alice")).await;
     assert_eq!((third.state, third.asked_code), (7, true));
     assert_eq!(svc.site.logins().app, 2);
@@ -211,7 +211,7 @@ async fn an_expired_session_logs_in_again_without_2fa_on_a_remembered_device_and
 
     // The session is gone server-side, the device is still remembered: the check fails,
     // the normal login runs, and the site asks no code. Nobody is watching.
-    svc.site.expire_sessions();
+    svc.site.expire_site_logins();
     let before = logins(&svc.site);
     let second = watch(&svc, &cred, true, None).await;
     assert_eq!(second.state, 7, "{:?}", second.error_code);
@@ -225,7 +225,7 @@ async fn an_expired_session_logs_in_again_without_2fa_on_a_remembered_device_and
     );
 
     // The device is forgotten too: in the background, the 2FA ends the collect in -2.
-    svc.site.expire_sessions();
+    svc.site.expire_site_logins();
     svc.site.forget_devices();
     let third = watch(&svc, &cred, true, None).await;
     assert_eq!(

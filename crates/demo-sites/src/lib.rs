@@ -1,26 +1,29 @@
-//! "Demo Bank": a small French online-bank fixture site served by axum, used by
-//! integration tests (driven by real Chromium) and by the demo script.
+//! "Demo Bank": a small French online-bank fixture site served by axum, used by gleaner's
+//! integration tests (driven by real Chromium) and, through the `demo-sites` binary, by
+//! `scripts/demo` and `scripts/bench`. It is not part of gleaner: the product binary
+//! carries no fake bank.
 //!
-//! Pages are HTML templates read from `fixtures/demo-bank/` (see `render.rs`);
-//! the data displayed comes from `fixtures/demo-bank/data.json` (see `data.rs`).
-//! Sessions, pending 2FA logins, cookies, form POSTs and redirects are real.
+//! Pages are HTML templates read from the workspace's `fixtures/demo-bank/` (see
+//! [`demo_bank_fixtures`] and `render.rs`); the data displayed comes from
+//! `fixtures/demo-bank/data.json` (see `data.rs`). Site logins (`sid` cookies), pending 2FA
+//! logins, cookies, form POSTs and redirects are real.
 //!
-//! Two ways to stay logged in, for tests of sessions kept between collects:
+//! Two ways to stay logged in, for gleaner's tests of what it keeps between collects:
 //! - the 2FA forms have a "Se souvenir de cet appareil" checkbox (`#remember`): it sets a
 //!   year-long `remember_device` cookie, and a password login from a browser carrying it
-//!   skips the 2FA. The `sid` session cookie is valid for as long as the server keeps the
-//!   session ([`DemoSite::expire_sessions`] ends them all; [`DemoSite::forget_devices`]
+//!   skips the 2FA. The `sid` cookie is valid for as long as the server keeps the site
+//!   login ([`DemoSite::expire_site_logins`] ends them all; [`DemoSite::forget_devices`]
 //!   forgets the remembered devices);
 //! - `/app` is a single-page app that keeps a bearer token in `localStorage` (see `app.rs`).
 
 mod app;
-mod auth;
 mod data;
 mod extra;
 mod human;
 mod login;
 mod render;
 mod routes;
+mod site_login;
 #[cfg(test)]
 mod tests;
 pub mod third_party;
@@ -37,6 +40,18 @@ use tokio::task::JoinHandle;
 
 pub use data::{Account, Invoice, Message, Operation, SiteData, TwoFactor, User, format_eur};
 pub use extra::ExtraInvoices;
+
+use site_login::SiteLogins;
+
+/// The demo bank's pages and data, `fixtures/demo-bank/` at the workspace's root: found
+/// from where this crate was built, so `cargo run -p demo-sites` and the tests work from any
+/// directory of the checkout.
+pub fn demo_bank_fixtures() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/demo-bank"
+    ))
+}
 
 #[derive(Default, Clone, Debug)]
 pub struct DemoSiteOptions {
@@ -135,8 +150,8 @@ pub struct DemoSite {
     consumed: Mutex<HashMap<String, u64>>,
     hits: HitCounter,
     human: human::Challenges,
-    sessions: Arc<auth::Store>,
-    logins: LoginCounter,
+    site_logins: Arc<SiteLogins>,
+    password_logins: LoginCounter,
 }
 
 impl DemoSite {
@@ -152,16 +167,16 @@ impl DemoSite {
         let hits = HitCounter::default();
         // Build (and load data.json) before spawning, so errors surface here.
         let human = human::Challenges::default();
-        let sessions = Arc::new(auth::Store::default());
-        let logins = LoginCounter::default();
-        let app = routes::app(
+        let site_logins = Arc::new(SiteLogins::default());
+        let password_logins = LoginCounter::default();
+        let app = routes::router(
             root,
             opts,
             codes_tx,
             hits.clone(),
             human.clone(),
-            sessions.clone(),
-            logins.clone(),
+            site_logins.clone(),
+            password_logins.clone(),
         )?;
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
         let signal = async move {
@@ -178,8 +193,8 @@ impl DemoSite {
             consumed: Mutex::new(HashMap::new()),
             hits,
             human,
-            sessions,
-            logins,
+            site_logins,
+            password_logins,
         })
     }
 
@@ -248,18 +263,18 @@ impl DemoSite {
 
     /// Password logins so far: `POST /login` (form) and `POST /api/app/login` (app).
     pub fn logins(&self) -> Logins {
-        self.logins.get()
+        self.password_logins.get()
     }
 
-    /// Ends every session server-side: `sid` cookies and the app's tokens stop working,
+    /// Ends every site login server-side: `sid` cookies and the app's tokens stop working,
     /// as after a server restart. Remembered devices stay remembered.
-    pub fn expire_sessions(&self) {
-        self.sessions.expire_sessions();
+    pub fn expire_site_logins(&self) {
+        self.site_logins.expire_site_logins();
     }
 
     /// Forgets every remembered device: the next logins ask for a code again.
     pub fn forget_devices(&self) {
-        self.sessions.forget_devices();
+        self.site_logins.forget_devices();
     }
 
     /// The phrase of the latest `/human` challenge not answered yet: what its page asks
@@ -301,7 +316,7 @@ pub async fn serve(
     hits: HitCounter,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = routes::app(
+    let app = routes::router(
         root,
         opts,
         codes,

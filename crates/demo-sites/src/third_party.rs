@@ -9,7 +9,7 @@
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::render::{self, AppError, html_response};
+use crate::render::{self, SiteError, html_response};
 
 /// The paths only the other origin serves: their hit counts tell what got through.
 pub const TRACKER_PATHS: &[&str] = &[
@@ -72,7 +72,7 @@ window.settled = Promise.all(waits).then(([image, script, fetched, frame]) =>
     html_response(StatusCode::OK, body)
 }
 
-pub async fn away(headers: HeaderMap) -> Result<Response, AppError> {
+pub async fn away(headers: HeaderMap) -> Result<Response, SiteError> {
     render::redirect(&format!("{}/elsewhere", other_origin(&headers)))
 }
 

@@ -1,4 +1,4 @@
-//! Staying logged in: the "remember this device" cookie, server-side session expiry, and
+//! Staying logged in: the "remember this device" cookie, the server ending its site logins, and
 //! the `/app` single-page app's token API.
 
 use serde_json::{Value, json};
@@ -64,8 +64,8 @@ async fn a_remembered_device_skips_the_2fa_until_it_is_forgotten() {
     );
     assert_eq!(c.get("/accounts").await.status, 200);
 
-    // The server ends the session: the sid cookie no longer opens the accounts...
-    site.expire_sessions();
+    // The server ends the site login: the sid cookie no longer opens the accounts...
+    site.expire_site_logins();
     let r = c.get("/accounts").await;
     assert_eq!((r.status, r.header("location")), (303, Some("/login")));
     // ...but the device is remembered: a password login asks no code.
@@ -83,7 +83,7 @@ async fn a_remembered_device_skips_the_2fa_until_it_is_forgotten() {
     assert!(site.wait_code("bob", T).await.is_ok());
 
     site.forget_devices();
-    site.expire_sessions();
+    site.expire_site_logins();
     let r = c.post("/login", "login=alice&password=demo").await;
     assert_eq!((r.status, r.header("location")), (303, Some("/otp")));
     assert!(site.wait_code("alice", T).await.is_ok());
@@ -109,14 +109,14 @@ async fn the_modal_remembers_the_device_too_and_an_unticked_box_does_not() {
     let r = c.post("/login", &format!("step=otp&code={code}")).await;
     assert_eq!(r.status, 303);
     assert!(r.set_cookie("remember_device").is_none(), "not asked for");
-    site.expire_sessions();
+    site.expire_site_logins();
     c.post("/login", "login=bob&password=demo").await;
     let code = site.wait_code("bob", T).await.expect("a code again");
     let r = c
         .post("/login", &format!("step=otp&code={code}&remember=1"))
         .await;
     assert!(r.set_cookie("remember_device").is_some());
-    site.expire_sessions();
+    site.expire_site_logins();
     let r = c.post("/login", "login=bob&password=demo").await;
     assert_eq!((r.status, r.header("location")), (303, Some("/accounts")));
     // The modal's code steps are not password logins.
@@ -249,7 +249,7 @@ async fn the_app_serves_its_page_and_logs_in_with_a_token() {
     .await;
     assert_eq!((status, body["retry"].as_bool()), (401, Some(false)));
 
-    // Logout ends one token; expire_sessions ends them all.
+    // Logout ends one token; expire_site_logins ends them all.
     assert_eq!(
         api(&site, "POST", "/api/app/logout", None, Some(&carol))
             .await
@@ -262,7 +262,7 @@ async fn the_app_serves_its_page_and_logs_in_with_a_token() {
             .0,
         401
     );
-    site.expire_sessions();
+    site.expire_site_logins();
     assert_eq!(
         api(&site, "GET", "/api/app/accounts", None, Some(&alice))
             .await
@@ -270,7 +270,7 @@ async fn the_app_serves_its_page_and_logs_in_with_a_token() {
         401
     );
 
-    assert_eq!(site.logins(), super::super::Logins { form: 0, app: 3 });
+    assert_eq!(site.logins(), crate::Logins { form: 0, app: 3 });
     assert_eq!(site.hits_of("POST", "/api/app/login"), 3);
     assert_eq!(site.hits_of("POST", "/login"), 0);
     site.shutdown().await;

@@ -13,45 +13,44 @@ use axum::routing::{get, post};
 use serde_json::json;
 use tokio::sync::watch;
 
-use super::app;
-use super::auth::{self, SID, Store};
-use super::data::{SiteData, User};
-use super::human;
-use super::login;
-use super::render::{self, AppError, escape_html, html, html_response, text};
-use super::third_party;
-use super::{DemoSiteOptions, HitCounter, IssuedCodes, LoginCounter};
+use crate::app;
+use crate::data::{SiteData, User};
+use crate::human;
+use crate::login;
+use crate::render::{self, SiteError, escape_html, html, html_response, text};
+use crate::site_login::{self, SID, SiteLogins};
+use crate::third_party;
+use crate::{DemoSiteOptions, HitCounter, IssuedCodes, LoginCounter};
 
-pub struct AppState {
+/// What every handler of the site shares.
+pub struct SiteState {
     pub root: PathBuf,
     pub data: SiteData,
     pub opts: DemoSiteOptions,
-    /// Shared with [`super::DemoSite`], which can end the sessions it holds.
-    pub store: Arc<Store>,
-    pub logins: LoginCounter,
+    /// Shared with [`crate::DemoSite`], which can end the site logins it holds.
+    pub site_logins: Arc<SiteLogins>,
+    pub password_logins: LoginCounter,
     pub codes: watch::Sender<IssuedCodes>,
     /// Open `/human` challenges.
     pub human: human::Challenges,
 }
 
-pub type St = State<Arc<AppState>>;
-
-impl AppState {
+impl SiteState {
     /// The user of a valid `sid` cookie, if any.
     pub fn user(&self, headers: &HeaderMap) -> Option<&User> {
-        let sid = auth::cookie(headers, SID)?;
-        let login = self.store.session_user(&sid)?;
+        let sid = site_login::cookie(headers, SID)?;
+        let login = self.site_logins.site_login_user(&sid)?;
         self.data.user(&login)
     }
 
     /// A password submitted to `POST /login`.
     pub fn count_login(&self) {
-        self.logins.record(false);
+        self.password_logins.record(false);
     }
 
     /// A password submitted to `POST /api/app/login`.
     pub fn count_app_login(&self) {
-        self.logins.record(true);
+        self.password_logins.record(true);
     }
 
     /// Issues (and announces) a fresh 2FA code for `login`.
@@ -60,7 +59,7 @@ impl AppState {
             .opts
             .fixed_code
             .clone()
-            .unwrap_or_else(auth::random_code);
+            .unwrap_or_else(site_login::random_code);
         if self.opts.print_codes {
             eprintln!("[demo-bank] SMS to {login}: your code is {code}");
         }
@@ -70,22 +69,22 @@ impl AppState {
     }
 }
 
-pub fn app(
+pub fn router(
     root: PathBuf,
     opts: DemoSiteOptions,
     codes: watch::Sender<IssuedCodes>,
     hits: HitCounter,
     human: human::Challenges,
-    store: Arc<Store>,
-    logins: LoginCounter,
+    site_logins: Arc<SiteLogins>,
+    password_logins: LoginCounter,
 ) -> std::io::Result<Router> {
     let data = SiteData::load(&root)?;
-    let state = Arc::new(AppState {
+    let state = Arc::new(SiteState {
         root,
         data,
         opts,
-        store,
-        logins,
+        site_logins,
+        password_logins,
         codes,
         human,
     });
@@ -127,28 +126,31 @@ async fn count_hits(State(hits): State<HitCounter>, req: Request, next: Next) ->
     next.run(req).await
 }
 
-async fn index() -> Result<Response, AppError> {
+async fn index() -> Result<Response, SiteError> {
     render::redirect("/login")
 }
 
-async fn fallback(State(st): St) -> Response {
-    render::not_found(&st.root, "La page demandée n’existe pas.").await
+async fn fallback(State(site): State<Arc<SiteState>>) -> Response {
+    render::not_found(&site.root, "La page demandée n’existe pas.").await
 }
 
-async fn down(State(st): St) -> Result<Response, AppError> {
-    let body = render::page(&st.root, "Service indisponible", None, "down", &[]).await?;
+async fn down(State(site): State<Arc<SiteState>>) -> Result<Response, SiteError> {
+    let body = render::page(&site.root, "Service indisponible", None, "down", &[]).await?;
     let mut resp = html_response(StatusCode::SERVICE_UNAVAILABLE, body);
     resp.headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from_static("120"));
     Ok(resp)
 }
 
-async fn accounts(State(st): St, headers: HeaderMap) -> Result<Response, AppError> {
-    let Some(user) = st.user(&headers) else {
+async fn accounts(
+    State(site): State<Arc<SiteState>>,
+    headers: HeaderMap,
+) -> Result<Response, SiteError> {
+    let Some(user) = site.user(&headers) else {
         return render::redirect("/login");
     };
     let mut rows = String::new();
-    for a in &st.data.accounts {
+    for a in &site.data.accounts {
         let id = escape_html(&a.id);
         rows.push_str(&format!(
             "      <tr data-id=\"{id}\"><td class=\"id\">{id}</td><td class=\"label\">{}</td>\
@@ -158,29 +160,38 @@ async fn accounts(State(st): St, headers: HeaderMap) -> Result<Response, AppErro
         ));
     }
     let vars = [("name", text(&user.name)), ("rows", html(rows))];
-    let body = render::page(&st.root, "Mes comptes", Some(&user.name), "accounts", &vars).await?;
+    let body = render::page(
+        &site.root,
+        "Mes comptes",
+        Some(&user.name),
+        "accounts",
+        &vars,
+    )
+    .await?;
     Ok(html_response(StatusCode::OK, body))
 }
 
 async fn operations(
-    State(st): St,
+    State(site): State<Arc<SiteState>>,
     headers: HeaderMap,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Response, AppError> {
-    let Some(user) = st.user(&headers) else {
+) -> Result<Response, SiteError> {
+    let Some(user) = site.user(&headers) else {
         return render::redirect("/login");
     };
-    let Some(account) = st.data.account(&id) else {
-        return Ok(render::not_found(&st.root, "Ce compte n’existe pas.").await);
+    let Some(account) = site.data.account(&id) else {
+        return Ok(render::not_found(&site.root, "Ce compte n’existe pas.").await);
     };
-    let per = st.data.operations_page_size;
+    let per = site.data.operations_page_size;
     let pages = account.operations.len().div_ceil(per).max(1);
     let page = match q.get("page").map(|p| p.trim().parse::<usize>()) {
         None => 1,
         Some(Ok(n)) if (1..=pages).contains(&n) => n,
         Some(_) => {
-            return Ok(render::not_found(&st.root, "Cette page d’opérations n’existe pas.").await);
+            return Ok(
+                render::not_found(&site.root, "Cette page d’opérations n’existe pas.").await,
+            );
         }
     };
     let mut rows = String::new();
@@ -216,7 +227,7 @@ async fn operations(
         ("pages", text(pages.to_string())),
     ];
     let body = render::page(
-        &st.root,
+        &site.root,
         &account.label,
         Some(&user.name),
         "operations",
@@ -226,13 +237,16 @@ async fn operations(
     Ok(html_response(StatusCode::OK, body))
 }
 
-async fn invoices(State(st): St, headers: HeaderMap) -> Result<Response, AppError> {
-    let Some(user) = st.user(&headers) else {
+async fn invoices(
+    State(site): State<Arc<SiteState>>,
+    headers: HeaderMap,
+) -> Result<Response, SiteError> {
+    let Some(user) = site.user(&headers) else {
         return render::redirect("/login");
     };
     let mut rows = String::new();
-    let extra = st.opts.extra_invoices.list();
-    for inv in st.data.invoices.iter().chain(&extra) {
+    let extra = site.opts.extra_invoices.list();
+    for inv in site.data.invoices.iter().chain(&extra) {
         let id = escape_html(&inv.id);
         rows.push_str(&format!(
             "      <tr data-id=\"{id}\"><td class=\"id\">{id}</td><td class=\"date\">{}</td><td class=\"label\">{}</td>\
@@ -243,7 +257,7 @@ async fn invoices(State(st): St, headers: HeaderMap) -> Result<Response, AppErro
         ));
     }
     let body = render::page(
-        &st.root,
+        &site.root,
         "Mes factures",
         Some(&user.name),
         "invoices",
@@ -254,17 +268,19 @@ async fn invoices(State(st): St, headers: HeaderMap) -> Result<Response, AppErro
 }
 
 async fn invoice_pdf(
-    State(st): St,
+    State(site): State<Arc<SiteState>>,
     headers: HeaderMap,
     Path(file): Path<String>,
-) -> Result<Response, AppError> {
-    if st.user(&headers).is_none() {
+) -> Result<Response, SiteError> {
+    if site.user(&headers).is_none() {
         let msg = "Vous devez être connecté pour télécharger ce document.";
-        return Ok(render::error_page(&st.root, StatusCode::FORBIDDEN, "Accès refusé", msg).await);
+        return Ok(
+            render::error_page(&site.root, StatusCode::FORBIDDEN, "Accès refusé", msg).await,
+        );
     }
     if let Some((invoice, pdf)) = file
         .strip_suffix(".pdf")
-        .and_then(|id| st.opts.extra_invoices.pdf(id))
+        .and_then(|id| site.opts.extra_invoices.pdf(id))
     {
         let disposition = format!("attachment; filename=\"{}.pdf\"", invoice.id);
         return Ok((
@@ -280,17 +296,23 @@ async fn invoice_pdf(
             .into_response());
     }
     // Only ids listed in data.json are served: no path from the URL reaches the disk.
-    let Some(invoice) = file.strip_suffix(".pdf").and_then(|id| st.data.invoice(id)) else {
-        return Ok(render::not_found(&st.root, "Cette facture n’existe pas.").await);
+    let Some(invoice) = file
+        .strip_suffix(".pdf")
+        .and_then(|id| site.data.invoice(id))
+    else {
+        return Ok(render::not_found(&site.root, "Cette facture n’existe pas.").await);
     };
-    let path = st.root.join("invoices").join(format!("{}.pdf", invoice.id));
+    let path = site
+        .root
+        .join("invoices")
+        .join(format!("{}.pdf", invoice.id));
     let bytes = match tokio::fs::read(&path).await {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(render::not_found(&st.root, "Cette facture n’est plus disponible.").await);
+            return Ok(render::not_found(&site.root, "Cette facture n’est plus disponible.").await);
         }
         Err(source) => {
-            return Err(AppError::File {
+            return Err(SiteError::File {
                 path: path.display().to_string(),
                 source,
             });
@@ -323,26 +345,29 @@ fn message_item(m: &super::data::Message) -> String {
     )
 }
 
-async fn messages(State(st): St, headers: HeaderMap) -> Result<Response, AppError> {
-    let Some(user) = st.user(&headers) else {
+async fn messages(
+    State(site): State<Arc<SiteState>>,
+    headers: HeaderMap,
+) -> Result<Response, SiteError> {
+    let Some(user) = site.user(&headers) else {
         return render::redirect("/login");
     };
-    let per = st.data.messages_page_size;
-    let items: String = st
+    let per = site.data.messages_page_size;
+    let items: String = site
         .data
         .messages
         .iter()
         .take(per)
         .map(message_item)
         .collect();
-    let load_more = if st.data.messages.len() > per {
+    let load_more = if site.data.messages.len() > per {
         format!("<button id=\"load-more\" type=\"button\" data-offset=\"{per}\">Voir plus</button>")
     } else {
         String::new()
     };
     let vars = [("items", html(items)), ("load_more", html(load_more))];
     let body = render::page(
-        &st.root,
+        &site.root,
         "Mes messages",
         Some(&user.name),
         "messages",
@@ -353,11 +378,11 @@ async fn messages(State(st): St, headers: HeaderMap) -> Result<Response, AppErro
 }
 
 async fn api_messages(
-    State(st): St,
+    State(site): State<Arc<SiteState>>,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if st.user(&headers).is_none() {
+    if site.user(&headers).is_none() {
         return json_response(StatusCode::UNAUTHORIZED, json!({ "error": "unauthorized" }));
     }
     let offset = match q.get("offset").map(|o| o.trim().parse::<usize>()) {
@@ -370,9 +395,9 @@ async fn api_messages(
             );
         }
     };
-    let all = &st.data.messages;
+    let all = &site.data.messages;
     let start = offset.min(all.len());
-    let end = (start + st.data.messages_page_size).min(all.len());
+    let end = (start + site.data.messages_page_size).min(all.len());
     let body = json!({
         "messages": &all[start..end],
         "offset": start,

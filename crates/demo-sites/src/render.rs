@@ -62,7 +62,7 @@ pub fn substitute(tpl: &str, vars: &[(&str, Val)]) -> String {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum AppError {
+pub enum SiteError {
     #[error("template {path}: {source}")]
     Template {
         path: String,
@@ -79,7 +79,7 @@ pub enum AppError {
     Header(#[from] axum::http::header::InvalidHeaderValue),
 }
 
-impl IntoResponse for AppError {
+impl IntoResponse for SiteError {
     fn into_response(self) -> Response {
         tracing::error!(error = %self, "demo-bank: internal error");
         let body = "<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Erreur</title></head>\
@@ -89,11 +89,11 @@ impl IntoResponse for AppError {
 }
 
 /// Reads `<root>/<rel>` as UTF-8 text.
-pub async fn load(root: &Path, rel: &str) -> Result<String, AppError> {
+pub async fn load(root: &Path, rel: &str) -> Result<String, SiteError> {
     let path = root.join(rel);
     tokio::fs::read_to_string(&path)
         .await
-        .map_err(|source| AppError::Template {
+        .map_err(|source| SiteError::Template {
             path: path.display().to_string(),
             source,
         })
@@ -107,7 +107,7 @@ pub async fn page(
     nav_name: Option<&str>,
     page: &str,
     vars: &[(&str, Val)],
-) -> Result<String, AppError> {
+) -> Result<String, SiteError> {
     let content = substitute(&load(root, &format!("pages/{page}.html")).await?, vars);
     let nav = match nav_name {
         Some(name) => substitute(
@@ -138,7 +138,7 @@ pub fn html_response(status: StatusCode, body: String) -> Response {
     resp
 }
 
-pub fn redirect(location: &str) -> Result<Response, AppError> {
+pub fn redirect(location: &str) -> Result<Response, SiteError> {
     let mut resp = StatusCode::SEE_OTHER.into_response();
     resp.headers_mut()
         .insert(header::LOCATION, HeaderValue::from_str(location)?);
@@ -146,7 +146,7 @@ pub fn redirect(location: &str) -> Result<Response, AppError> {
 }
 
 /// Appends one `Set-Cookie` header per entry.
-pub fn with_cookies(mut resp: Response, cookies: &[String]) -> Result<Response, AppError> {
+pub fn with_cookies(mut resp: Response, cookies: &[String]) -> Result<Response, SiteError> {
     for c in cookies {
         resp.headers_mut()
             .append(header::SET_COOKIE, HeaderValue::from_str(c)?);

@@ -52,7 +52,7 @@ async fn human_page_places_the_square_at_random_and_hides_the_form() {
 async fn human_post_logs_in_carol_with_the_right_phrase_only() {
     let site = site().await;
     let mut c = Client::new(&site);
-    // A wrong phrase: an error and a new challenge, no session.
+    // A wrong phrase: an error and a new challenge, no site login.
     let (id, phrase) = human_challenge(&c.get("/human").await.text());
     let r = c
         .post("/human", &format!("challenge={id}&phrase=pas+la+bonne"))
@@ -82,7 +82,7 @@ async fn human_post_logs_in_carol_with_the_right_phrase_only() {
     assert!(r.status == 200 && r.set_cookie("sid").is_none());
     assert_eq!(c.get("/accounts").await.status, 303);
 
-    // The right phrase (extra spaces do not count): carol's session, then her accounts.
+    // The right phrase (extra spaces do not count): carol's site login, then her accounts.
     let (id, phrase) = human_challenge(&c.get("/human").await.text());
     assert_eq!(site.human_phrase().as_deref(), Some(phrase.as_str()));
     let r = c
@@ -103,5 +103,5 @@ async fn human_post_logs_in_carol_with_the_right_phrase_only() {
 }
 
 fn escape(s: &str) -> String {
-    crate::fixture_site::render::escape_html(s)
+    crate::render::escape_html(s)
 }

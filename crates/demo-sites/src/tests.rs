@@ -8,13 +8,13 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::render::{Val, substitute};
-use super::{DemoSite, DemoSiteOptions, SiteData, format_eur};
+use crate::render::{Val, substitute};
+use crate::{DemoSite, DemoSiteOptions, SiteData, format_eur};
 
 const T: Duration = Duration::from_secs(5);
 
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo-bank")
+    crate::demo_bank_fixtures()
 }
 
 async fn site() -> DemoSite {
@@ -229,7 +229,7 @@ async fn carol_logs_in_without_2fa() {
 }
 
 #[tokio::test]
-async fn pages_without_session_redirect_to_login() {
+async fn pages_without_a_site_login_redirect_to_login() {
     let site = site().await;
     let mut c = Client::new(&site);
     for path in [
@@ -521,4 +521,4 @@ async fn shutdown_does_not_hang_on_idle_connections() {
 }
 
 mod human;
-mod sessions;
+mod site_logins;

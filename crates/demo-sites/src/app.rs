@@ -8,6 +8,8 @@
 //! - `GET /api/app/accounts` with `Authorization: Bearer <token>` → `{name, accounts}`, or 401;
 //! - `POST /api/app/logout` with the token.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -15,10 +17,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::auth::OtpOutcome;
-use super::data::TwoFactor;
-use super::render::{self, AppError};
-use super::routes::St;
+use crate::data::TwoFactor;
+use crate::render::{self, SiteError};
+use crate::routes::SiteState;
+use crate::site_login::OtpOutcome;
 
 const BAD_CREDENTIALS: &str = "Identifiant ou mot de passe incorrect.";
 const WRONG_CODE: &str = "Code incorrect.";
@@ -59,11 +61,11 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
 }
 
 async fn file(
-    st: &super::routes::AppState,
+    site: &SiteState,
     rel: &str,
     content_type: &'static str,
-) -> Result<Response, AppError> {
-    let body = render::load(&st.root, rel).await?;
+) -> Result<Response, SiteError> {
+    let body = render::load(&site.root, rel).await?;
     let mut resp = (StatusCode::OK, body).into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -71,40 +73,44 @@ async fn file(
     Ok(resp)
 }
 
-pub async fn page(State(st): St) -> Result<Response, AppError> {
-    file(&st, "app/index.html", "text/html; charset=utf-8").await
+pub async fn page(State(site): State<Arc<SiteState>>) -> Result<Response, SiteError> {
+    file(&site, "app/index.html", "text/html; charset=utf-8").await
 }
 
-pub async fn script(State(st): St) -> Result<Response, AppError> {
-    file(&st, "app/app.js", "text/javascript; charset=utf-8").await
+pub async fn script(State(site): State<Arc<SiteState>>) -> Result<Response, SiteError> {
+    file(&site, "app/app.js", "text/javascript; charset=utf-8").await
 }
 
-pub async fn login(State(st): St, Json(body): Json<LoginBody>) -> Response {
-    st.count_app_login();
+pub async fn login(State(site): State<Arc<SiteState>>, Json(body): Json<LoginBody>) -> Response {
+    site.count_app_login();
     let login = body.login.trim();
-    let Some(user) = st.data.user(login).filter(|u| u.password == body.password) else {
+    let Some(user) = site
+        .data
+        .user(login)
+        .filter(|u| u.password == body.password)
+    else {
         return unauthorized(json!({ "error": BAD_CREDENTIALS }));
     };
     match user.two_factor {
         TwoFactor::None => {
-            let token = st.store.create_app_token(&user.login);
+            let token = site.site_logins.create_app_token(&user.login);
             json_response(StatusCode::OK, json!({ "token": token }))
         }
         TwoFactor::Redirect | TwoFactor::Modal => {
-            let code = st.issue_code(&user.login);
-            let pending = st.store.start_pending(&user.login, &code, None);
+            let code = site.issue_code(&user.login);
+            let pending = site.site_logins.start_pending(&user.login, &code, None);
             json_response(StatusCode::OK, json!({ "pending": pending }))
         }
     }
 }
 
-pub async fn otp(State(st): St, Json(body): Json<OtpBody>) -> Response {
+pub async fn otp(State(site): State<Arc<SiteState>>, Json(body): Json<OtpBody>) -> Response {
     let Some(pending) = body.pending.filter(|p| !p.is_empty()) else {
         return unauthorized(json!({ "error": EXPIRED, "retry": false }));
     };
-    match st.store.check_code(&pending, &body.code) {
+    match site.site_logins.check_code(&pending, &body.code) {
         OtpOutcome::Success { login } => {
-            let token = st.store.create_app_token(&login);
+            let token = site.site_logins.create_app_token(&login);
             json_response(StatusCode::OK, json!({ "token": token }))
         }
         OtpOutcome::Wrong { .. } => unauthorized(json!({ "error": WRONG_CODE, "retry": true })),
@@ -113,14 +119,14 @@ pub async fn otp(State(st): St, Json(body): Json<OtpBody>) -> Response {
     }
 }
 
-pub async fn accounts(State(st): St, headers: HeaderMap) -> Response {
+pub async fn accounts(State(site): State<Arc<SiteState>>, headers: HeaderMap) -> Response {
     let Some(user) = bearer(&headers)
-        .and_then(|t| st.store.app_token_user(&t))
-        .and_then(|login| st.data.user(&login).cloned())
+        .and_then(|t| site.site_logins.app_token_user(&t))
+        .and_then(|login| site.data.user(&login).cloned())
     else {
         return unauthorized(json!({ "error": "unauthorized" }));
     };
-    let accounts: Vec<_> = st
+    let accounts: Vec<_> = site
         .data
         .accounts
         .iter()
@@ -132,9 +138,9 @@ pub async fn accounts(State(st): St, headers: HeaderMap) -> Response {
     )
 }
 
-pub async fn logout(State(st): St, headers: HeaderMap) -> Response {
+pub async fn logout(State(site): State<Arc<SiteState>>, headers: HeaderMap) -> Response {
     if let Some(token) = bearer(&headers) {
-        st.store.drop_app_token(&token);
+        site.site_logins.drop_app_token(&token);
     }
     StatusCode::NO_CONTENT.into_response()
 }

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::data::Invoice;
+use crate::data::Invoice;
 
 /// An invoice with its PDF bytes.
 type Published = (Invoice, Vec<u8>);

@@ -13,10 +13,10 @@ use rand::Rng;
 use rand::seq::IndexedRandom;
 use serde::Deserialize;
 
-use super::auth;
-use super::login;
-use super::render::{self, AppError, escape_html, html, html_response, text};
-use super::routes::{AppState, St};
+use crate::login;
+use crate::render::{self, SiteError, escape_html, html, html_response, text};
+use crate::routes::SiteState;
+use crate::site_login;
 
 /// The user a passed challenge logs in.
 pub const HUMAN_USER: &str = "carol";
@@ -52,7 +52,7 @@ impl Challenges {
             .map(|_| *WORDS.choose(&mut rng).unwrap_or(&"soleil"))
             .collect::<Vec<_>>()
             .join(" ");
-        let id = auth::random_token();
+        let id = site_login::random_token();
         let mut open = self.lock();
         while open.len() >= MAX_CHALLENGES {
             open.shift_remove_index(0);
@@ -81,8 +81,8 @@ pub struct HumanForm {
     phrase: Option<String>,
 }
 
-async fn render_human(st: &AppState, alert: Option<&str>) -> Result<Response, AppError> {
-    let (id, phrase) = st.human.issue();
+async fn render_human(site: &SiteState, alert: Option<&str>) -> Result<Response, SiteError> {
+    let (id, phrase) = site.human.issue();
     let (left, top) = {
         let mut rng = rand::rng();
         (
@@ -104,24 +104,24 @@ async fn render_human(st: &AppState, alert: Option<&str>) -> Result<Response, Ap
         ("left", text(left.to_string())),
         ("top", text(top.to_string())),
     ];
-    let body = render::page(&st.root, "Vérification humaine", None, "human", &vars).await?;
+    let body = render::page(&site.root, "Vérification humaine", None, "human", &vars).await?;
     Ok(html_response(StatusCode::OK, body))
 }
 
-pub async fn human_get(State(st): St) -> Result<Response, AppError> {
-    render_human(&st, None).await
+pub async fn human_get(State(site): State<Arc<SiteState>>) -> Result<Response, SiteError> {
+    render_human(&site, None).await
 }
 
 pub async fn human_post(
-    State(st): St,
+    State(site): State<Arc<SiteState>>,
     headers: HeaderMap,
     Form(form): Form<HumanForm>,
-) -> Result<Response, AppError> {
+) -> Result<Response, SiteError> {
     let id = form.challenge.as_deref().unwrap_or("");
     let phrase = form.phrase.as_deref().unwrap_or("");
-    if st.human.answer(id, phrase) {
-        login::login_success(&st, &headers, HUMAN_USER)
+    if site.human.answer(id, phrase) {
+        login::login_success(&site, &headers, HUMAN_USER)
     } else {
-        render_human(&st, Some(WRONG_PHRASE)).await
+        render_human(&site, Some(WRONG_PHRASE)).await
     }
 }

@@ -1,5 +1,6 @@
-//! Server-side sessions (`sid` cookie) and pending 2FA logins (`pending`
-//! cookie), plus cookie helpers.
+//! The site's logins, kept server-side: a logged-in browser's `sid` cookie, pending 2FA
+//! logins (`pending` cookie), remembered devices and the `/app`'s bearer tokens; plus the
+//! cookie helpers. A "site login" is what a bank would call a session.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -10,6 +11,7 @@ use rand::Rng;
 /// Wrong codes allowed before a pending login is dropped.
 pub const MAX_OTP_ATTEMPTS: u32 = 3;
 
+/// The cookie of a site login.
 pub const SID: &str = "sid";
 pub const PENDING: &str = "pending";
 /// Set when the person ticks "Se souvenir de cet appareil" on a 2FA form: a later login
@@ -28,7 +30,7 @@ struct Pending {
 #[derive(Debug, Default)]
 struct Inner {
     /// sid → login
-    sessions: HashMap<String, String>,
+    site_logins: HashMap<String, String>,
     /// pending token → pending login
     pending: HashMap<String, Pending>,
     /// remember_device token → login
@@ -37,8 +39,9 @@ struct Inner {
     app_tokens: HashMap<String, String>,
 }
 
+/// Every login the site holds; [`crate::DemoSite`] shares it to end them.
 #[derive(Debug, Default)]
-pub struct Store {
+pub struct SiteLogins {
     inner: Mutex<Inner>,
 }
 
@@ -55,31 +58,34 @@ pub enum OtpOutcome {
     Locked,
 }
 
-impl Store {
+impl SiteLogins {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         // A panic while holding the lock cannot leave the maps inconsistent.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn create_session(&self, login: &str) -> String {
+    /// A new site login for `login`; returns its `sid` cookie's value.
+    pub fn start_site_login(&self, login: &str) -> String {
         let sid = random_token();
-        self.lock().sessions.insert(sid.clone(), login.to_string());
+        self.lock()
+            .site_logins
+            .insert(sid.clone(), login.to_string());
         sid
     }
 
-    pub fn session_user(&self, sid: &str) -> Option<String> {
-        self.lock().sessions.get(sid).cloned()
+    pub fn site_login_user(&self, sid: &str) -> Option<String> {
+        self.lock().site_logins.get(sid).cloned()
     }
 
-    pub fn drop_session(&self, sid: &str) {
-        self.lock().sessions.remove(sid);
+    pub fn end_site_login(&self, sid: &str) {
+        self.lock().site_logins.remove(sid);
     }
 
-    /// Ends every session (`sid` cookies and the app's tokens), as a server restart or a
-    /// session timeout would. Remembered devices stay.
-    pub fn expire_sessions(&self) {
+    /// Ends every site login (`sid` cookies and the app's tokens), as a server restart or a
+    /// timeout would. Remembered devices stay.
+    pub fn expire_site_logins(&self) {
         let mut inner = self.lock();
-        inner.sessions.clear();
+        inner.site_logins.clear();
         inner.app_tokens.clear();
     }
 
