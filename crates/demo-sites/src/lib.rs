@@ -139,6 +139,15 @@ impl LoginCounter {
     }
 }
 
+/// Why [`DemoSite::wait_code`] returned no code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WaitCodeError {
+    #[error("demo-bank stopped before a code was issued for {user}")]
+    Stopped { user: String },
+    #[error("no 2FA code issued for {user} within {timeout:?}")]
+    TimedOut { user: String, timeout: Duration },
+}
+
 /// A running demo bank. Dropping it without [`DemoSite::shutdown`] still asks
 /// the server to stop, but does not wait for it.
 pub struct DemoSite {
@@ -209,7 +218,7 @@ impl DemoSite {
 
     /// Waits until a 2FA code has been issued for `user` that no previous
     /// `wait_code` call returned, and returns the most recent such code.
-    pub async fn wait_code(&self, user: &str, timeout: Duration) -> Result<String, String> {
+    pub async fn wait_code(&self, user: &str, timeout: Duration) -> Result<String, WaitCodeError> {
         let mut rx = self.codes.clone();
         let wait = async {
             loop {
@@ -218,8 +227,8 @@ impl DemoSite {
                     let codes = rx
                         .wait_for(|c| c.latest(user).is_some_and(|(seq, _)| seq > seen))
                         .await
-                        .map_err(|_| {
-                            format!("demo-bank stopped before a code was issued for {user}")
+                        .map_err(|_| WaitCodeError::Stopped {
+                            user: user.to_string(),
                         })?;
                     codes
                         .latest(user)
@@ -238,7 +247,10 @@ impl DemoSite {
         };
         tokio::time::timeout(timeout, wait)
             .await
-            .map_err(|_| format!("no 2FA code issued for {user} within {timeout:?}"))?
+            .map_err(|_| WaitCodeError::TimedOut {
+                user: user.to_string(),
+                timeout,
+            })?
     }
 
     fn consumed_seq(&self, user: &str) -> u64 {

@@ -336,7 +336,7 @@ async fn invoice_pdf(
     Ok(resp)
 }
 
-fn message_item(m: &super::data::Message) -> String {
+fn message_item(m: &crate::data::Message) -> String {
     format!(
         "    <li class=\"message\" data-id=\"{}\"><span class=\"date\">{}</span> <span class=\"subject\">{}</span></li>\n",
         escape_html(&m.id),
