@@ -58,7 +58,7 @@ enum Command {
         #[arg(long)]
         background: bool,
         /// How long to wait for a one-time code.
-        #[arg(long, default_value = "5m", value_parser = parse_duration)]
+        #[arg(long, default_value = "5m", value_parser = gleaner::duration::parse)]
         code_timeout: Duration,
         /// Print each step as it runs.
         #[arg(short, long)]
@@ -111,7 +111,7 @@ struct ServeArgs {
     )]
     base_urls: Vec<String>,
     /// How long a collect waits for a one-time code.
-    #[arg(long, env = "GLEANER_CODE_TIMEOUT", default_value = "5m", value_parser = parse_duration)]
+    #[arg(long, env = "GLEANER_CODE_TIMEOUT", default_value = "5m", value_parser = gleaner::duration::parse)]
     code_timeout: Duration,
     /// Show the browsers' windows.
     #[arg(long, env = "GLEANER_HEADFUL")]
@@ -128,7 +128,7 @@ struct ServeArgs {
     #[arg(long, env = "GLEANER_MAX_COLLECTS", default_value_t = 2)]
     max_collects: usize,
     /// How long a UI session token lives.
-    #[arg(long, env = "GLEANER_SESSION_TTL", default_value = "15m", value_parser = parse_duration)]
+    #[arg(long, env = "GLEANER_SESSION_TTL", default_value = "15m", value_parser = gleaner::duration::parse)]
     session_ttl: Duration,
     /// Where webhooks are POSTed (http:// or https://). Without it, no events are kept or sent.
     #[arg(long, env = "GLEANER_WEBHOOK_URL")]
@@ -207,10 +207,6 @@ async fn interrupted() -> &'static str {
         _ = tokio::signal::ctrl_c() => "Ctrl-C",
         _ = term.recv() => "SIGTERM",
     }
-}
-
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    connector::duration::parse_duration(s)
 }
 
 #[tokio::main]
@@ -294,7 +290,7 @@ fn check(files: &[PathBuf]) -> ExitCode {
             Ok(c) => eprintln!(
                 "{}: ok ({} login steps, {} steps, {} pages)",
                 f.display(),
-                c.login.len(),
+                c.login.steps().len(),
                 c.steps.len(),
                 c.pages.len()
             ),
@@ -339,7 +335,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     let fields = gather_fields(&connector, &args.fields)?;
     let base_url = match args.base_url {
         Some(u) => u,
-        None => connector.base_url.parse().context("base_url")?,
+        None => connector.base_url.clone(),
     };
     let mut options = CollectOptions::default();
     options.launch.headless = !args.headful;
@@ -419,7 +415,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
 
 /// Field values from `--field`, then `GLEANER_FIELD_<NAME>`, then a prompt.
 fn gather_fields(
-    connector: &connector::Connector,
+    connector: &connector::Plan,
     given: &[String],
 ) -> Result<IndexMap<String, String>> {
     let mut values = IndexMap::new();
