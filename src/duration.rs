@@ -96,8 +96,14 @@ mod tests {
 
     #[test]
     fn days_only_with_days() {
-        assert_eq!(parse_with_days("7d").unwrap(), Duration::from_secs(7 * 86_400));
-        assert_eq!(parse_with_days(" 24h ").unwrap(), Duration::from_secs(86_400));
+        assert_eq!(
+            parse_with_days("7d").unwrap(),
+            Duration::from_secs(7 * 86_400)
+        );
+        assert_eq!(
+            parse_with_days(" 24h ").unwrap(),
+            Duration::from_secs(86_400)
+        );
         assert_eq!(
             parse_with_days("400d").unwrap_err().to_string(),
             "invalid duration \"400d\": expected e.g. 7d, 24h, 30m"

@@ -197,7 +197,10 @@ impl Collector {
 
         let mut inputs = Inputs::new(fields, base_url);
         inputs.known_documents = self.store.known_documents(credential_id).await?;
-        inputs.since = credential.since.as_deref().and_then(crate::store::known::since_day);
+        inputs.since = credential
+            .since
+            .as_deref()
+            .and_then(crate::store::known::since_day);
         inputs.session = self.session_for(credential_id, mode).await;
         let this = self.clone();
         let driven = live.clone();
@@ -316,13 +319,8 @@ impl Collector {
             Ok(outcome) => (State::Done, None, outcome.documents.len()),
             Err(e) => (e.kind().final_state(), Some(&e.code), 0),
         };
-        self.metrics.collect_finished(
-            &connector.id,
-            state,
-            code,
-            began.elapsed(),
-            new_documents,
-        );
+        self.metrics
+            .collect_finished(&connector.id, state, code, began.elapsed(), new_documents);
         self.finish(&live, result).await;
     }
 

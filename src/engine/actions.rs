@@ -137,7 +137,10 @@ impl Runner<'_> {
         }
         let s = probe.selectors[0];
         let msg = if s.count == 0 {
-            format!("no element matches {selector:?} after {}", format_duration(timeout))
+            format!(
+                "no element matches {selector:?} after {}",
+                format_duration(timeout)
+            )
         } else {
             format!(
                 "{} element(s) match {selector:?} but none is visible after {}",

@@ -101,7 +101,7 @@ mod tests {
         let otp = &plan.pages[0].matcher;
         let mut sels = SelectorSet::default();
         sels.add_page(otp);
-                let probe = |url: &str, modal: bool| Probe {
+        let probe = |url: &str, modal: bool| Probe {
             url: url.into(),
             ready: "complete".into(),
             marked: false,

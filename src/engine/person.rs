@@ -55,7 +55,10 @@ impl Runner<'_> {
             }
             Err(_) => {
                 let code = twofa_expired();
-                let why = format!("no one-time code was given within {}", format_duration(timeout));
+                let why = format!(
+                    "no one-time code was given within {}",
+                    format_duration(timeout)
+                );
                 Err(self.error(code, why).await)
             }
         }

@@ -39,13 +39,7 @@ pub(super) struct Runner<'a> {
 }
 
 impl<'a> Runner<'a> {
-    pub fn new(
-        plan: &'a Plan,
-        tab: &'a Tab,
-        inputs: Inputs,
-        options: &'a Options,
-        io: Io,
-    ) -> Self {
+    pub fn new(plan: &'a Plan, tab: &'a Tab, inputs: Inputs, options: &'a Options, io: Io) -> Self {
         let mut vars = HashMap::new();
         let fields: Map<String, Value> = inputs
             .fields

@@ -109,10 +109,7 @@ impl Runner<'_> {
                     valid = true;
                     return true;
                 }
-                probe.ready == "complete"
-                    && others
-                        .iter()
-                        .any(|p| matches(p, probe, &sels))
+                probe.ready == "complete" && others.iter().any(|p| matches(p, probe, &sels))
             })
             .await;
         let (probe, _) = result?;

@@ -94,7 +94,9 @@ pub fn extract(
     fields: &[Field],
     lookup: Lookup<'_>,
 ) -> Result<Vec<Map<String, Value>>, ExtractError> {
-    each_row(html, rows, |row, reader| reader.record(row, fields, page_url, lookup))
+    each_row(html, rows, |row, reader| {
+        reader.record(row, fields, page_url, lookup)
+    })
 }
 
 /// A row of documents: where its document is, and its record's fields.
@@ -243,30 +245,33 @@ fn field_value(
     let name = field.name.as_str();
     let raw = match &field.source {
         FieldSource::Const(c) => c.clone(),
-        FieldSource::Value(tpl) => Value::String(tpl.render(lookup).map_err(|e| {
-            ExtractError::Template {
+        FieldSource::Value(tpl) => {
+            Value::String(tpl.render(lookup).map_err(|e| ExtractError::Template {
                 row: row_no,
                 field: name.into(),
                 message: e.to_string(),
-            }
-        })?),
+            })?)
+        }
         FieldSource::Element { at, read } => {
             let element = match at {
-                Element::Css(css) => row.select(&selector(css)?).next().map(Some).ok_or_else(
-                    || ExtractError::Missing {
-                        row: row_no,
-                        field: name.into(),
-                        selector: css.clone(),
-                    },
-                ),
+                Element::Css(css) => {
+                    row.select(&selector(css)?).next().map(Some).ok_or_else(|| {
+                        ExtractError::Missing {
+                            row: row_no,
+                            field: name.into(),
+                            selector: css.clone(),
+                        }
+                    })
+                }
                 Element::Col(col) => {
-                    let idx = *columns
-                        .get(&normalise(col))
-                        .ok_or_else(|| ExtractError::NoColumn {
-                            col: col.clone(),
-                            table: table.into(),
-                            headers: columns.keys().cloned().collect::<Vec<_>>().join(" | "),
-                        })?;
+                    let idx =
+                        *columns
+                            .get(&normalise(col))
+                            .ok_or_else(|| ExtractError::NoColumn {
+                                col: col.clone(),
+                                table: table.into(),
+                                headers: columns.keys().cloned().collect::<Vec<_>>().join(" | "),
+                            })?;
                     row.select(&CELL)
                         .nth(idx)
                         .map(Some)
@@ -363,7 +368,11 @@ mod tests {
     fn table_columns_by_header_text() {
         let col = |c: &str| element(Element::Col(c.into()), Read::Text);
         let fields = [
-            field("date", col("Date"), serde_json::json!([{"date": "%d/%m/%Y"}])),
+            field(
+                "date",
+                col("Date"),
+                serde_json::json!([{"date": "%d/%m/%Y"}]),
+            ),
             field("amount", col("montant"), serde_json::json!(["decimal"])),
             field("label", col("Libellé"), serde_json::json!([])),
         ];

@@ -15,10 +15,7 @@ pub fn since_day(since: &str) -> Option<NaiveDate> {
 
 impl Store {
     /// Every document the credential has, by the site's id and by sha256.
-    pub async fn known_documents(
-        &self,
-        credential_id: &str,
-    ) -> Result<KnownDocuments, StoreError> {
+    pub async fn known_documents(&self, credential_id: &str) -> Result<KnownDocuments, StoreError> {
         let rows: Vec<(Option<String>, String)> =
             sqlx::query_as("SELECT doc_id, sha256 FROM documents WHERE credential_id = $1")
                 .bind(credential_id)

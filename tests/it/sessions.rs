@@ -502,8 +502,5 @@ fn a_session_check_names_a_defined_page_and_a_valid_template() {
     );
     let c = connector::parse(&timeout, "demo-bank.yaml").unwrap();
     let session = c.session.unwrap();
-    assert_eq!(
-        session.timeout,
-        Some(Duration::from_secs(3))
-    );
+    assert_eq!(session.timeout, Some(Duration::from_secs(3)));
 }

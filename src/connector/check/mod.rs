@@ -275,11 +275,16 @@ impl Checker<'_> {
             })
         };
         let (any, all) = (list(&page.any), list(&page.all));
-        let keys = [url.is_some(), has.is_some(), exists.is_some(), lacks.is_some()]
-            .into_iter()
-            .chain([any.is_some(), all.is_some()])
-            .filter(|present| *present)
-            .count();
+        let keys = [
+            url.is_some(),
+            has.is_some(),
+            exists.is_some(),
+            lacks.is_some(),
+        ]
+        .into_iter()
+        .chain([any.is_some(), all.is_some()])
+        .filter(|present| *present)
+        .count();
         if keys == 0 {
             self.err(
                 pos,

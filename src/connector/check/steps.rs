@@ -94,7 +94,10 @@ impl Checker<'_> {
 
     fn condition(&mut self, cond: &Sp<Condition>, pos: Pos) -> Option<plan::Condition> {
         let p = cond.pos.or(pos);
-        if cond.page.is_none() && cond.present.is_none() && cond.absent.is_none() && cond.url.is_none()
+        if cond.page.is_none()
+            && cond.present.is_none()
+            && cond.absent.is_none()
+            && cond.url.is_none()
         {
             self.err(p, "`when` needs one of page, present, absent, url");
         }
