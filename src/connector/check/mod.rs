@@ -542,3 +542,6 @@ impl Pos {
         if self.line == 0 { fallback } else { self }
     }
 }
+
+#[cfg(test)]
+mod tests;

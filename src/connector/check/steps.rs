@@ -55,7 +55,10 @@ impl Checker<'_> {
             }
             (None, []) => self.err(
                 pos,
-                format!("a step needs one action: {}", ACTIONS.join(", ")),
+                format!(
+                    "a step needs one action: {}",
+                    Step::all_action_names().join(", ")
+                ),
             ),
             (None, [_, second, ..]) => self.err(
                 pos,
