@@ -160,9 +160,18 @@ impl fmt::Display for ErrorCode {
     }
 }
 
+/// Why a text is not an error code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ErrorCodeError {
+    #[error("unknown error code {code:?}: it must start with one of {known}")]
+    UnknownKind { code: String, known: String },
+    #[error("error code detail {0:?} must be UPPER_SNAKE_CASE")]
+    Detail(String),
+}
+
 impl FromStr for ErrorCode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = ErrorCodeError;
+    fn from_str(s: &str) -> Result<Self, ErrorCodeError> {
         let (head, detail) = match s.split_once('.') {
             Some((h, d)) => (h, Some(d)),
             None => (s, None),
@@ -172,10 +181,10 @@ impl FromStr for ErrorCode {
             .find(|k| k.as_str() == head)
             .ok_or_else(|| {
                 let known: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
-                format!(
-                    "unknown error code {s:?}: it must start with one of {}",
-                    known.join(", ")
-                )
+                ErrorCodeError::UnknownKind {
+                    code: s.to_string(),
+                    known: known.join(", "),
+                }
             })?;
         if let Some(d) = detail
             && (d.is_empty()
@@ -183,7 +192,7 @@ impl FromStr for ErrorCode {
                     .chars()
                     .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
         {
-            return Err(format!("error code detail {d:?} must be UPPER_SNAKE_CASE"));
+            return Err(ErrorCodeError::Detail(d.to_string()));
         }
         Ok(ErrorCode {
             kind,

@@ -57,7 +57,7 @@ enum Command {
         #[arg(long)]
         background: bool,
         /// How long to wait for a one-time code.
-        #[arg(long, default_value = "5m", value_parser = parse_duration)]
+        #[arg(long, default_value = "5m", value_parser = gleaner::duration::parse)]
         code_timeout: Duration,
         /// Print each step as it runs.
         #[arg(short, long)]
@@ -102,7 +102,7 @@ struct ServeArgs {
     )]
     base_urls: Vec<String>,
     /// How long a collect waits for a one-time code.
-    #[arg(long, env = "GLEANER_CODE_TIMEOUT", default_value = "5m", value_parser = parse_duration)]
+    #[arg(long, env = "GLEANER_CODE_TIMEOUT", default_value = "5m", value_parser = gleaner::duration::parse)]
     code_timeout: Duration,
     /// Show the browsers' windows.
     #[arg(long, env = "GLEANER_HEADFUL")]
@@ -119,7 +119,7 @@ struct ServeArgs {
     #[arg(long, env = "GLEANER_MAX_COLLECTS", default_value_t = 2)]
     max_collects: usize,
     /// How long a UI session token lives.
-    #[arg(long, env = "GLEANER_SESSION_TTL", default_value = "15m", value_parser = parse_duration)]
+    #[arg(long, env = "GLEANER_SESSION_TTL", default_value = "15m", value_parser = gleaner::duration::parse)]
     session_ttl: Duration,
     /// Where webhooks are POSTed (http:// or https://). Without it, no events are kept or sent.
     #[arg(long, env = "GLEANER_WEBHOOK_URL")]
@@ -200,10 +200,6 @@ async fn interrupted() -> &'static str {
     }
 }
 
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    connector::duration::parse_duration(s)
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -265,7 +261,7 @@ fn check(files: &[PathBuf]) -> ExitCode {
             Ok(c) => eprintln!(
                 "{}: ok ({} login steps, {} steps, {} pages)",
                 f.display(),
-                c.login.len(),
+                c.login.steps().len(),
                 c.steps.len(),
                 c.pages.len()
             ),
@@ -310,7 +306,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     let fields = gather_fields(&connector, &args.fields)?;
     let base_url = match args.base_url {
         Some(u) => u,
-        None => connector.base_url.parse().context("base_url")?,
+        None => connector.base_url.clone(),
     };
     let mut options = CollectOptions::default();
     options.launch.headless = !args.headful;
@@ -390,7 +386,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
 
 /// Field values from `--field`, then `GLEANER_FIELD_<NAME>`, then a prompt.
 fn gather_fields(
-    connector: &connector::Connector,
+    connector: &connector::Plan,
     given: &[String],
 ) -> Result<IndexMap<String, String>> {
     let mut values = IndexMap::new();

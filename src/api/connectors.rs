@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AppState;
-use crate::connector::{Connector, FieldKind};
+use crate::connector::{FieldKind, Plan};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -33,11 +33,11 @@ pub struct FieldInfo {
     pub identity: bool,
 }
 
-impl From<&Connector> for ConnectorInfo {
-    fn from(c: &Connector) -> Self {
+impl From<&Plan> for ConnectorInfo {
+    fn from(c: &Plan) -> Self {
         let identity = c.identity_field();
         ConnectorInfo {
-            id: c.id.value.clone(),
+            id: c.id.clone(),
             name: c.name.clone(),
             fields: c
                 .fields
@@ -59,7 +59,7 @@ impl From<&Connector> for ConnectorInfo {
                     identity: identity == Some(name.as_str()),
                 })
                 .collect(),
-            interactive_login: c.interactive_login.is_some(),
+            interactive_login: c.has_interactive_login(),
         }
     }
 }

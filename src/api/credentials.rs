@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::error::{ApiJson, AppError, ErrorBody};
-use crate::connector::Connector;
+use crate::connector::Plan;
 use crate::store::{Credential, NewCredential};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -62,7 +62,7 @@ fn check_day(day: &str) -> Result<(), AppError> {
 pub(crate) fn connector_of(
     state: &AppState,
     credential: &Credential,
-) -> Result<std::sync::Arc<Connector>, AppError> {
+) -> Result<std::sync::Arc<Plan>, AppError> {
     state
         .collector
         .catalog()
@@ -85,7 +85,7 @@ type Values = IndexMap<String, String>;
 /// connector's fields. With `keep_secrets`, an empty secret field is left out (the stored
 /// value stays) instead of being refused.
 pub(crate) fn split_fields(
-    connector: &Connector,
+    connector: &Plan,
     mut given: Values,
     keep_secrets: bool,
 ) -> Result<(Values, Values), AppError> {
@@ -93,7 +93,7 @@ pub(crate) fn split_fields(
         let known: Vec<&str> = connector.fields.keys().map(String::as_str).collect();
         return Err(AppError::Unprocessable(format!(
             "unknown field {unknown:?} for connector {}: it asks for {}",
-            connector.id.value,
+            connector.id,
             known.join(", ")
         )));
     }

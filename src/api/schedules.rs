@@ -50,7 +50,9 @@ impl DurationValue {
         let bad = |why: String| AppError::Unprocessable(format!("{what}: {why}"));
         let duration = match self {
             DurationValue::Seconds(s) => Duration::from_secs(*s),
-            DurationValue::Text(text) => parse_schedule_duration(text).map_err(bad)?,
+            DurationValue::Text(text) => {
+                crate::duration::parse_with_days(text).map_err(|e| bad(e.to_string()))?
+            }
         };
         if duration.subsec_nanos() != 0 {
             return Err(bad(format!(
@@ -62,22 +64,6 @@ impl DurationValue {
         }
         Ok(duration)
     }
-}
-
-/// Like a connector's durations ([`parse_duration`](crate::connector::duration::parse_duration)),
-/// plus days (`7d`), since schedules run for longer than a day.
-fn parse_schedule_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    if let Some(days) = t.strip_suffix('d') {
-        return match days.trim().parse::<u64>() {
-            Ok(n) if n <= 366 => Ok(Duration::from_secs(n * 86_400)),
-            _ => Err(format!(
-                "invalid duration {text:?}: expected e.g. 7d, 24h, 30m"
-            )),
-        };
-    }
-    crate::connector::duration::parse_duration(t)
-        .map_err(|e| format!("{e}; longer intervals are written in days (7d)"))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

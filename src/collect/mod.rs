@@ -14,7 +14,7 @@ pub use service::{CollectMode, Collector, CollectorConfig, CollectorError};
 
 use crate::browser::{Browser, LaunchOptions, Screen};
 use crate::codes::{ErrorKind, State};
-use crate::connector::Connector;
+use crate::connector::Plan;
 use crate::engine::{self, CollectError, Event, Inputs, Io, Outcome};
 
 #[derive(Debug, Clone, Default)]
@@ -27,7 +27,7 @@ pub struct CollectOptions {
 /// state (done, error or disconnected) is sent as the last event. `on_screen` receives
 /// the tab's screen once it exists, and `None` before the browser closes.
 pub async fn run(
-    connector: &Connector,
+    connector: &Plan,
     inputs: Inputs,
     options: &CollectOptions,
     io: Io,

@@ -14,7 +14,7 @@ use url::Url;
 use super::live::{CodeRequest, ErrorInfo, Live, PersonLinks, screen_pump};
 use super::{CollectOptions, run};
 use crate::codes::{ErrorKind, State};
-use crate::connector::Connector;
+use crate::connector::Plan;
 use crate::connector::catalog::Catalog;
 use crate::engine::{CollectError, Event, Inputs, Io, Outcome};
 use crate::secrets::Redactor;
@@ -163,8 +163,7 @@ impl Collector {
             .ok_or_else(|| CollectorError::NoConnector(credential.connector.clone()))?;
         let base_url = match self.config.base_urls.get(&credential.connector) {
             Some(u) => u.clone(),
-            None => Url::parse(&connector.base_url)
-                .map_err(|_| CollectorError::BadBaseUrl(connector.base_url.value.clone()))?,
+            None => connector.base_url.clone(),
         };
         let fields = self
             .store
@@ -198,7 +197,10 @@ impl Collector {
 
         let mut inputs = Inputs::new(fields, base_url);
         inputs.known_documents = self.store.known_documents(credential_id).await?;
-        inputs.since = credential.since.clone();
+        inputs.since = credential
+            .since
+            .as_deref()
+            .and_then(crate::store::known::since_day);
         inputs.session = self.session_for(credential_id, mode).await;
         let this = self.clone();
         let driven = live.clone();
@@ -279,7 +281,7 @@ impl Collector {
         self: Arc<Self>,
         live: Arc<Live>,
         links: PersonLinks,
-        connector: Arc<Connector>,
+        connector: Arc<Plan>,
         inputs: Inputs,
     ) {
         let began = std::time::Instant::now();
@@ -317,13 +319,8 @@ impl Collector {
             Ok(outcome) => (State::Done, None, outcome.documents.len()),
             Err(e) => (e.kind().final_state(), Some(&e.code), 0),
         };
-        self.metrics.collect_finished(
-            &connector.id.value,
-            state,
-            code,
-            began.elapsed(),
-            new_documents,
-        );
+        self.metrics
+            .collect_finished(&connector.id, state, code, began.elapsed(), new_documents);
         self.finish(&live, result).await;
     }
 

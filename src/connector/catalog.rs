@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{Connector, LoadError, load};
+use super::{LoadError, Plan, load};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -28,7 +28,7 @@ pub enum CatalogError {
 /// Connectors by id.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
-    connectors: BTreeMap<String, (Arc<Connector>, PathBuf)>,
+    connectors: BTreeMap<String, (Arc<Plan>, PathBuf)>,
 }
 
 impl Catalog {
@@ -55,8 +55,8 @@ impl Catalog {
         Ok(catalog)
     }
 
-    pub fn insert(&mut self, connector: Connector, path: PathBuf) -> Result<(), CatalogError> {
-        let id = connector.id.value.clone();
+    pub fn insert(&mut self, connector: Plan, path: PathBuf) -> Result<(), CatalogError> {
+        let id = connector.id.clone();
         if let Some((_, first)) = self.connectors.get(&id) {
             return Err(CatalogError::Duplicate {
                 id,
@@ -68,12 +68,12 @@ impl Catalog {
         Ok(())
     }
 
-    pub fn get(&self, id: &str) -> Option<Arc<Connector>> {
+    pub fn get(&self, id: &str) -> Option<Arc<Plan>> {
         self.connectors.get(id).map(|(c, _)| c.clone())
     }
 
     /// Every connector, by id.
-    pub fn iter(&self) -> impl Iterator<Item = &Arc<Connector>> {
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Plan>> {
         self.connectors.values().map(|(c, _)| c)
     }
 

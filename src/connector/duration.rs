@@ -1,4 +1,5 @@
-//! Durations as connector authors write them: `20s`, `500ms`, `5m`, `1h`, or a number of seconds.
+//! Durations in connector files: `timeout: 20s` and `auto_success: false | 8s`, parsed by
+//! [`crate::duration::parse`].
 
 use std::borrow::Cow;
 use std::fmt;
@@ -7,6 +8,8 @@ use std::time::Duration;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::duration::parse as parse_duration;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeout(pub Duration);
 
@@ -14,33 +17,6 @@ impl Timeout {
     pub fn get(self) -> Duration {
         self.0
     }
-}
-
-/// Parses `250ms`, `20s`, `5m`, `1h`, `1.5s`, or a bare number of seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("invalid duration {text:?}: expected e.g. 500ms, 20s, 5m"))?;
-    let secs = match unit.trim() {
-        "ms" => n / 1000.0,
-        "" | "s" => n,
-        "m" | "min" => n * 60.0,
-        "h" => n * 3600.0,
-        other => {
-            return Err(format!(
-                "invalid duration unit {other:?} in {text:?}: use ms, s, m or h"
-            ));
-        }
-    };
-    if !secs.is_finite() || !(0.0..=86_400.0).contains(&secs) {
-        return Err(format!("duration {text:?} out of range (0 to 24h)"));
-    }
-    Ok(Duration::from_secs_f64(secs))
 }
 
 impl<'de> Deserialize<'de> for Timeout {
@@ -156,21 +132,5 @@ impl JsonSchema for AutoSuccess {
             "description": "`false`, `true` (8s) or a duration such as 8s",
             "type": ["boolean", "string", "number"]
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_units() {
-        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(parse_duration("20s").unwrap(), Duration::from_secs(20));
-        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
-        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
-        assert_eq!(parse_duration("3").unwrap(), Duration::from_secs(3));
-        assert!(parse_duration("3 days").is_err());
-        assert!(parse_duration("s").is_err());
     }
 }

@@ -1,18 +1,20 @@
-//! Connector files: the format ([`model`]), loading with positions, and the static checks
-//! behind `gleaner check` ([`check`]). Every problem is reported as `file:line:col: message`.
+//! Connector files: the format as written ([`model`], with positions), the static checks
+//! behind `gleaner check` ([`check`]), which compile a connector into the [`Plan`] the
+//! engine runs ([`plan`]). Every problem is reported as `file:line:col: message`.
 
 pub mod catalog;
 pub mod check;
 pub mod duration;
 pub mod model;
+pub mod plan;
 pub(crate) mod shorthand;
 pub mod span;
-pub mod template;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use model::*;
+pub use plan::Plan;
 pub use span::{Pos, Sp};
 
 /// One problem in a connector file.
@@ -52,8 +54,8 @@ fn render(diags: &[Diagnostic]) -> String {
         .join("\n")
 }
 
-/// Reads, parses and checks a connector file.
-pub fn load(path: &Path) -> Result<Connector, LoadError> {
+/// Reads, parses, checks and compiles a connector file.
+pub fn load(path: &Path) -> Result<Plan, LoadError> {
     let src = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
         path: path.to_path_buf(),
         source,
@@ -61,15 +63,10 @@ pub fn load(path: &Path) -> Result<Connector, LoadError> {
     parse(&src, &path.display().to_string())
 }
 
-/// Parses and checks connector source; `file` names it in diagnostics.
-pub fn parse(src: &str, file: &str) -> Result<Connector, LoadError> {
+/// Parses, checks and compiles connector source; `file` names it in diagnostics.
+pub fn parse(src: &str, file: &str) -> Result<Plan, LoadError> {
     let connector = parse_unchecked(src, file).map_err(|d| LoadError::Invalid(vec![d]))?;
-    let diags = check::check(&connector, file);
-    if diags.is_empty() {
-        Ok(connector)
-    } else {
-        Err(LoadError::Invalid(diags))
-    }
+    check::check(&connector, file).map_err(LoadError::Invalid)
 }
 
 /// Parses without the semantic checks. A syntax or shape error stops the parse, so at

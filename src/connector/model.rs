@@ -211,28 +211,11 @@ pub struct Step {
     pub interactive: Option<Sp<Interactive>>,
 }
 
-/// The actions a step can hold, by their YAML key.
-pub const ACTIONS: &[&str] = &[
-    "goto",
-    "fill",
-    "click",
-    "select",
-    "press",
-    "wait",
-    "await_page",
-    "ask_code",
-    "fail",
-    "extract",
-    "download",
-    "eval",
-    "interactive",
-];
-
 impl Step {
-    /// The YAML keys of the actions this step holds (a valid step holds one).
-    pub fn action_names(&self) -> Vec<&'static str> {
-        // Name and presence side by side, so the two cannot drift apart.
-        let actions = [
+    /// Every action of the format by its YAML key, and whether this step holds it. The one
+    /// list of actions: name and presence side by side, so the two cannot drift apart.
+    fn action_table(&self) -> [(&'static str, bool); 13] {
+        [
             ("goto", self.goto.is_some()),
             ("fill", self.fill.is_some()),
             ("click", self.click.is_some()),
@@ -246,8 +229,21 @@ impl Step {
             ("download", self.download.is_some()),
             ("eval", self.eval.is_some()),
             ("interactive", self.interactive.is_some()),
-        ];
-        actions
+        ]
+    }
+
+    /// The YAML keys of the actions a step can hold.
+    pub fn all_action_names() -> Vec<&'static str> {
+        Step::default()
+            .action_table()
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect()
+    }
+
+    /// The YAML keys of the actions this step holds (a valid step holds one).
+    pub fn action_names(&self) -> Vec<&'static str> {
+        self.action_table()
             .into_iter()
             .filter(|(_, present)| *present)
             .map(|(name, _)| name)

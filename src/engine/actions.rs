@@ -6,10 +6,11 @@ use tokio::time::Instant;
 
 use super::error::CollectError;
 use super::pages::{SelectorSet, matches};
-use super::runner::{Runner, human};
+use super::runner::Runner;
 use crate::browser::{BrowserError, Probe, Target};
 use crate::codes::{ErrorCode, ErrorKind};
-use crate::connector::{AwaitPage, Wait};
+use crate::connector::plan::{AwaitPage, Wait, WaitFor};
+use crate::duration::format_duration;
 
 /// The longest single wait inside the page before the engine looks again; it bounds how
 /// long a change the page does not announce (no DOM mutation) can go unseen.
@@ -104,7 +105,7 @@ impl Runner<'_> {
                     ErrorKind::VendorDown.into(),
                     format!(
                         "the page did not load within {}",
-                        human(self.options.navigation_timeout)
+                        format_duration(self.options.navigation_timeout)
                     ),
                 );
                 e.url = Some(url.to_string());
@@ -136,12 +137,15 @@ impl Runner<'_> {
         }
         let s = probe.selectors[0];
         let msg = if s.count == 0 {
-            format!("no element matches {selector:?} after {}", human(timeout))
+            format!(
+                "no element matches {selector:?} after {}",
+                format_duration(timeout)
+            )
         } else {
             format!(
                 "{} element(s) match {selector:?} but none is visible after {}",
                 s.count,
-                human(timeout)
+                format_duration(timeout)
             )
         };
         Err(self.error(ErrorKind::ConnectorError.into(), msg).await)
@@ -191,7 +195,7 @@ impl Runner<'_> {
                 return Err(self
                     .error(
                         ErrorKind::ConnectorError.into(),
-                        format!("{why} after {}", human(timeout)),
+                        format!("{why} after {}", format_duration(timeout)),
                     )
                     .await);
             }
@@ -264,85 +268,72 @@ impl Runner<'_> {
     }
 
     pub(super) async fn wait(&mut self, wait: &Wait) -> Result<(), CollectError> {
-        let timeout = wait
-            .timeout
-            .map(|t| t.get())
-            .unwrap_or(self.options.element_timeout);
-        if let Some(sel) = &wait.selector {
-            let sel = self.render(sel)?;
-            return self.wait_visible(&sel, timeout).await;
-        }
-        if let Some(sel) = &wait.gone {
-            let sel = self.render(sel)?;
-            let (_, ok) = self
-                .wait_until(std::slice::from_ref(&sel), timeout, None, |p| {
-                    !p.selectors[0].visible
-                })
-                .await?;
-            if !ok {
-                let msg = format!("{sel:?} is still visible after {}", human(timeout));
-                return Err(self.error(ErrorKind::ConnectorError.into(), msg).await);
+        let timeout = wait.timeout.unwrap_or(self.options.element_timeout);
+        match &wait.until {
+            WaitFor::Selector(sel) => {
+                let sel = self.render(sel)?;
+                self.wait_visible(&sel, timeout).await
             }
-            return Ok(());
-        }
-        if let Some(pattern) = &wait.url {
-            let mut regexes = super::pages::Regexes::default();
-            let (probe, ok) = self
-                .wait_until(&[], timeout, None, |p| regexes.is_match(pattern, &p.url))
-                .await?;
-            if !ok {
-                let msg = format!(
-                    "the URL {} does not match {:?} after {}",
-                    probe.url,
-                    pattern.value,
-                    human(timeout)
-                );
-                return Err(self.error(ErrorKind::ConnectorError.into(), msg).await);
+            WaitFor::Gone(sel) => {
+                let sel = self.render(sel)?;
+                let (_, ok) = self
+                    .wait_until(std::slice::from_ref(&sel), timeout, None, |p| {
+                        !p.selectors[0].visible
+                    })
+                    .await?;
+                if !ok {
+                    let msg = format!(
+                        "{sel:?} is still visible after {}",
+                        format_duration(timeout)
+                    );
+                    return Err(self.error(ErrorKind::ConnectorError.into(), msg).await);
+                }
+                Ok(())
+            }
+            WaitFor::Url(pattern) => {
+                let (probe, ok) = self
+                    .wait_until(&[], timeout, None, |p| pattern.is_match(&p.url))
+                    .await?;
+                if !ok {
+                    let msg = format!(
+                        "the URL {} does not match {:?} after {}",
+                        probe.url,
+                        pattern.as_str(),
+                        format_duration(timeout)
+                    );
+                    return Err(self.error(ErrorKind::ConnectorError.into(), msg).await);
+                }
+                Ok(())
             }
         }
-        Ok(())
     }
 
     /// Waits until the browser is on one of the named pages; the first listed wins when
     /// several match. A server error page ends the wait with VENDOR_DOWN.
     pub(super) async fn await_page(&mut self, ap: &AwaitPage) -> Result<(), CollectError> {
-        let timeout = ap
-            .timeout
-            .map(|t| t.get())
-            .unwrap_or(self.options.page_timeout);
+        let timeout = ap.timeout.unwrap_or(self.options.page_timeout);
         let auto_success = self.auto_success_delay(ap).filter(|d| *d < timeout);
         let timeout = auto_success.unwrap_or(timeout);
         let mut sels = SelectorSet::default();
-        let pages: Vec<(&str, &crate::connector::PageDef)> = ap
-            .one_of
-            .iter()
-            .filter_map(|name| {
-                self.connector
-                    .pages
-                    .get_key_value(name.as_str())
-                    .map(|(k, v)| (k.as_str(), &v.value))
-            })
-            .collect();
-        for (_, p) in &pages {
-            sels.add_page(p);
+        let pages: Vec<&crate::connector::plan::Page> =
+            ap.one_of.iter().map(|id| self.plan.page(*id)).collect();
+        for p in &pages {
+            sels.add_page(&p.matcher);
         }
-        let mut regexes = std::mem::take(&mut self.regexes);
         let mut found: Option<&str> = None;
         let mut server_error = false;
-        let result = self
+        let (probe, _) = self
             .wait_until(&sels.list, timeout, None, |probe| {
                 if probe.ready == "complete" || probe.ready == "interactive" {
                     found = pages
                         .iter()
-                        .find(|(_, p)| matches(p, probe, &sels, &mut regexes))
-                        .map(|(n, _)| *n);
+                        .find(|p| matches(&p.matcher, probe, &sels))
+                        .map(|p| p.name.as_str());
                 }
                 server_error = self.tab.last_document().is_some_and(|(_, s)| s >= 500);
                 found.is_some() || server_error
             })
-            .await;
-        self.regexes = regexes;
-        let (probe, _) = result?;
+            .await?;
         if let Some(name) = found {
             self.vars
                 .insert("page".into(), serde_json::Value::String(name.to_string()));
@@ -354,18 +345,17 @@ impl Runner<'_> {
             self.vars.insert("page".into(), serde_json::Value::Null);
             return Ok(());
         }
-        let code: ErrorCode = ap
+        let code = ap
             .otherwise
-            .as_ref()
-            .and_then(|c| c.parse().ok())
+            .clone()
             .unwrap_or(ErrorCode::new(ErrorKind::Timeout));
-        let names: Vec<&str> = ap.one_of.iter().map(|n| n.as_str()).collect();
+        let names: Vec<&str> = pages.iter().map(|p| p.name.as_str()).collect();
         let mut e = self.error_now(
             code,
             format!(
                 "none of the pages {} was recognised after {}",
                 names.join(", "),
-                human(timeout)
+                format_duration(timeout)
             ),
         );
         e.url = Some(probe.url);
@@ -375,10 +365,9 @@ impl Runner<'_> {
     /// The auto-success delay when it applies to this `await_page`: in the login, for a
     /// connector that names no `success` page, unless the step names its own failure code.
     fn auto_success_delay(&self, ap: &AwaitPage) -> Option<Duration> {
-        let in_login = self.current.as_ref().is_some_and(|s| s.section == "login");
-        if !in_login || self.connector.success.is_some() || ap.otherwise.is_some() {
+        if !self.in_login() || ap.otherwise.is_some() {
             return None;
         }
-        crate::connector::AutoSuccess::delay(self.connector.auto_success)
+        self.plan.auto_success
     }
 }

@@ -2,42 +2,38 @@
 
 use std::time::Duration;
 
-use indexmap::IndexMap;
 use serde_json::{Map, Value};
 use url::Url;
 
 use super::Event;
 use super::document::{self, DocumentRecord};
 use super::error::CollectError;
-use super::runner::{Runner, human};
+use super::runner::Runner;
 use crate::codes::ErrorKind;
-use crate::connector::{Download, Extract, FieldSpec, Paginate, Sp};
-use crate::extract::{self, Rows};
+use crate::connector::plan::{self, Download, Extract, PageTurn, Paginate};
+use crate::duration::format_duration;
+use crate::extract::{self, DocumentRow, Field, Rows};
 
 impl Runner<'_> {
     pub(super) async fn extract(&mut self, ex: &Extract) -> Result<(), CollectError> {
-        let rows_sel = match (&ex.rows, &ex.table) {
-            (Some(r), _) => Some(self.render(r)?),
-            (None, Some(t)) => Some(self.render(t)?),
-            _ => None,
+        let rows_sel = match &ex.rows {
+            plan::Rows::Selector(t) | plan::Rows::Table(t) => Some(self.render(t)?),
+            plan::Rows::Page => None,
         };
-        let rows = match (&ex.rows, &ex.table, &rows_sel) {
-            (Some(_), _, Some(s)) => Rows::Selector(s),
-            (None, Some(_), Some(s)) => Rows::Table(s),
+        let rows = match (&ex.rows, &rows_sel) {
+            (plan::Rows::Selector(_), Some(s)) => Rows::Selector(s),
+            (plan::Rows::Table(_), Some(s)) => Rows::Table(s),
             _ => Rows::Page,
         };
-        let paginate = ex.paginate.as_ref().map(|p| &p.value);
-        if let Some(p) = paginate
-            && let Some(button) = &p.load_more
-        {
-            let button = self.render(button)?;
-            self.load_all(&button, rows_sel.as_deref(), p).await?;
+        if let Some(Paginate::LoadMore(turn)) = &ex.paginate {
+            let button = self.render(&turn.selector)?;
+            self.load_all(&button, rows_sel.as_deref(), turn).await?;
         }
         let mut pages_read = 0;
         loop {
             pages_read += 1;
             let records = self.extract_page(rows, &ex.fields).await?;
-            let list = ex.var.value.clone();
+            let list = ex.var.clone();
             for r in records {
                 let record = Value::Object(r);
                 self.emit(Event::Record {
@@ -47,10 +43,10 @@ impl Runner<'_> {
                 self.append(&list, record);
             }
             self.declare_list(&list);
-            match paginate {
-                Some(p) if p.next.is_some() && pages_read < p.max_pages => {
-                    let next = self.render(p.next.as_ref().expect("checked"))?;
-                    if !self.next_page(&next, p).await? {
+            match &ex.paginate {
+                Some(Paginate::Next(turn)) if pages_read < turn.max_pages => {
+                    let next = self.render(&turn.selector)?;
+                    if !self.next_page(&next, turn).await? {
                         break;
                     }
                 }
@@ -60,14 +56,20 @@ impl Runner<'_> {
         Ok(())
     }
 
-    async fn extract_page(
-        &self,
-        rows: Rows<'_>,
-        fields: &IndexMap<String, Sp<FieldSpec>>,
-    ) -> Result<Vec<Map<String, Value>>, CollectError> {
+    /// The page's HTML and its URL (relative links are resolved against it).
+    async fn page_source(&self) -> Result<(String, Url), CollectError> {
         let html = self.tab.html().await.map_err(|e| self.browser_failure(e))?;
         let url = self.tab.url().await.map_err(|e| self.browser_failure(e))?;
         let page_url = Url::parse(&url).unwrap_or_else(|_| self.base_url.clone());
+        Ok((html, page_url))
+    }
+
+    async fn extract_page(
+        &self,
+        rows: Rows<'_>,
+        fields: &[Field],
+    ) -> Result<Vec<Map<String, Value>>, CollectError> {
+        let (html, page_url) = self.page_source().await?;
         let lookup = |p: &[String]| self.lookup(p);
         match extract::extract(&html, &page_url, rows, fields, &lookup) {
             Ok(r) => Ok(r),
@@ -77,8 +79,21 @@ impl Runner<'_> {
         }
     }
 
+    async fn document_rows(&self, dl: &Download) -> Result<Vec<DocumentRow>, CollectError> {
+        let rows_sel = self.render(&dl.rows)?;
+        let (html, page_url) = self.page_source().await?;
+        let lookup = |p: &[String]| self.lookup(p);
+        let rows = Rows::Selector(&rows_sel);
+        match extract::extract_documents(&html, &page_url, rows, &dl.link, &dl.fields, &lookup) {
+            Ok(r) => Ok(r),
+            Err(e) => Err(self
+                .error(ErrorKind::ConnectorError.into(), e.to_string())
+                .await),
+        }
+    }
+
     /// Follows a "next" link or button. Returns false when there is no next page.
-    async fn next_page(&mut self, next: &str, p: &Paginate) -> Result<bool, CollectError> {
+    async fn next_page(&mut self, next: &str, p: &PageTurn) -> Result<bool, CollectError> {
         let sels = vec![next.to_string()];
         let (probe, _) = self
             .wait_until(&sels, Duration::ZERO, None, |_| true)
@@ -92,10 +107,7 @@ impl Runner<'_> {
             .set_mark(&mark)
             .await
             .map_err(|e| self.browser_failure(e))?;
-        let timeout = p
-            .timeout
-            .map(|t| t.get())
-            .unwrap_or(self.options.element_timeout);
+        let timeout = p.timeout.unwrap_or(self.options.element_timeout);
         self.click(next, timeout, false).await?;
         // The next page is a new document: the mark is gone and it has finished loading.
         let (_, ok) = self
@@ -106,7 +118,7 @@ impl Runner<'_> {
         if !ok {
             let msg = format!(
                 "clicking {next:?} did not load another page within {}",
-                human(timeout)
+                format_duration(timeout)
             );
             return Err(self.error(ErrorKind::ConnectorError.into(), msg).await);
         }
@@ -120,12 +132,9 @@ impl Runner<'_> {
         &mut self,
         button: &str,
         rows: Option<&str>,
-        p: &Paginate,
+        p: &PageTurn,
     ) -> Result<(), CollectError> {
-        let timeout = p
-            .timeout
-            .map(|t| t.get())
-            .unwrap_or(self.options.element_timeout);
+        let timeout = p.timeout.unwrap_or(self.options.element_timeout);
         let mut sels = vec![button.to_string()];
         if let Some(r) = rows {
             sels.push(r.to_string());
@@ -150,7 +159,7 @@ impl Runner<'_> {
             if !ok {
                 let msg = format!(
                     "clicking {button:?} brought no new rows within {}",
-                    human(timeout)
+                    format_duration(timeout)
                 );
                 return Err(self.error(ErrorKind::ConnectorError.into(), msg).await);
             }
@@ -159,42 +168,13 @@ impl Runner<'_> {
     }
 
     pub(super) async fn download(&mut self, dl: &Download) -> Result<(), CollectError> {
-        let (rows_sel, default_url) = match (&dl.links, &dl.rows) {
-            (Some(l), _) => (self.render(l)?, true),
-            (None, Some(r)) => (self.render(r)?, false),
-            _ => {
-                return Err(self
-                    .error(
-                        ErrorKind::ConnectorError.into(),
-                        "download needs links or rows",
-                    )
-                    .await);
-            }
-        };
-        let mut fields: IndexMap<String, Sp<FieldSpec>> = IndexMap::new();
-        let url_spec = match &dl.url {
-            Some(u) if !default_url => u.clone(),
-            _ => Sp::new(FieldSpec {
-                attr: Some("href".into()),
-                link: true,
-                ..Default::default()
-            }),
-        };
-        fields.insert("\0url".into(), url_spec);
-        if let Some(id) = &dl.id {
-            fields.insert("id".into(), id.clone());
-        }
-        for (k, v) in &dl.fields {
-            fields.insert(k.clone(), v.clone());
-        }
-        let rows = self
-            .extract_page(Rows::Selector(&rows_sel), &fields)
-            .await?;
-        let list = dl.var.value.clone();
+        let rows = self.document_rows(dl).await?;
+        let list = dl.var.clone();
         self.declare_list(&list);
-        for mut row in rows {
-            let link = match row.remove("\0url") {
-                Some(Value::String(s)) if !s.is_empty() => s,
+        for DocumentRow { link, record } in rows {
+            let mut row = record;
+            let link = match link {
+                Value::String(s) if !s.is_empty() => s,
                 _ => {
                     return Err(self
                         .error(
@@ -236,10 +216,7 @@ impl Runner<'_> {
             }
             // Without a site id, the content tells a document already collected.
             let sha = document::sha256_hex(&fetched.bytes);
-            if self
-                .known_documents
-                .contains(&crate::store::known::sha_key(&sha))
-            {
+            if self.known_documents.sha256s.contains(&sha) {
                 self.outcome.skipped_documents += 1;
                 continue;
             }
@@ -290,16 +267,19 @@ impl Runner<'_> {
     /// A document collected before (by the site's id), or dated before `since`.
     fn already_collected(&self, row: &Map<String, Value>) -> bool {
         let known_id = match row.get("id") {
-            Some(Value::String(id)) => self
-                .known_documents
-                .contains(&crate::store::known::id_key(id)),
+            Some(Value::String(id)) => self.known_documents.ids.contains(id),
             _ => false,
         };
-        let too_old = match (&self.since, row.get("date")) {
-            // ISO dates compare as text.
-            (Some(since), Some(Value::String(date))) => date.as_str() < since.as_str(),
+        let too_old = match (self.since, row.get("date")) {
+            (Some(since), Some(Value::String(date))) => iso_day(date).is_some_and(|d| d < since),
             _ => false,
         };
         known_id || too_old
     }
+}
+
+/// The day of an ISO 8601 date (`2026-11-23`, or a date-time starting with one).
+fn iso_day(date: &str) -> Option<chrono::NaiveDate> {
+    let day = date.get(..10)?;
+    chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()
 }

@@ -6,19 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-/// The keys of a document record, as connectors may refer to them (`{{invoice.url}}`).
-pub const DOCUMENT_KEYS: &[&str] = &[
-    "id",
-    "date",
-    "amount",
-    "currency",
-    "url",
-    "sha256",
-    "bytes",
-    "content_type",
-    "file",
-    "metadata",
-];
+pub use crate::connector::plan::DOCUMENT_KEYS;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DocumentRecord {

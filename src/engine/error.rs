@@ -3,34 +3,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::codes::{ErrorCode, ErrorKind};
-
-/// Which step failed, as a connector author finds it in the file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct StepRef {
-    /// `login` or `steps`.
-    pub section: &'static str,
-    /// 1-based, nested with dots: `4`, `7.2`.
-    pub number: String,
-    /// The step as written, secrets never included: `click '#submit'`.
-    pub summary: String,
-    /// Line in the connector file (0 when unknown).
-    pub line: u32,
-}
-
-impl fmt::Display for StepRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let section = if self.section == "login" {
-            "login step"
-        } else {
-            "step"
-        };
-        write!(f, "{section} {} ({}", self.number, self.summary)?;
-        if self.line > 0 {
-            write!(f, ", line {}", self.line)?;
-        }
-        f.write_str(")")
-    }
-}
+pub use crate::connector::plan::{Section, StepRef};
 
 /// Why a collect ended without success. Its text never holds a secret: the engine builds
 /// every message through the collect's redactor.
@@ -82,7 +55,7 @@ mod tests {
             code: ErrorKind::ConnectorError.into(),
             message: "no element matches after 10s".into(),
             step: Some(StepRef {
-                section: "steps",
+                section: Section::Steps,
                 number: "4".into(),
                 summary: "click '#submit'".into(),
                 line: 0,

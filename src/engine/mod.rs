@@ -1,4 +1,4 @@
-//! Runs a connector's steps on a [`Tab`]. The engine knows nothing of HTTP or terminals:
+//! Runs a connector's [`Plan`] on a [`Tab`]. The engine knows nothing of HTTP or terminals:
 //! it reports through [`Event`]s, and asks for one-time codes through a channel that the
 //! CLI feeds from stdin and the service from a WebSocket.
 
@@ -14,6 +14,7 @@ mod person;
 mod runner;
 mod session;
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -25,11 +26,11 @@ use url::Url;
 
 use crate::browser::{BrowserSession, Tab};
 use crate::codes::State;
-use crate::connector::{CodeKind, Connector};
+use crate::connector::plan::{CodeKind, Plan};
 use crate::secrets::Redactor;
 
 pub use document::DocumentRecord;
-pub use error::{CollectError, StepRef};
+pub use error::{CollectError, Section, StepRef};
 
 /// What the engine reports while it runs.
 #[derive(Debug, Clone, Serialize)]
@@ -80,13 +81,22 @@ pub struct Inputs {
     pub fields: IndexMap<String, String>,
     /// The connector's `base_url`, or the override.
     pub base_url: Url,
-    /// Documents collected before (the site's ids, and sha256s): not downloaded again.
-    pub known_documents: std::collections::HashSet<String>,
-    /// Documents dated before this day (ISO `YYYY-MM-DD`) are skipped.
-    pub since: Option<String>,
+    /// Documents collected before: not downloaded again.
+    pub known_documents: KnownDocuments,
+    /// Documents dated before this day are skipped.
+    pub since: Option<chrono::NaiveDate>,
     /// The browser session kept from the last collect: restored before the first
     /// navigation, and tested by the connector's `session.check`.
     pub session: Option<BrowserSession>,
+}
+
+/// The documents a credential already has, by the site's id and by content.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KnownDocuments {
+    /// The site's own ids of the documents.
+    pub ids: HashSet<String>,
+    /// The sha256 (hex) of their contents.
+    pub sha256s: HashSet<String>,
 }
 
 impl Inputs {
@@ -173,20 +183,20 @@ pub struct Outcome {
 /// Runs the connector's login steps, then its collect steps. The browser crashing at any
 /// point ends the run with `BROWSER_CRASHED`.
 pub async fn run(
-    connector: &Connector,
+    plan: &Plan,
     tab: &Tab,
     inputs: Inputs,
     options: &Options,
     io: Io,
 ) -> Result<Outcome, CollectError> {
-    for (name, def) in &connector.fields {
+    for (name, def) in &plan.fields {
         if def.is_secret()
             && let Some(v) = inputs.fields.get(name)
         {
             io.redactor.add(v);
         }
     }
-    let mut runner = runner::Runner::new(connector, tab, inputs, options, io);
+    let mut runner = runner::Runner::new(plan, tab, inputs, options, io);
     let work = runner.run_all();
     tokio::select! {
         result = work => result,

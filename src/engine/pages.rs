@@ -1,13 +1,11 @@
 //! Page classification: which of the connector's named pages the browser is on.
 //! One probe reads every selector involved; the URL regexes are matched here, in Rust,
-//! so they mean exactly what `gleaner check` validated.
+//! so they mean exactly what `gleaner check` validated (and compiled).
 
 use std::collections::HashMap;
 
-use regex::Regex;
-
 use crate::browser::Probe;
-use crate::connector::PageDef;
+use crate::connector::plan::PageMatch;
 
 /// The selectors a set of pages depends on, in probe order.
 #[derive(Debug, Default)]
@@ -26,9 +24,9 @@ impl SelectorSet {
         self.list.len() - 1
     }
 
-    pub fn add_page(&mut self, page: &PageDef) {
+    pub fn add_page(&mut self, page: &PageMatch) {
         for sel in [&page.has, &page.exists, &page.lacks].into_iter().flatten() {
-            self.add(sel);
+            self.add(sel.as_str());
         }
         for list in [&page.any, &page.all].into_iter().flatten() {
             for p in list {
@@ -46,35 +44,14 @@ impl SelectorSet {
     }
 }
 
-/// Compiled URL regexes, shared across a collect.
-#[derive(Debug, Default)]
-pub struct Regexes {
-    cache: HashMap<String, Regex>,
-}
-
-impl Regexes {
-    pub fn is_match(&mut self, pattern: &str, text: &str) -> bool {
-        if !self.cache.contains_key(pattern) {
-            // Checked at load time; an invalid one here can only come from code, and never matches.
-            match Regex::new(pattern) {
-                Ok(re) => {
-                    self.cache.insert(pattern.to_string(), re);
-                }
-                Err(_) => return false,
-            }
-        }
-        self.cache.get(pattern).is_some_and(|re| re.is_match(text))
-    }
-}
-
 /// Whether `page` matches the probed state.
-pub fn matches(page: &PageDef, probe: &Probe, sels: &SelectorSet, regexes: &mut Regexes) -> bool {
+pub fn matches(page: &PageMatch, probe: &Probe, sels: &SelectorSet) -> bool {
     if let Some(u) = &page.url
-        && !regexes.is_match(u, &probe.url)
+        && !u.is_match(&probe.url)
     {
         return false;
     }
-    let st = |s: &str| sels.state(probe, s).copied();
+    let st = |s: &crate::connector::plan::Selector| sels.state(probe, s.as_str()).copied();
     if let Some(s) = &page.has
         && !st(s).is_some_and(|x| x.visible)
     {
@@ -91,12 +68,12 @@ pub fn matches(page: &PageDef, probe: &Probe, sels: &SelectorSet, regexes: &mut 
         return false;
     }
     if let Some(any) = &page.any
-        && !any.iter().any(|p| matches(p, probe, sels, regexes))
+        && !any.iter().any(|p| matches(p, probe, sels))
     {
         return false;
     }
     if let Some(all) = &page.all
-        && !all.iter().all(|p| matches(p, probe, sels, regexes))
+        && !all.iter().all(|p| matches(p, probe, sels))
     {
         return false;
     }
@@ -107,7 +84,6 @@ pub fn matches(page: &PageDef, probe: &Probe, sels: &SelectorSet, regexes: &mut 
 mod tests {
     use super::*;
     use crate::browser::SelectorState;
-    use crate::connector::Sp;
 
     fn state(count: u32, visible: bool) -> SelectorState {
         SelectorState {
@@ -120,40 +96,19 @@ mod tests {
 
     #[test]
     fn url_and_dom_combine() {
-        let otp = PageDef {
-            any: Some(vec![
-                Sp::new(PageDef {
-                    url: Some(Sp::new("/otp$".into())),
-                    ..Default::default()
-                }),
-                Sp::new(PageDef {
-                    has: Some(Sp::new("#otp-modal input".into())),
-                    ..Default::default()
-                }),
-            ]),
-            ..Default::default()
-        };
+        let yaml = "id: t\nname: T\nbase_url: http://h/\npages:\n  otp:\n    any:\n      - url: /otp$\n      - has: '#otp-modal input'\nsteps:\n  - goto: /\n";
+        let plan = crate::connector::parse(yaml, "t.yaml").unwrap();
+        let otp = &plan.pages[0].matcher;
         let mut sels = SelectorSet::default();
-        sels.add_page(&otp);
-        let mut re = Regexes::default();
+        sels.add_page(otp);
         let probe = |url: &str, modal: bool| Probe {
             url: url.into(),
             ready: "complete".into(),
             marked: false,
             selectors: vec![state(modal as u32, modal)],
         };
-        assert!(matches(&otp, &probe("http://h/otp", false), &sels, &mut re));
-        assert!(matches(
-            &otp,
-            &probe("http://h/login", true),
-            &sels,
-            &mut re
-        ));
-        assert!(!matches(
-            &otp,
-            &probe("http://h/login", false),
-            &sels,
-            &mut re
-        ));
+        assert!(matches(otp, &probe("http://h/otp", false), &sels));
+        assert!(matches(otp, &probe("http://h/login", true), &sels));
+        assert!(!matches(otp, &probe("http://h/login", false), &sels));
     }
 }

@@ -5,12 +5,15 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
+use tokio::sync::mpsc;
 
 use super::Event;
 use super::error::CollectError;
 use super::pages::{SelectorSet, matches};
-use super::runner::{Runner, human};
+use super::runner::Runner;
 use crate::codes::{ErrorCode, ErrorKind, State};
+use crate::connector::plan::{AskCode, PageId};
+use crate::duration::format_duration;
 
 /// How long the person has for an `interactive` step unless it says otherwise.
 const INTERACTIVE_TIMEOUT: Duration = Duration::from_secs(300);
@@ -20,44 +23,19 @@ fn twofa_expired() -> ErrorCode {
 }
 
 impl Runner<'_> {
-    pub(super) async fn ask_code(
-        &mut self,
-        ask: &crate::connector::AskCode,
-    ) -> Result<(), CollectError> {
-        let var = ask
-            .var
-            .as_ref()
-            .map(|v| v.value.clone())
-            .unwrap_or_else(|| "code".into());
-        let timeout = ask
-            .timeout
-            .map(|t| t.get())
-            .unwrap_or(self.options.code_timeout);
-        let label = ask.label.clone().unwrap_or_else(|| match ask.kind {
-            crate::connector::CodeKind::Sms => "Code received by SMS".into(),
-            crate::connector::CodeKind::Email => "Code received by email".into(),
-            crate::connector::CodeKind::App => "Code from your authenticator app".into(),
-            crate::connector::CodeKind::Unknown => "Verification code".into(),
-        });
-        let Some(codes) = self.io.codes.as_mut() else {
+    pub(super) async fn ask_code(&mut self, ask: &AskCode) -> Result<(), CollectError> {
+        let var = ask.var.clone();
+        let timeout = ask.timeout.unwrap_or(self.options.code_timeout);
+        let label = ask.label.clone();
+        let Some(mut codes) = self.io.codes.take() else {
             let code = twofa_expired();
             return Err(self.error(code, "the site asks for a one-time code and nobody is there to give it (background collect)").await);
         };
         // A code typed before this step asked for one belongs to an earlier request.
         while codes.try_recv().is_ok() {}
-        let expires_at = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d + timeout)
-            .unwrap_or_default()
-            .as_secs();
-        self.set_state(State::TwofaWaiting, Some(label.clone()));
-        self.emit(Event::CodeRequested {
-            kind: ask.kind,
-            label,
-            expires_at,
-        });
-        let codes = self.io.codes.as_mut().expect("checked above");
-        let received = tokio::time::timeout(timeout, codes.recv()).await;
+        // Taken out for the wait, so that the runner stays free; put back after it.
+        let received = self.wait_for_code(&mut codes, ask, label, timeout).await;
+        self.io.codes = Some(codes);
         match received {
             Ok(Some(code)) => {
                 let code = code.trim().to_string();
@@ -77,17 +55,43 @@ impl Runner<'_> {
             }
             Err(_) => {
                 let code = twofa_expired();
-                let why = format!("no one-time code was given within {}", human(timeout));
+                let why = format!(
+                    "no one-time code was given within {}",
+                    format_duration(timeout)
+                );
                 Err(self.error(code, why).await)
             }
         }
+    }
+
+    /// Tells the person a code is needed, then waits for it: `Err` when time ran out,
+    /// `Ok(None)` when the input closed.
+    async fn wait_for_code(
+        &mut self,
+        codes: &mut mpsc::Receiver<String>,
+        ask: &AskCode,
+        label: String,
+        timeout: Duration,
+    ) -> Result<Option<String>, tokio::time::error::Elapsed> {
+        let expires_at = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d + timeout)
+            .unwrap_or_default()
+            .as_secs();
+        self.set_state(State::TwofaWaiting, Some(label.clone()));
+        self.emit(Event::CodeRequested {
+            kind: ask.kind,
+            label,
+            expires_at,
+        });
+        tokio::time::timeout(timeout, codes.recv()).await
     }
 
     /// Hands the screen to the person until `until` is recognised, they send `close`, or
     /// the time is up.
     pub(super) async fn interactive(
         &mut self,
-        until: &str,
+        until: PageId,
         timeout: Option<Duration>,
         instructions: Option<&str>,
     ) -> Result<(), CollectError> {
@@ -96,10 +100,8 @@ impl Runner<'_> {
             return Err(self.error(twofa_expired(), why).await);
         }
         let timeout = timeout.unwrap_or(INTERACTIVE_TIMEOUT);
-        let Some(page) = self.connector.pages.get(until) else {
-            let msg = format!("undefined page {until:?}");
-            return Err(self.error(ErrorKind::ConnectorError.into(), msg).await);
-        };
+        let until = self.plan.page(until);
+        let page = &until.matcher;
         let mut sels = SelectorSet::default();
         sels.add_page(page);
         self.emit(Event::Interactive {
@@ -111,7 +113,6 @@ impl Runner<'_> {
         while let Some(c) = closes.as_mut()
             && c.try_recv().is_ok()
         {}
-        let mut regexes = std::mem::take(&mut self.regexes);
         let closed = async {
             match closes.as_mut() {
                 Some(c) => c.recv().await.is_some(),
@@ -119,13 +120,12 @@ impl Runner<'_> {
             }
         };
         let recognised = self.wait_until(&sels.list, timeout, None, |probe| {
-            matches(page, probe, &sels, &mut regexes)
+            matches(page, probe, &sels)
         });
         let result = tokio::select! {
             r = recognised => r.map(|(_, found)| found),
             person_done = closed => Ok(person_done),
         };
-        self.regexes = regexes;
         self.io.closes = closes;
         self.emit(Event::Interactive {
             active: false,
@@ -136,8 +136,9 @@ impl Runner<'_> {
         }
         let code = ErrorCode::with_detail(ErrorKind::UserActionNeeded, "INTERACTIVE_EXPIRED");
         let why = format!(
-            "the person did not get through within {} (page {until:?} not recognised)",
-            human(timeout)
+            "the person did not get through within {} (page {:?} not recognised)",
+            format_duration(timeout),
+            until.name
         );
         Err(self.error(code, why).await)
     }

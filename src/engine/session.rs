@@ -5,22 +5,18 @@
 use std::time::Duration;
 
 use super::Event;
-use super::error::{CollectError, StepRef};
+use super::error::CollectError;
 use super::pages::{SelectorSet, matches};
-use super::runner::{Runner, human};
+use super::runner::Runner;
 use crate::browser::BrowserError;
 use crate::codes::{ErrorKind, State};
-use crate::connector::PageDef;
+use crate::connector::plan::{PageMatch, SessionCheck};
+use crate::duration::format_duration;
 
 /// How long `session.check` waits for its page unless it says otherwise.
 pub const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Runner<'_> {
-    /// Whether the connector logs in at all (a session only matters then).
-    fn logs_in(&self) -> bool {
-        self.connector.interactive_login.is_some() || !self.connector.login.is_empty()
-    }
-
     /// The hosts whose cookies and storage make the session: the base URL's (the override
     /// included) and the connector's `domains`.
     fn session_hosts(&self) -> Vec<String> {
@@ -54,27 +50,19 @@ impl Runner<'_> {
     /// recognised in time. Anything else (a login page shows, the site fails, time runs
     /// out) is a no: the normal login follows. Only the browser crashing ends the collect.
     pub(super) async fn session_still_valid(&mut self) -> Result<bool, CollectError> {
-        let connector = self.connector;
-        let Some(def) = &connector.session else {
+        let plan = self.plan;
+        let Some(check) = &plan.session else {
             return Ok(false);
         };
-        if !self.logs_in() {
+        if !self.plan.logs_in() {
             return Ok(false);
         }
-        let check = &def.check;
         self.set_state(State::LoggingIn, None);
-        let step = StepRef {
-            section: "session",
-            number: "check".into(),
-            summary: format!(
-                "session check: goto '{}', expect {}",
-                check.goto.value, check.expect.value
-            ),
-            line: check.pos.or(def.pos).line,
-        };
-        self.current = Some(step.clone());
-        self.emit(Event::Step { step });
-        let valid = self.run_check(check, def.timeout.map(|t| t.get())).await;
+        self.current = Some(check.at.clone());
+        self.emit(Event::Step {
+            step: check.at.clone(),
+        });
+        let valid = self.run_check(check).await;
         self.current = None;
         match valid {
             Ok(true) => {
@@ -90,56 +78,47 @@ impl Runner<'_> {
         }
     }
 
-    async fn run_check(
-        &mut self,
-        check: &crate::connector::SessionCheck,
-        timeout: Option<Duration>,
-    ) -> Result<bool, CollectError> {
-        let connector = self.connector;
+    async fn run_check(&mut self, check: &SessionCheck) -> Result<bool, CollectError> {
+        let plan = self.plan;
         let url = self.render(&check.goto)?;
         self.goto(&url).await?;
-        let timeout = timeout.unwrap_or(CHECK_TIMEOUT);
-        let Some(expect) = connector.pages.get(check.expect.as_str()) else {
-            return Ok(false);
-        };
+        let timeout = check.timeout.unwrap_or(CHECK_TIMEOUT);
+        let expect_page = plan.page(check.expect);
+        let expect = &expect_page.matcher;
         // Any other page recognised on a loaded document (the login form the site sent us
         // to) settles it sooner than the timeout.
-        let others: Vec<&PageDef> = connector
+        let others: Vec<&PageMatch> = plan
             .pages
             .iter()
-            .filter(|(name, _)| name.as_str() != check.expect.as_str())
-            .map(|(_, p)| &p.value)
+            .enumerate()
+            .filter(|(i, _)| *i != check.expect.index())
+            .map(|(_, p)| &p.matcher)
             .collect();
         let mut sels = SelectorSet::default();
         sels.add_page(expect);
         for p in &others {
             sels.add_page(p);
         }
-        let mut regexes = std::mem::take(&mut self.regexes);
         let mut valid = false;
         let result = self
             .wait_until(&sels.list, timeout, None, |probe| {
                 if probe.ready != "complete" && probe.ready != "interactive" {
                     return false;
                 }
-                if matches(expect, probe, &sels, &mut regexes) {
+                if matches(expect, probe, &sels) {
                     valid = true;
                     return true;
                 }
-                probe.ready == "complete"
-                    && others
-                        .iter()
-                        .any(|p| matches(p, probe, &sels, &mut regexes))
+                probe.ready == "complete" && others.iter().any(|p| matches(p, probe, &sels))
             })
             .await;
-        self.regexes = regexes;
         let (probe, _) = result?;
         if !valid {
             tracing::info!(
                 url = %probe.url,
                 "session check: page {:?} not recognised (within {}); logging in",
-                check.expect.value,
-                human(timeout)
+                expect_page.name,
+                format_duration(timeout)
             );
         }
         Ok(valid)
@@ -148,7 +127,7 @@ impl Runner<'_> {
     /// Captures the session after a successful login (skipped by the check or not) and
     /// hands it to whoever keeps it. Failing to read it is only a warning.
     pub(super) async fn keep_session(&mut self) -> Result<(), CollectError> {
-        if !self.logs_in() {
+        if !self.plan.logs_in() {
             return Ok(());
         }
         match self.tab.capture_session(&self.session_hosts()).await {

@@ -2,7 +2,9 @@
 //! page), fields (css, col, text, attr, link, const, value), then [`filters`] that clean
 //! each value (text, regex, replace, decimal, date, default).
 
+mod field;
 pub mod filters;
 pub mod records;
 
-pub use records::{ExtractError, Rows, element_text, extract};
+pub use field::{Element, Field, FieldSource, Read};
+pub use records::{DocumentRow, ExtractError, Rows, element_text, extract, extract_documents};

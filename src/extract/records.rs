@@ -1,12 +1,14 @@
 //! Rows and fields: a page's HTML and a connector's field specs in, JSON records out.
 
+use std::sync::LazyLock;
+
 use indexmap::IndexMap;
 use scraper::{ElementRef, Html, Selector};
 use serde_json::{Map, Value};
 use url::Url;
 
+use super::field::{Element, Field, FieldSource, Read};
 use super::filters;
-use crate::connector::{FieldSpec, Sp};
 
 /// Where the rows of a page are.
 #[derive(Debug, Clone, Copy)]
@@ -60,6 +62,16 @@ pub enum ExtractError {
 /// Resolves template variables for `value:` fields.
 pub type Lookup<'a> = &'a dyn Fn(&[String]) -> Option<Value>;
 
+/// A table's rows and cells.
+static ROW: LazyLock<Selector> = LazyLock::new(|| static_selector("tr"));
+static CELL: LazyLock<Selector> = LazyLock::new(|| static_selector("th, td"));
+
+/// A selector written in this file: parsing it cannot fail, and a test would show it.
+#[allow(clippy::expect_used)]
+fn static_selector(css: &str) -> Selector {
+    Selector::parse(css).expect("a valid static selector")
+}
+
 fn selector(s: &str) -> Result<Selector, ExtractError> {
     Selector::parse(s).map_err(|_| ExtractError::Selector(s.to_string()))
 }
@@ -79,9 +91,86 @@ pub fn extract(
     html: &str,
     page_url: &Url,
     rows: Rows<'_>,
-    fields: &IndexMap<String, Sp<FieldSpec>>,
+    fields: &[Field],
     lookup: Lookup<'_>,
 ) -> Result<Vec<Map<String, Value>>, ExtractError> {
+    each_row(html, rows, |row, reader| {
+        reader.record(row, fields, page_url, lookup)
+    })
+}
+
+/// A row of documents: where its document is, and its record's fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocumentRow {
+    pub link: Value,
+    pub record: Map<String, Value>,
+}
+
+/// Extracts one document row per row: `link` first, then `fields`.
+pub fn extract_documents(
+    html: &str,
+    page_url: &Url,
+    rows: Rows<'_>,
+    link: &Field,
+    fields: &[Field],
+    lookup: Lookup<'_>,
+) -> Result<Vec<DocumentRow>, ExtractError> {
+    each_row(html, rows, |row, reader| {
+        Ok(DocumentRow {
+            link: reader.value(row, link, page_url, lookup)?,
+            record: reader.record(row, fields, page_url, lookup)?,
+        })
+    })
+}
+
+/// One row being read: its number (1-based, for errors) and the table it is in.
+struct RowReader<'t> {
+    number: usize,
+    columns: &'t IndexMap<String, usize>,
+    table: &'t str,
+}
+
+impl RowReader<'_> {
+    fn record(
+        &self,
+        row: ElementRef<'_>,
+        fields: &[Field],
+        page_url: &Url,
+        lookup: Lookup<'_>,
+    ) -> Result<Map<String, Value>, ExtractError> {
+        let mut record = Map::new();
+        for field in fields {
+            let v = self.value(row, field, page_url, lookup)?;
+            record.insert(field.name.clone(), v);
+        }
+        Ok(record)
+    }
+
+    fn value(
+        &self,
+        row: ElementRef<'_>,
+        field: &Field,
+        page_url: &Url,
+        lookup: Lookup<'_>,
+    ) -> Result<Value, ExtractError> {
+        field_value(
+            row,
+            self.number,
+            field,
+            page_url,
+            self.columns,
+            self.table,
+            lookup,
+        )
+    }
+}
+
+/// Calls `read` on each row of the page, in document order.
+fn each_row<T>(
+    html: &str,
+    rows: Rows<'_>,
+    mut read: impl FnMut(ElementRef<'_>, &RowReader<'_>) -> Result<T, ExtractError>,
+) -> Result<Vec<T>, ExtractError> {
     let doc = Html::parse_document(html);
     let (row_elements, columns) = match rows {
         Rows::Page => (vec![doc.root_element()], IndexMap::new()),
@@ -94,38 +183,27 @@ pub fn extract(
             table_rows(table)
         }
     };
-    let table_name = match rows {
+    let table = match rows {
         Rows::Table(s) => s,
         _ => "",
     };
     let mut out = Vec::with_capacity(row_elements.len());
     for (i, row) in row_elements.into_iter().enumerate() {
-        let mut record = Map::new();
-        for (name, spec) in fields {
-            let v = field_value(
-                row,
-                i + 1,
-                name,
-                spec,
-                page_url,
-                &columns,
-                table_name,
-                lookup,
-            )?;
-            record.insert(name.clone(), v);
-        }
-        out.push(record);
+        let reader = RowReader {
+            number: i + 1,
+            columns: &columns,
+            table,
+        };
+        out.push(read(row, &reader)?);
     }
     Ok(out)
 }
 
 /// The elements of a table's data rows, and its columns by normalised header text.
 fn table_rows(table: ElementRef<'_>) -> (Vec<ElementRef<'_>>, IndexMap<String, usize>) {
-    let tr = Selector::parse("tr").expect("static selector");
-    let cell = Selector::parse("th, td").expect("static selector");
     let mut headers = IndexMap::new();
     let mut rows = Vec::new();
-    for row in table.select(&tr) {
+    for row in table.select(&ROW) {
         // Only rows of this table, not of a nested one.
         if row
             .ancestors()
@@ -135,7 +213,7 @@ fn table_rows(table: ElementRef<'_>) -> (Vec<ElementRef<'_>>, IndexMap<String, u
         {
             continue;
         }
-        let cells: Vec<ElementRef<'_>> = row.select(&cell).collect();
+        let cells: Vec<ElementRef<'_>> = row.select(&CELL).collect();
         let all_headers = !cells.is_empty() && cells.iter().all(|c| c.value().name() == "th");
         if all_headers && headers.is_empty() {
             for (i, c) in cells.iter().enumerate() {
@@ -155,115 +233,122 @@ fn normalise(s: &str) -> String {
         .to_lowercase()
 }
 
-#[allow(clippy::too_many_arguments)]
 fn field_value(
     row: ElementRef<'_>,
     row_no: usize,
-    name: &str,
-    spec: &FieldSpec,
+    field: &Field,
     page_url: &Url,
     columns: &IndexMap<String, usize>,
     table: &str,
     lookup: Lookup<'_>,
 ) -> Result<Value, ExtractError> {
-    let raw = if let Some(c) = &spec.constant {
-        c.clone()
-    } else if let Some(t) = &spec.value {
-        let tpl = crate::connector::template::Template::parse(t).map_err(|message| {
-            ExtractError::Template {
+    let name = field.name.as_str();
+    let raw = match &field.source {
+        FieldSource::Const(c) => c.clone(),
+        FieldSource::Value(tpl) => {
+            Value::String(tpl.render(lookup).map_err(|e| ExtractError::Template {
                 row: row_no,
                 field: name.into(),
-                message,
-            }
-        })?;
-        Value::String(
-            tpl.render(lookup)
-                .map_err(|message| ExtractError::Template {
-                    row: row_no,
-                    field: name.into(),
-                    message,
-                })?,
-        )
-    } else {
-        let element = if let Some(css) = &spec.css {
-            row.select(&selector(css)?)
-                .next()
-                .map(Some)
-                .ok_or_else(|| ExtractError::Missing {
-                    row: row_no,
-                    field: name.into(),
-                    selector: css.value.clone(),
-                })
-        } else if let Some(col) = &spec.col {
-            let idx = *columns
-                .get(&normalise(col))
-                .ok_or_else(|| ExtractError::NoColumn {
-                    col: col.value.clone(),
-                    table: table.into(),
-                    headers: columns.keys().cloned().collect::<Vec<_>>().join(" | "),
-                })?;
-            let cell = Selector::parse("th, td").expect("static selector");
-            row.select(&cell)
-                .nth(idx)
-                .map(Some)
-                .ok_or_else(|| ExtractError::Missing {
-                    row: row_no,
-                    field: name.into(),
-                    selector: format!("column {:?}", col.value),
-                })
-        } else {
-            Ok(Some(row))
-        };
-        let element = match element {
-            Ok(e) => e,
-            Err(_) if spec.optional => None,
-            Err(e) => return Err(e),
-        };
-        match element {
-            None => Value::Null,
-            Some(el) => {
-                let attr = spec
-                    .attr
-                    .as_deref()
-                    .or(if spec.link { Some("href") } else { None });
-                match attr {
-                    Some(a) => match el.value().attr(a) {
-                        Some(v) if spec.link => Value::String(
-                            page_url
-                                .join(v.trim())
-                                .map(|u| u.to_string())
-                                .unwrap_or_else(|_| v.to_string()),
-                        ),
-                        Some(v) => Value::String(v.to_string()),
-                        None if spec.optional => Value::Null,
-                        None => {
-                            return Err(ExtractError::NoAttribute {
-                                row: row_no,
-                                field: name.into(),
-                                attr: a.into(),
-                            });
+                message: e.to_string(),
+            })?)
+        }
+        FieldSource::Element { at, read } => {
+            let element = match at {
+                Element::Css(css) => {
+                    row.select(&selector(css)?).next().map(Some).ok_or_else(|| {
+                        ExtractError::Missing {
+                            row: row_no,
+                            field: name.into(),
+                            selector: css.clone(),
                         }
-                    },
-                    None => Value::String(element_text(el)),
+                    })
                 }
+                Element::Col(col) => {
+                    let idx =
+                        *columns
+                            .get(&normalise(col))
+                            .ok_or_else(|| ExtractError::NoColumn {
+                                col: col.clone(),
+                                table: table.into(),
+                                headers: columns.keys().cloned().collect::<Vec<_>>().join(" | "),
+                            })?;
+                    row.select(&CELL)
+                        .nth(idx)
+                        .map(Some)
+                        .ok_or_else(|| ExtractError::Missing {
+                            row: row_no,
+                            field: name.into(),
+                            selector: format!("column {col:?}"),
+                        })
+                }
+                Element::Row => Ok(Some(row)),
+            };
+            let element = match element {
+                Ok(e) => e,
+                Err(_) if field.optional => None,
+                Err(e) => return Err(e),
+            };
+            match element {
+                None => Value::Null,
+                Some(el) => read_element(el, read, field, row_no, page_url)?,
             }
         }
     };
-    let filters: Vec<filters::Filter> = spec.filters.iter().map(|f| f.value.clone()).collect();
-    filters::apply(&filters, raw).map_err(|e| ExtractError::Filter {
+    filters::apply(&field.filters, raw).map_err(|e| ExtractError::Filter {
         row: row_no,
         field: name.into(),
         message: e.to_string(),
     })
 }
 
+/// What `read` takes from a field's element.
+fn read_element(
+    el: ElementRef<'_>,
+    read: &Read,
+    field: &Field,
+    row_no: usize,
+    page_url: &Url,
+) -> Result<Value, ExtractError> {
+    let (attr, link) = match read {
+        Read::Text => return Ok(Value::String(element_text(el))),
+        Read::Attr(a) => (a, false),
+        Read::Link(a) => (a, true),
+    };
+    Ok(match el.value().attr(attr) {
+        Some(v) if link => Value::String(
+            page_url
+                .join(v.trim())
+                .map(|u| u.to_string())
+                .unwrap_or_else(|_| v.to_string()),
+        ),
+        Some(v) => Value::String(v.to_string()),
+        None if field.optional => Value::Null,
+        None => {
+            return Err(ExtractError::NoAttribute {
+                row: row_no,
+                field: field.name.clone(),
+                attr: attr.clone(),
+            });
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connector::Sp;
+    use crate::extract::filters::Filter;
 
-    fn spec(yaml_json: serde_json::Value) -> Sp<FieldSpec> {
-        Sp::new(serde_json::from_value(yaml_json).unwrap())
+    fn field(name: &str, source: FieldSource, filters: serde_json::Value) -> Field {
+        Field {
+            name: name.into(),
+            source,
+            filters: serde_json::from_value::<Vec<Filter>>(filters).unwrap(),
+            optional: false,
+        }
+    }
+
+    fn element(at: Element, read: Read) -> FieldSource {
+        FieldSource::Element { at, read }
     }
 
     const PAGE: &str = r#"<html><body>
@@ -281,19 +366,16 @@ mod tests {
 
     #[test]
     fn table_columns_by_header_text() {
-        let mut fields = IndexMap::new();
-        fields.insert(
-            "date".to_string(),
-            spec(serde_json::json!({"col": "Date", "filters": [{"date": "%d/%m/%Y"}]})),
-        );
-        fields.insert(
-            "amount".to_string(),
-            spec(serde_json::json!({"col": "montant", "filters": ["decimal"]})),
-        );
-        fields.insert(
-            "label".to_string(),
-            spec(serde_json::json!({"col": "Libellé"})),
-        );
+        let col = |c: &str| element(Element::Col(c.into()), Read::Text);
+        let fields = [
+            field(
+                "date",
+                col("Date"),
+                serde_json::json!([{"date": "%d/%m/%Y"}]),
+            ),
+            field("amount", col("montant"), serde_json::json!(["decimal"])),
+            field("label", col("Libellé"), serde_json::json!([])),
+        ];
         let url = Url::parse("http://h/ops").unwrap();
         let recs = extract(PAGE, &url, Rows::Table("#ops"), &fields, &no_vars).unwrap();
         assert_eq!(recs.len(), 2);
@@ -305,24 +387,21 @@ mod tests {
 
     #[test]
     fn rows_attrs_links_consts() {
-        let mut fields = IndexMap::new();
-        fields.insert(
-            "id".to_string(),
-            spec(serde_json::json!({"attr": "data-id"})),
-        );
-        fields.insert(
-            "url".to_string(),
-            spec(serde_json::json!({"css": "a", "link": true})),
-        );
-        fields.insert("name".to_string(), spec(serde_json::json!({"css": "a"})));
-        fields.insert(
-            "kind".to_string(),
-            spec(serde_json::json!({"const": "msg"})),
-        );
-        fields.insert(
-            "missing".to_string(),
-            spec(serde_json::json!({"css": ".nope", "optional": true})),
-        );
+        let none = serde_json::json!([]);
+        let css = |c: &str, read| element(Element::Css(c.into()), read);
+        let mut missing = field("missing", css(".nope", Read::Text), none.clone());
+        missing.optional = true;
+        let fields = [
+            field(
+                "id",
+                element(Element::Row, Read::Attr("data-id".into())),
+                none.clone(),
+            ),
+            field("url", css("a", Read::Link("href".into())), none.clone()),
+            field("name", css("a", Read::Text), none.clone()),
+            field("kind", FieldSource::Const("msg".into()), none.clone()),
+            missing,
+        ];
         let url = Url::parse("http://h/dir/page").unwrap();
         let recs = extract(PAGE, &url, Rows::Selector("li.a"), &fields, &no_vars).unwrap();
         assert_eq!(recs[0]["url"], "http://h/x/1");
@@ -336,12 +415,19 @@ mod tests {
     #[test]
     fn missing_elements_and_columns_are_errors() {
         let url = Url::parse("http://h/").unwrap();
-        let mut fields = IndexMap::new();
-        fields.insert("x".to_string(), spec(serde_json::json!({"css": ".nope"})));
+        let none = serde_json::json!([]);
+        let fields = [field(
+            "x",
+            element(Element::Css(".nope".into()), Read::Text),
+            none.clone(),
+        )];
         let err = extract(PAGE, &url, Rows::Selector("li.a"), &fields, &no_vars).unwrap_err();
         assert!(matches!(err, ExtractError::Missing { row: 1, .. }), "{err}");
-        let mut fields = IndexMap::new();
-        fields.insert("x".to_string(), spec(serde_json::json!({"col": "Solde"})));
+        let fields = [field(
+            "x",
+            element(Element::Col("Solde".into()), Read::Text),
+            none,
+        )];
         let err = extract(PAGE, &url, Rows::Table("#ops"), &fields, &no_vars).unwrap_err();
         assert!(
             err.to_string().contains("date | libellé | montant"),
@@ -352,11 +438,12 @@ mod tests {
     #[test]
     fn templates_read_variables() {
         let url = Url::parse("http://h/").unwrap();
-        let mut fields = IndexMap::new();
-        fields.insert(
-            "account".to_string(),
-            spec(serde_json::json!({"value": "{{account.id}}"})),
-        );
+        let template = crate::template::Template::parse("{{account.id}}").unwrap();
+        let fields = [field(
+            "account",
+            FieldSource::Value(template),
+            serde_json::json!([]),
+        )];
         let lookup = |p: &[String]| (p.join(".") == "account.id").then(|| Value::from("CHK-001"));
         let recs = extract(PAGE, &url, Rows::Selector("li.a"), &fields, &lookup).unwrap();
         assert_eq!(recs[1]["account"], "CHK-001");

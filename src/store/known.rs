@@ -2,37 +2,31 @@
 //! sha256), so that a collect downloads only new ones, and the `since` date before which
 //! documents are not wanted.
 
-use std::collections::HashSet;
+use chrono::NaiveDate;
 
 use super::{Store, StoreError, now_ms};
+use crate::engine::KnownDocuments;
 
-/// The key of a document known by the site's id.
-pub fn id_key(doc_id: &str) -> String {
-    format!("id:{doc_id}")
-}
-
-/// The key of a document known by its content.
-pub fn sha_key(sha256: &str) -> String {
-    format!("sha256:{sha256}")
+/// The day a credential's `since` column holds (ISO `YYYY-MM-DD`); `None` when it holds
+/// something else.
+pub fn since_day(since: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(since.trim(), "%Y-%m-%d").ok()
 }
 
 impl Store {
-    /// Every document the credential has: `id:<site id>` and `sha256:<hex>` keys.
-    pub async fn known_documents(
-        &self,
-        credential_id: &str,
-    ) -> Result<HashSet<String>, StoreError> {
+    /// Every document the credential has, by the site's id and by sha256.
+    pub async fn known_documents(&self, credential_id: &str) -> Result<KnownDocuments, StoreError> {
         let rows: Vec<(Option<String>, String)> =
             sqlx::query_as("SELECT doc_id, sha256 FROM documents WHERE credential_id = $1")
                 .bind(credential_id)
                 .fetch_all(&self.pool)
                 .await?;
-        let mut known = HashSet::with_capacity(rows.len() * 2);
+        let mut known = KnownDocuments::default();
         for (doc_id, sha) in rows {
             if let Some(id) = doc_id {
-                known.insert(id_key(&id));
+                known.ids.insert(id);
             }
-            known.insert(sha_key(&sha));
+            known.sha256s.insert(sha);
         }
         Ok(known)
     }

@@ -16,7 +16,7 @@ use crate::api::connectors::ConnectorInfo;
 use crate::api::credentials::{connector_of, split_fields};
 use crate::api::error::{ApiJson, AppError, ErrorBody};
 use crate::collect::CollectMode;
-use crate::connector::Connector;
+use crate::connector::Plan;
 use crate::store::{Credential, NewCredential, Session};
 
 /// The session of the request's token; 401 when absent, unknown or expired.
@@ -153,7 +153,7 @@ pub struct AccountAdded {
     pub collect: CollectStarted,
 }
 
-fn identity_of(connector: &Connector, fields: &IndexMap<String, String>) -> String {
+fn identity_of(connector: &Plan, fields: &IndexMap<String, String>) -> String {
     connector
         .identity_field()
         .and_then(|f| fields.get(f))
@@ -164,7 +164,7 @@ fn identity_of(connector: &Connector, fields: &IndexMap<String, String>) -> Stri
 async fn verify(
     state: &AppState,
     credential: Credential,
-    connector: &Connector,
+    connector: &Plan,
     already_exists: bool,
 ) -> Result<AccountAdded, AppError> {
     let mode = CollectMode {

@@ -149,7 +149,10 @@ async fn wrong_password_is_login_failed() {
     assert_eq!(run.final_state(), State::Error);
     assert_eq!(run.final_state().index(), -1);
     let step = e.step.as_ref().unwrap();
-    assert_eq!((step.section, step.number.as_str()), ("login", "6"));
+    assert_eq!(
+        (step.section.as_str(), step.number.as_str()),
+        ("login", "6")
+    );
     assert!(
         !e.to_string().contains("not-the-password"),
         "no secret in the error: {e}"

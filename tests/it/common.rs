@@ -8,7 +8,7 @@ use std::time::Duration;
 use demo_sites::{DemoSite, DemoSiteOptions, ExtraInvoices};
 use gleaner::codes::State;
 use gleaner::collect::{self, CollectOptions};
-use gleaner::connector::{self, Connector};
+use gleaner::connector::{self, Plan};
 use gleaner::engine::{CollectError, Event, Inputs, Io, Outcome};
 use gleaner::secrets::Redactor;
 use indexmap::IndexMap;
@@ -23,17 +23,17 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-pub fn demo_connector() -> Connector {
+pub fn demo_connector() -> Plan {
     connector::load(&root().join("connectors/demo-bank.yaml")).expect("demo-bank.yaml loads")
 }
 
 /// The demo connector with `from` replaced by `to` in its source.
-pub fn demo_connector_with(from: &str, to: &str) -> Connector {
+pub fn demo_connector_with(from: &str, to: &str) -> Plan {
     demo_connector_edited(&[(from, to)])
 }
 
 /// The demo connector with each `(from, to)` replacement made once in its source.
-pub fn demo_connector_edited(edits: &[(&str, &str)]) -> Connector {
+pub fn demo_connector_edited(edits: &[(&str, &str)]) -> Plan {
     let mut src = std::fs::read_to_string(root().join("connectors/demo-bank.yaml")).unwrap();
     for (from, to) in edits {
         assert!(src.contains(from), "{from:?} is not in demo-bank.yaml");
@@ -120,7 +120,7 @@ impl Run {
 /// checks afterwards that the browser left no process and no profile directory.
 pub async fn collect(
     site: &DemoSite,
-    connector: &Connector,
+    connector: &Plan,
     login: &str,
     password: &str,
     codes: Codes,

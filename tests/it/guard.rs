@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::common::{self, Codes};
 
-fn connector(domains: &str, steps: &str) -> gleaner::connector::Connector {
+fn connector(domains: &str, steps: &str) -> gleaner::connector::Plan {
     let yaml = format!(
         r#"
 id: third-party

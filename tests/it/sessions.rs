@@ -9,7 +9,7 @@ use demo_sites::DemoSite;
 use gleaner::api::messages::{ClientMessage, ServerMessage};
 use gleaner::browser::BrowserSession;
 use gleaner::collect::{self, CollectMode, CollectOptions};
-use gleaner::connector::{self, Connector};
+use gleaner::connector::{self, Plan};
 use gleaner::engine::{CollectError, Event, Inputs, Io, Outcome};
 use gleaner::secrets::Redactor;
 use indexmap::IndexMap;
@@ -329,7 +329,7 @@ async fn deleting_a_credential_wipes_its_kept_session() {
 /// One collect run directly (no service), with a kept session to restore.
 async fn run_with(
     site: &DemoSite,
-    connector: &Connector,
+    connector: &Plan,
     login: &str,
     session: Option<BrowserSession>,
     answer: bool,
@@ -502,8 +502,5 @@ fn a_session_check_names_a_defined_page_and_a_valid_template() {
     );
     let c = connector::parse(&timeout, "demo-bank.yaml").unwrap();
     let session = c.session.unwrap();
-    assert_eq!(
-        session.timeout.map(|t| t.get()),
-        Some(Duration::from_secs(3))
-    );
+    assert_eq!(session.timeout, Some(Duration::from_secs(3)));
 }

@@ -1,5 +1,7 @@
-//! Static checks of a parsed connector: what serde cannot see. Every problem found is
-//! reported (the check does not stop at the first), each at the position of its node.
+//! Static checks of a parsed connector, what serde cannot see, and its compilation into a
+//! [`Plan`]. Every problem found is reported (the check does not stop at the first), each
+//! at the position of its node. Each check returns the piece of the plan it validated, or
+//! `None` after reporting why; the plan is built only when nothing was reported.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -9,9 +11,10 @@ use super::Diagnostic;
 
 mod steps;
 use super::model::*;
+use super::plan::{self, Page, PageId, PageMatch, Pattern, Plan, Section, Selector, StepRef};
 use super::span::{Pos, Sp};
-use super::template::{Template, is_identifier};
 use crate::codes::ErrorCode;
+use crate::template::{Segment, Template, is_identifier};
 
 /// What a variable holds, as far as the checker can tell.
 #[derive(Debug, Clone)]
@@ -22,6 +25,21 @@ enum Shape {
     Record(BTreeSet<String>),
     /// A list of records whose keys are known.
     List(BTreeSet<String>),
+}
+
+/// An optional part of a connector after its check: `Some(None)` when absent,
+/// `Some(Some(_))` when valid, `None` when invalid (and reported).
+trait OptionalPart<T> {
+    fn part(self) -> Option<Option<T>>;
+}
+
+impl<T> OptionalPart<T> for Option<Option<T>> {
+    fn part(self) -> Option<Option<T>> {
+        match self {
+            None => Some(None),
+            Some(checked) => checked.map(Some),
+        }
+    }
 }
 
 /// Where a template is used: secrets may only flow into `fill`.
@@ -37,13 +55,15 @@ struct Checker<'a> {
     diags: Vec<Diagnostic>,
 }
 
-pub fn check(connector: &Connector, file: &str) -> Vec<Diagnostic> {
+/// Checks `connector` (read from `file`, named in diagnostics) and compiles it into a plan.
+pub fn check(connector: &Connector, file: &str) -> Result<Plan, Vec<Diagnostic>> {
     let mut c = Checker {
         file,
         connector,
         diags: Vec::new(),
     };
-    c.top_level();
+    let base_url = c.top_level();
+    let mut pages = Vec::with_capacity(connector.pages.len());
     for (name, page) in &connector.pages {
         if !is_identifier(name) {
             c.err(
@@ -51,7 +71,10 @@ pub fn check(connector: &Connector, file: &str) -> Vec<Diagnostic> {
                 format!("page name {name:?} must be an identifier (letters, digits, _)"),
             );
         }
-        c.page(page, page.pos);
+        pages.push(c.page(page, page.pos).map(|matcher| Page {
+            name: name.clone(),
+            matcher,
+        }));
     }
     let mut scope: HashMap<String, Shape> = HashMap::new();
     scope.insert(
@@ -59,29 +82,93 @@ pub fn check(connector: &Connector, file: &str) -> Vec<Diagnostic> {
         Shape::Record(connector.fields.keys().cloned().collect()),
     );
     scope.insert("base_url".into(), Shape::Value);
-    if let Some(page) = &connector.success {
-        c.page_name(page, page.pos);
-    }
-    if let Some(session) = &connector.session {
+    let success = connector
+        .success
+        .as_ref()
+        .map(|page| c.page_name(page, page.pos));
+    let session = connector.session.as_ref().map(|session| {
         let check = &session.check;
         let pos = check.pos.or(session.pos);
-        c.template(&check.goto, pos, &scope, Use::Other);
-        c.page_name(&check.expect, pos);
-    }
-    if let Some(il) = &connector.interactive_login {
-        c.template(&il.start, il.pos, &scope, Use::Other);
-        c.page_name(&il.until, il.pos);
+        let goto = c.template(&check.goto, pos, &scope, Use::Other);
+        let expect = c.page_name(&check.expect, pos);
+        Some(plan::SessionCheck {
+            goto: goto?,
+            expect: expect?,
+            timeout: session.timeout.map(|t| t.get()),
+            at: StepRef {
+                section: Section::Session,
+                number: "check".into(),
+                summary: format!(
+                    "session check: goto '{}', expect {}",
+                    check.goto.value, check.expect.value
+                ),
+                line: pos.line,
+            },
+        })
+    });
+    let interactive_login = connector.interactive_login.as_ref().map(|il| {
+        let start = c.template(&il.start, il.pos, &scope, Use::Other);
+        let until = c.page_name(&il.until, il.pos);
         if let Some(first) = connector.login.first() {
             c.err(
                 first.pos,
                 "`login` steps cannot be combined with `interactive_login` (the person does the whole login)",
             );
         }
+        Some(plan::InteractiveLogin {
+            start: start?,
+            until: until?,
+            instructions: il.instructions.clone(),
+            timeout: il.timeout.map(|t| t.get()),
+            at: StepRef {
+                section: Section::Login,
+                number: "0".into(),
+                summary: "interactive_login".into(),
+                line: il.pos.line,
+            },
+        })
+    });
+    let login = c.steps(&connector.login, &mut scope, Section::Login, "");
+    let steps = c.steps(&connector.steps, &mut scope, Section::Steps, "");
+    if !c.diags.is_empty() {
+        c.diags.sort_by_key(|d| d.pos);
+        return Err(c.diags);
     }
-    c.steps(&connector.login, &mut scope);
-    c.steps(&connector.steps, &mut scope);
-    c.diags.sort_by_key(|d| d.pos);
-    c.diags
+    // Nothing was reported, so every piece is there.
+    let compiled = (|| {
+        let login = match interactive_login {
+            Some(il) => plan::Login::Interactive(il?),
+            None if connector.login.is_empty() => plan::Login::None,
+            None => plan::Login::Steps(login?),
+        };
+        let success = success.part()?;
+        Some(Plan {
+            id: connector.id.value.clone(),
+            name: connector.name.clone(),
+            base_url: base_url?,
+            domains: connector.domains.iter().map(|d| d.value.clone()).collect(),
+            fields: connector
+                .fields
+                .iter()
+                .map(|(name, f)| (name.clone(), f.value.clone()))
+                .collect(),
+            pages: pages.into_iter().collect::<Option<_>>()?,
+            login,
+            auto_success: match success {
+                Some(_) => None,
+                None => AutoSuccess::delay(connector.auto_success),
+            },
+            steps: steps?,
+            session: session.part()?,
+        })
+    })();
+    compiled.ok_or_else(|| {
+        vec![Diagnostic {
+            file: file.to_string(),
+            pos: Pos { line: 1, column: 1 },
+            message: "the connector could not be compiled (a check is missing a message)".into(),
+        }]
+    })
 }
 
 impl Checker<'_> {
@@ -93,7 +180,8 @@ impl Checker<'_> {
         });
     }
 
-    fn top_level(&mut self) {
+    /// The connector-wide checks; returns the base URL.
+    fn top_level(&mut self) -> Option<url::Url> {
         let c = self.connector;
         let id_ok =
             c.id.chars()
@@ -111,17 +199,23 @@ impl Checker<'_> {
                 ),
             );
         }
-        match url::Url::parse(&c.base_url) {
-            Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {}
-            Ok(u) => self.err(
-                c.base_url.pos,
-                format!("base_url must be http or https, not {:?}", u.scheme()),
-            ),
-            Err(e) => self.err(
-                c.base_url.pos,
-                format!("base_url {:?} is not a URL: {e}", c.base_url.value),
-            ),
-        }
+        let base_url = match url::Url::parse(&c.base_url) {
+            Ok(u) if u.scheme() == "http" || u.scheme() == "https" => Some(u),
+            Ok(u) => {
+                self.err(
+                    c.base_url.pos,
+                    format!("base_url must be http or https, not {:?}", u.scheme()),
+                );
+                None
+            }
+            Err(e) => {
+                self.err(
+                    c.base_url.pos,
+                    format!("base_url {:?} is not a URL: {e}", c.base_url.value),
+                );
+                None
+            }
+        };
         for d in &c.domains {
             if d.is_empty() || d.contains('/') || d.contains(':') {
                 self.err(
@@ -159,49 +253,75 @@ impl Checker<'_> {
                 "the connector has no `login`, no `interactive_login` and no `steps`",
             );
         }
+        base_url
     }
 
-    fn page(&mut self, page: &PageDef, pos: Pos) {
-        let mut keys = 0;
-        if let Some(u) = &page.url {
-            keys += 1;
-            self.regex(u, pos);
-        }
-        for sel in [&page.has, &page.exists, &page.lacks].into_iter().flatten() {
-            keys += 1;
-            self.selector(sel, pos);
-        }
-        for list in [&page.any, &page.all].into_iter().flatten() {
-            keys += 1;
-            if list.is_empty() {
-                self.err(pos, "`any` and `all` need at least one entry");
-            }
-            for p in list {
-                self.page(p, p.pos.or(pos));
-            }
-        }
+    fn page(&mut self, page: &PageDef, pos: Pos) -> Option<PageMatch> {
+        let url = page.url.as_ref().map(|u| self.regex(u, pos));
+        let mut selector = |sel: &Option<Sp<String>>| sel.as_ref().map(|s| self.selector(s, pos));
+        let (has, exists, lacks) = (
+            selector(&page.has),
+            selector(&page.exists),
+            selector(&page.lacks),
+        );
+        let mut list = |list: &Option<Vec<Sp<PageDef>>>| {
+            list.as_ref().map(|list| {
+                if list.is_empty() {
+                    self.err(pos, "`any` and `all` need at least one entry");
+                }
+                list.iter()
+                    .map(|p| self.page(p, p.pos.or(pos)))
+                    .collect::<Vec<_>>()
+            })
+        };
+        let (any, all) = (list(&page.any), list(&page.all));
+        let keys = [
+            url.is_some(),
+            has.is_some(),
+            exists.is_some(),
+            lacks.is_some(),
+        ]
+        .into_iter()
+        .chain([any.is_some(), all.is_some()])
+        .filter(|present| *present)
+        .count();
         if keys == 0 {
             self.err(
                 pos,
                 "a page needs at least one of url, has, exists, lacks, any, all",
             );
         }
+        let list = |l: Option<Vec<Option<PageMatch>>>| -> Option<Option<Vec<PageMatch>>> {
+            l.map(|l| l.into_iter().collect::<Option<Vec<_>>>()).part()
+        };
+        Some(PageMatch {
+            url: url.part()?,
+            has: has.part()?,
+            exists: exists.part()?,
+            lacks: lacks.part()?,
+            any: list(any)?,
+            all: list(all)?,
+        })
     }
 
-    fn regex(&mut self, re: &Sp<String>, fallback: Pos) {
-        if let Err(e) = Regex::new(re) {
-            let first = one_line(&e.to_string());
-            self.err(
-                re.pos.or(fallback),
-                format!("invalid regular expression {:?}: {first}", re.value),
-            );
+    fn regex(&mut self, re: &Sp<String>, fallback: Pos) -> Option<Pattern> {
+        match Regex::new(re) {
+            Ok(regex) => Some(Pattern::new(regex)),
+            Err(e) => {
+                let first = one_line(&e.to_string());
+                self.err(
+                    re.pos.or(fallback),
+                    format!("invalid regular expression {:?}: {first}", re.value),
+                );
+                None
+            }
         }
     }
 
     /// Selectors are checked with `scraper`'s parser (the CSS that Chromium accepts is a
     /// superset, but a selector `scraper` rejects is almost always a typo). Templates
     /// inside a selector are checked as templates and replaced by a placeholder.
-    fn selector(&mut self, sel: &Sp<String>, fallback: Pos) {
+    fn selector(&mut self, sel: &Sp<String>, fallback: Pos) -> Option<Selector> {
         let pos = sel.pos.or(fallback);
         let text = if sel.contains("{{") {
             match Template::parse(sel) {
@@ -209,17 +329,21 @@ impl Checker<'_> {
                     .segments
                     .iter()
                     .map(|s| match s {
-                        super::template::Segment::Text(t) => t.clone(),
-                        super::template::Segment::Var(_) => "x".to_string(),
+                        Segment::Text(t) => t.clone(),
+                        Segment::Var(_) => "x".to_string(),
                     })
                     .collect(),
-                Err(e) => return self.err(pos, e),
+                Err(e) => {
+                    self.err(pos, e.to_string());
+                    return None;
+                }
             }
         } else {
             sel.value.clone()
         };
         if text.trim().is_empty() {
-            return self.err(pos, "empty CSS selector");
+            self.err(pos, "empty CSS selector");
+            return None;
         }
         if let Err(e) = scraper::Selector::parse(&text) {
             self.err(
@@ -230,11 +354,23 @@ impl Checker<'_> {
                     describe_selector_error(&e)
                 ),
             );
+            return None;
         }
+        Some(Selector::new(sel.value.clone()))
     }
 
-    fn page_name(&mut self, name: &Sp<String>, fallback: Pos) {
-        if !self.connector.pages.contains_key(name.as_str()) {
+    /// A selector that may name variables (`'#acct-{{account.id}}'`), rendered when it
+    /// runs. Its variables are looked up then, as they always were.
+    fn selector_template(&mut self, sel: &Sp<String>, fallback: Pos) -> Option<Template> {
+        let checked = self.selector(sel, fallback)?;
+        // `selector` parsed any template in it already.
+        Template::parse(checked.as_str()).ok()
+    }
+
+    fn page_name(&mut self, name: &Sp<String>, fallback: Pos) -> Option<PageId> {
+        if let Some(index) = self.connector.pages.get_index_of(name.as_str()) {
+            Some(PageId::new(index))
+        } else {
             let known: Vec<&str> = self.connector.pages.keys().map(String::as_str).collect();
             let hint = if known.is_empty() {
                 "no pages are defined".to_string()
@@ -245,16 +381,22 @@ impl Checker<'_> {
                 name.pos.or(fallback),
                 format!("undefined page {:?} ({hint})", name.value),
             );
+            None
         }
     }
 
-    fn error_code(&mut self, code: &Sp<String>, fallback: Pos) {
-        if let Err(e) = code.parse::<ErrorCode>() {
-            self.err(code.pos.or(fallback), e);
+    fn error_code(&mut self, code: &Sp<String>, fallback: Pos) -> Option<ErrorCode> {
+        match code.parse::<ErrorCode>() {
+            Ok(code) => Some(code),
+            Err(e) => {
+                self.err(code.pos.or(fallback), e.to_string());
+                None
+            }
         }
     }
 
-    fn var_name(&mut self, name: &Sp<String>, fallback: Pos) {
+    /// Checks a variable name; returns it.
+    fn var_name(&mut self, name: &Sp<String>, fallback: Pos) -> Option<String> {
         if !is_identifier(name) || name.contains('-') {
             self.err(
                 name.pos.or(fallback),
@@ -268,7 +410,10 @@ impl Checker<'_> {
                 name.pos.or(fallback),
                 format!("`{}` is reserved", name.value),
             );
+        } else {
+            return Some(name.value.clone());
         }
+        None
     }
 
     fn template(
@@ -277,12 +422,16 @@ impl Checker<'_> {
         fallback: Pos,
         scope: &HashMap<String, Shape>,
         usage: Use,
-    ) {
+    ) -> Option<Template> {
         let pos = text.pos.or(fallback);
         let t = match Template::parse(text) {
             Ok(t) => t,
-            Err(e) => return self.err(pos, e),
+            Err(e) => {
+                self.err(pos, e.to_string());
+                return None;
+            }
         };
+        let before = self.diags.len();
         for path in t.vars() {
             let shown = path.join(".");
             let root = path[0].as_str();
@@ -347,6 +496,7 @@ impl Checker<'_> {
                 Some(Shape::Value) => {}
             }
         }
+        (self.diags.len() == before).then_some(t)
     }
 }
 
@@ -392,3 +542,6 @@ impl Pos {
         if self.line == 0 { fallback } else { self }
     }
 }
+
+#[cfg(test)]
+mod tests;

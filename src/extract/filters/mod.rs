@@ -208,6 +208,12 @@ pub enum FilterError {
     },
 }
 
+/// A filter that cannot work on any input (a regex that does not compile, a bad date
+/// format...), with a human message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidFilter(pub String);
+
 impl Filter {
     /// Short name for messages: "decimal", "date", ...
     pub fn name(&self) -> &'static str {
@@ -224,8 +230,13 @@ impl Filter {
     }
 
     /// Check what can be checked without input: regexes compile, date formats are valid strftime,
-    /// decimal separators make sense. Returns a human message.
-    pub fn validate(&self) -> Result<(), String> {
+    /// decimal separators make sense.
+    pub fn validate(&self) -> Result<(), InvalidFilter> {
+        self.problem().map_err(InvalidFilter)
+    }
+
+    /// What [`Filter::validate`] finds wrong, as a human message.
+    fn problem(&self) -> Result<(), String> {
         match self {
             Filter::Regex(pattern) => compiled(pattern, self.name())
                 .map(|_| ())

@@ -353,6 +353,7 @@ fn validate() {
         Filter::Regex("(".into())
             .validate()
             .unwrap_err()
+            .to_string()
             .contains("regular expression")
     );
     assert!(
@@ -365,7 +366,13 @@ fn validate() {
     );
     assert!(Filter::Regex(r"(\d+)".into()).validate().is_ok());
     let bad_format = Filter::Date(DateFilter::Format("%d/%m/%Q".into()));
-    assert!(bad_format.validate().unwrap_err().contains("%d/%m/%Q"));
+    assert!(
+        bad_format
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("%d/%m/%Q")
+    );
     assert!(
         Filter::Date(DateFilter::Format("%d/%m/%".into()))
             .validate()

@@ -4,6 +4,26 @@
 
 use serde_json::Value;
 
+/// Why a template's text is not a template.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    #[error("unclosed '{{{{' in template {0:?}")]
+    Unclosed(String),
+    #[error("empty '{{{{}}}}' in template {0:?}")]
+    Empty(String),
+    #[error("invalid variable name {name:?} in '{{{{{expr}}}}}'")]
+    InvalidName { name: String, expr: String },
+}
+
+/// Why a template cannot be rendered with the variables at hand.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    #[error("'{{{{{0}}}}}' is a list or a record, not a value")]
+    NotAValue(String),
+    #[error("'{{{{{0}}}}}' is not defined here")]
+    Undefined(String),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Segment {
     Text(String),
@@ -17,7 +37,7 @@ pub struct Template {
 }
 
 impl Template {
-    pub fn parse(src: &str) -> Result<Template, String> {
+    pub fn parse(src: &str) -> Result<Template, TemplateError> {
         let mut segments = Vec::new();
         let mut rest = src;
         while let Some(open) = rest.find("{{") {
@@ -27,14 +47,17 @@ impl Template {
             let after = &rest[open + 2..];
             let close = after
                 .find("}}")
-                .ok_or_else(|| format!("unclosed '{{{{' in template {src:?}"))?;
+                .ok_or_else(|| TemplateError::Unclosed(src.to_string()))?;
             let expr = after[..close].trim();
             if expr.is_empty() {
-                return Err(format!("empty '{{{{}}}}' in template {src:?}"));
+                return Err(TemplateError::Empty(src.to_string()));
             }
             let path: Vec<String> = expr.split('.').map(|p| p.trim().to_string()).collect();
             if let Some(bad) = path.iter().find(|p| !is_identifier(p)) {
-                return Err(format!("invalid variable name {bad:?} in '{{{{{expr}}}}}'"));
+                return Err(TemplateError::InvalidName {
+                    name: bad.clone(),
+                    expr: expr.to_string(),
+                });
             }
             segments.push(Segment::Var(path));
             rest = &after[close + 2..];
@@ -54,7 +77,10 @@ impl Template {
 
     /// Renders with `lookup` resolving a path to a value. Strings are inserted as they are,
     /// numbers and booleans as JSON, null as the empty string.
-    pub fn render(&self, lookup: impl Fn(&[String]) -> Option<Value>) -> Result<String, String> {
+    pub fn render(
+        &self,
+        lookup: impl Fn(&[String]) -> Option<Value>,
+    ) -> Result<String, RenderError> {
         let mut out = String::new();
         for seg in &self.segments {
             match seg {
@@ -64,13 +90,10 @@ impl Template {
                     Some(Value::Null) => {}
                     Some(v @ (Value::Number(_) | Value::Bool(_))) => out.push_str(&v.to_string()),
                     Some(_) => {
-                        return Err(format!(
-                            "'{{{{{}}}}}' is a list or a record, not a value",
-                            path.join(".")
-                        ));
+                        return Err(RenderError::NotAValue(path.join(".")));
                     }
                     None => {
-                        return Err(format!("'{{{{{}}}}}' is not defined here", path.join(".")));
+                        return Err(RenderError::Undefined(path.join(".")));
                     }
                 },
             }
@@ -105,7 +128,14 @@ mod tests {
 
     #[test]
     fn rejects_bad_templates() {
-        assert!(Template::parse("{{fields.login").is_err());
+        assert_eq!(
+            Template::parse("{{fields.login").unwrap_err().to_string(),
+            "unclosed '{{' in template \"{{fields.login\""
+        );
+        assert_eq!(
+            Template::parse("{{a b}}").unwrap_err().to_string(),
+            "invalid variable name \"a b\" in '{{a b}}'"
+        );
         assert!(Template::parse("{{}}").is_err());
         assert!(Template::parse("{{a b}}").is_err());
         assert!(Template::parse("plain").unwrap().vars().next().is_none());

@@ -1,0 +1,236 @@
+//! Steps: an action, or a block run under a condition or once per record of a list.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::{CodeKind, PageId, Pattern, Selector};
+use crate::codes::ErrorCode;
+use crate::extract::Field;
+use crate::template::Template;
+
+/// One step of a section.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// Where the step is, for progress and errors.
+    pub at: StepRef,
+    /// Run the step only when this holds now.
+    pub when: Option<Condition>,
+    pub kind: StepKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum StepKind {
+    Action(Action),
+    /// A block run under `when`.
+    Block(Vec<Step>),
+    /// A block run once per record of `list`, the record named `var`.
+    ForEach {
+        list: String,
+        var: String,
+        body: Vec<Step>,
+    },
+}
+
+/// `when`: every part given must hold.
+#[derive(Debug, Clone, Default)]
+pub struct Condition {
+    pub page: Option<PageId>,
+    pub present: Option<Selector>,
+    pub absent: Option<Selector>,
+    pub url: Option<Pattern>,
+}
+
+/// One action per YAML key of a step.
+#[derive(Debug, Clone)]
+pub enum Action {
+    Goto(Template),
+    /// Type values into inputs, in order.
+    Fill(Vec<(Selector, Template)>),
+    Click(Click),
+    /// Choose options in `<select>` elements, by value or by visible label.
+    Select(Vec<(Selector, Template)>),
+    Press(Press),
+    Wait(Wait),
+    AwaitPage(AwaitPage),
+    AskCode(AskCode),
+    Fail(Fail),
+    Extract(Extract),
+    Download(Download),
+    Eval(Eval),
+    Interactive(Interactive),
+}
+
+#[derive(Debug, Clone)]
+pub struct Click {
+    pub selector: Template,
+    /// A missing element is not an error: the step is skipped.
+    pub optional: bool,
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Press {
+    pub key: String,
+    /// Clicked first, to focus it.
+    pub selector: Option<Template>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Wait {
+    pub until: WaitFor,
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Debug, Clone)]
+pub enum WaitFor {
+    /// A visible element matches.
+    Selector(Template),
+    /// The URL matches.
+    Url(Pattern),
+    /// No visible element matches.
+    Gone(Template),
+}
+
+#[derive(Debug, Clone)]
+pub struct AwaitPage {
+    /// The first one recognised wins.
+    pub one_of: Vec<PageId>,
+    pub timeout: Option<Duration>,
+    /// The error when none is recognised in time; `None` for the default `TIMEOUT`, which
+    /// lets a login without a `success` page count as done (auto success).
+    pub otherwise: Option<ErrorCode>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AskCode {
+    pub kind: CodeKind,
+    /// What the person is told.
+    pub label: String,
+    /// The variable that holds the code.
+    pub var: String,
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Fail {
+    pub code: ErrorCode,
+    pub message: Option<String>,
+    /// Take the message from the text of the element this selector matches.
+    pub message_from: Option<Template>,
+}
+
+/// Records from the current page, appended to the list `var`.
+#[derive(Debug, Clone)]
+pub struct Extract {
+    pub var: String,
+    pub rows: Rows,
+    pub fields: Vec<Field>,
+    pub paginate: Option<Paginate>,
+}
+
+/// Where an extract's rows are.
+#[derive(Debug, Clone)]
+pub enum Rows {
+    /// Each element matching the selector is a row.
+    Selector(Template),
+    /// The data rows of the first matching table (`col` finds cells by header text).
+    Table(Template),
+    /// The whole page is one record.
+    Page,
+}
+
+#[derive(Debug, Clone)]
+pub enum Paginate {
+    /// A link or button that loads the next page.
+    Next(PageTurn),
+    /// A button that appends rows to the same page.
+    LoadMore(PageTurn),
+}
+
+#[derive(Debug, Clone)]
+pub struct PageTurn {
+    pub selector: Template,
+    /// Pages read (or clicks on `load_more`) at most; at least 1.
+    pub max_pages: u32,
+    pub timeout: Option<Duration>,
+}
+
+/// Documents to fetch, one per row; each becomes a record of the list `var`.
+#[derive(Debug, Clone)]
+pub struct Download {
+    pub var: String,
+    /// The rows (with `links`, each link is a row).
+    pub rows: Template,
+    /// Where a row's document URL is.
+    pub link: Field,
+    /// The document record's fields (`id` first when given).
+    pub fields: Vec<Field>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Eval {
+    pub js: Template,
+    /// Keep the JSON result in this variable.
+    pub var: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Interactive {
+    pub until: PageId,
+    pub instructions: Option<String>,
+    pub timeout: Option<Duration>,
+}
+
+/// The part of a connector a step belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Section {
+    Login,
+    Steps,
+    Session,
+}
+
+impl Section {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Section::Login => "login",
+            Section::Steps => "steps",
+            Section::Session => "session",
+        }
+    }
+}
+
+impl fmt::Display for Section {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which step, as a connector author finds it in the file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StepRef {
+    pub section: Section,
+    /// 1-based, nested with dots: `4`, `7.2`.
+    pub number: String,
+    /// The step as written, secrets never included: `click '#submit'`.
+    pub summary: String,
+    /// Line in the connector file (0 when unknown).
+    pub line: u32,
+}
+
+impl fmt::Display for StepRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let section = if self.section == Section::Login {
+            "login step"
+        } else {
+            "step"
+        };
+        write!(f, "{section} {} ({}", self.number, self.summary)?;
+        if self.line > 0 {
+            write!(f, ", line {}", self.line)?;
+        }
+        f.write_str(")")
+    }
+}
