@@ -5,17 +5,17 @@
 pub mod catalog;
 pub mod check;
 pub mod duration;
+pub mod located;
 pub mod model;
 pub mod plan;
 pub(crate) mod shorthand;
-pub mod span;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub use located::{Located, Pos};
 pub use model::*;
 pub use plan::Plan;
-pub use span::{Pos, Sp};
 
 /// One problem in a connector file.
 #[derive(Debug, Clone, PartialEq, Eq)]

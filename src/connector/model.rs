@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 pub use super::duration::AutoSuccess;
 use super::duration::Timeout;
-use super::span::Sp;
+use super::located::Located;
 use crate::extract::filters::Filter;
 
 /// One site: how to log in, how to recognise its pages, what to collect.
@@ -15,26 +15,26 @@ use crate::extract::filters::Filter;
 #[serde(deny_unknown_fields)]
 pub struct Connector {
     /// Stable identifier, lowercase with dashes: `demo-bank`.
-    pub id: Sp<String>,
+    pub id: Located<String>,
     /// Name shown to people.
     pub name: String,
     /// Where relative URLs (`goto: /login`) point. `gleaner run --base-url` overrides it.
-    pub base_url: Sp<String>,
+    pub base_url: Located<String>,
     /// The hosts the page may reach, with their subdomains (the base URL's host is always
     /// allowed). Requests to any other host are blocked inside the browser.
     #[serde(default)]
-    pub domains: Vec<Sp<String>>,
+    pub domains: Vec<Located<String>>,
     /// What the person must give: login, password, ... in the order they are asked.
     #[serde(default)]
-    pub fields: IndexMap<String, Sp<FieldDef>>,
+    pub fields: IndexMap<String, Located<FieldDef>>,
     /// Named page states, recognised by URL and/or DOM.
     #[serde(default)]
-    pub pages: IndexMap<String, Sp<PageDef>>,
+    pub pages: IndexMap<String, Located<PageDef>>,
     /// The page that proves the login worked (e.g. `accounts`). Without it, an `await_page`
     /// of the login that recognises none of its pages within `auto_success` counts as a
     /// successful login (no 2FA and no failure page showed).
     #[serde(default)]
-    pub success: Option<Sp<String>>,
+    pub success: Option<Located<String>>,
     /// How long an `await_page` of the login waits before counting a login without a
     /// `success` page as done: a duration (default 8s), or `false` to turn this off.
     #[serde(default)]
@@ -42,18 +42,18 @@ pub struct Connector {
     /// The whole login is done by the person on the live screen (some sites only let a
     /// human in). `login` must then be empty.
     #[serde(default)]
-    pub interactive_login: Option<Sp<InteractiveLogin>>,
+    pub interactive_login: Option<Located<InteractiveLogin>>,
     /// Steps that log in (states 2 to 4). When they end without failing, the login succeeded.
     #[serde(default)]
-    pub login: Vec<Sp<Step>>,
+    pub login: Vec<Located<Step>>,
     /// Steps that collect records and documents once logged in (states 5 and 6).
     #[serde(default)]
-    pub steps: Vec<Sp<Step>>,
+    pub steps: Vec<Located<Step>>,
     /// How to test a browser session kept from the last collect. The session (cookies and
     /// localStorage) is always kept and restored; with a `check` that passes, the login
     /// (and its 2FA) is skipped.
     #[serde(default)]
-    pub session: Option<Sp<SessionDef>>,
+    pub session: Option<Located<SessionDef>>,
 }
 
 /// `session: { check: { goto: /accounts, expect: accounts }, timeout: 10s }`.
@@ -61,7 +61,7 @@ pub struct Connector {
 #[serde(deny_unknown_fields)]
 pub struct SessionDef {
     /// Where to go with the restored session, and the page that proves it is still logged in.
-    pub check: Sp<SessionCheck>,
+    pub check: Located<SessionCheck>,
     /// How long the check waits for its page (default 10s). It gives up sooner when
     /// another of the connector's pages (a login page) is recognised instead.
     #[serde(default)]
@@ -72,9 +72,9 @@ pub struct SessionDef {
 #[serde(deny_unknown_fields)]
 pub struct SessionCheck {
     /// A URL template, relative to `base_url`.
-    pub goto: Sp<String>,
+    pub goto: Located<String>,
     /// The page recognised there when the session is still valid.
-    pub expect: Sp<String>,
+    pub expect: Located<String>,
 }
 
 /// A value the person gives for their account.
@@ -138,20 +138,20 @@ pub enum FieldKind {
 pub struct PageDef {
     /// A regular expression searched in the full URL: `'/login$'`.
     #[serde(default)]
-    pub url: Option<Sp<String>>,
+    pub url: Option<Located<String>>,
     /// A CSS selector that matches a visible element.
     #[serde(default)]
-    pub has: Option<Sp<String>>,
+    pub has: Option<Located<String>>,
     /// A CSS selector that matches an element, visible or not.
     #[serde(default)]
-    pub exists: Option<Sp<String>>,
+    pub exists: Option<Located<String>>,
     /// A CSS selector that matches no visible element.
     #[serde(default)]
-    pub lacks: Option<Sp<String>>,
+    pub lacks: Option<Located<String>>,
     #[serde(default)]
-    pub any: Option<Vec<Sp<PageDef>>>,
+    pub any: Option<Vec<Located<PageDef>>>,
     #[serde(default)]
-    pub all: Option<Vec<Sp<PageDef>>>,
+    pub all: Option<Vec<Located<PageDef>>>,
 }
 
 /// One step. A step has exactly one action (`goto`, `click`, ...), or a block of `steps`
@@ -161,54 +161,54 @@ pub struct PageDef {
 pub struct Step {
     /// Run this step (or its block) only when the condition holds.
     #[serde(default)]
-    pub when: Option<Sp<Condition>>,
+    pub when: Option<Located<Condition>>,
     /// Run the block once per record of a list.
     #[serde(default)]
-    pub for_each: Option<Sp<ForEach>>,
+    pub for_each: Option<Located<ForEach>>,
     /// The block run by `when` or `for_each`.
     #[serde(default)]
-    pub steps: Option<Vec<Sp<Step>>>,
+    pub steps: Option<Vec<Located<Step>>>,
 
     /// Navigate to a URL (template), relative to `base_url`.
     #[serde(default)]
-    pub goto: Option<Sp<String>>,
+    pub goto: Option<Located<String>>,
     /// Type values into inputs: `{ '#login': '{{fields.login}}' }`.
     #[serde(default)]
-    pub fill: Option<Sp<IndexMap<String, Sp<String>>>>,
+    pub fill: Option<Located<IndexMap<String, Located<String>>>>,
     /// Click an element: `'#submit'` or `{ selector, optional, timeout }`.
     #[serde(default)]
-    pub click: Option<Sp<Click>>,
+    pub click: Option<Located<Click>>,
     /// Choose options in `<select>` elements, by value or by visible label.
     #[serde(default)]
-    pub select: Option<Sp<IndexMap<String, Sp<String>>>>,
+    pub select: Option<Located<IndexMap<String, Located<String>>>>,
     /// Press a key (DOM key name: `Enter`, `Tab`, `a`...), optionally in an element.
     #[serde(default)]
-    pub press: Option<Sp<Press>>,
+    pub press: Option<Located<Press>>,
     /// Wait for a selector to show, a URL to match, or a selector to go.
     #[serde(default)]
-    pub wait: Option<Sp<Wait>>,
+    pub wait: Option<Located<Wait>>,
     /// Wait until the browser is on one of the named pages.
     #[serde(default)]
-    pub await_page: Option<Sp<AwaitPage>>,
+    pub await_page: Option<Located<AwaitPage>>,
     /// Ask the person for a one-time code and keep it in a variable.
     #[serde(default)]
-    pub ask_code: Option<Sp<AskCode>>,
+    pub ask_code: Option<Located<AskCode>>,
     /// End the collect with an error code.
     #[serde(default)]
-    pub fail: Option<Sp<Fail>>,
+    pub fail: Option<Located<Fail>>,
     /// Turn the page's HTML into records.
     #[serde(default)]
-    pub extract: Option<Sp<Extract>>,
+    pub extract: Option<Located<Extract>>,
     /// Fetch documents (PDF invoices...) with the browser's session.
     #[serde(default)]
-    pub download: Option<Sp<Download>>,
+    pub download: Option<Located<Download>>,
     /// Escape hatch: a JavaScript expression evaluated in the page. Its JSON result can be kept `as` a variable.
     #[serde(default)]
-    pub eval: Option<Sp<Eval>>,
+    pub eval: Option<Located<Eval>>,
     /// Hand the live screen to the person until a page is recognised or they say they
     /// are done (captcha, unusual 2FA). A background collect ends here in state -2.
     #[serde(default)]
-    pub interactive: Option<Sp<Interactive>>,
+    pub interactive: Option<Located<Interactive>>,
 }
 
 impl Step {
@@ -256,16 +256,16 @@ impl Step {
 pub struct Condition {
     /// The browser is on this named page now.
     #[serde(default)]
-    pub page: Option<Sp<String>>,
+    pub page: Option<Located<String>>,
     /// A visible element matches this selector now.
     #[serde(default)]
-    pub present: Option<Sp<String>>,
+    pub present: Option<Located<String>>,
     /// No visible element matches this selector now.
     #[serde(default)]
-    pub absent: Option<Sp<String>>,
+    pub absent: Option<Located<String>>,
     /// The URL matches this regular expression now.
     #[serde(default)]
-    pub url: Option<Sp<String>>,
+    pub url: Option<Located<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -273,24 +273,24 @@ pub struct Condition {
 pub struct ForEach {
     /// The list: a variable set by `extract` or `download`.
     #[serde(rename = "in")]
-    pub list: Sp<String>,
+    pub list: Located<String>,
     /// The name each record takes in the block.
     #[serde(rename = "as")]
-    pub var: Sp<String>,
+    pub var: Located<String>,
 }
 
 /// `click: '#submit'` or `click: { selector: '#submit', optional: true }`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Click {
-    Selector(Sp<String>),
+    Selector(Located<String>),
     Options(ClickOptions),
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClickOptions {
-    pub selector: Sp<String>,
+    pub selector: Located<String>,
     /// When true, a missing element is not an error and the step is skipped.
     #[serde(default)]
     pub optional: bool,
@@ -326,7 +326,7 @@ pub struct PressOptions {
     pub key: String,
     /// Focus this element first.
     #[serde(default)]
-    pub selector: Option<Sp<String>>,
+    pub selector: Option<Located<String>>,
 }
 
 impl Press {
@@ -347,13 +347,13 @@ impl Press {
 pub struct Wait {
     /// Wait until a visible element matches.
     #[serde(default)]
-    pub selector: Option<Sp<String>>,
+    pub selector: Option<Located<String>>,
     /// Wait until the URL matches this regular expression.
     #[serde(default)]
-    pub url: Option<Sp<String>>,
+    pub url: Option<Located<String>>,
     /// Wait until no visible element matches.
     #[serde(default)]
-    pub gone: Option<Sp<String>>,
+    pub gone: Option<Located<String>>,
     #[serde(default)]
     pub timeout: Option<Timeout>,
 }
@@ -362,13 +362,13 @@ pub struct Wait {
 #[serde(deny_unknown_fields)]
 pub struct AwaitPage {
     /// Page names; the first one recognised wins.
-    pub one_of: Vec<Sp<String>>,
+    pub one_of: Vec<Located<String>>,
     /// Default 20s.
     #[serde(default)]
     pub timeout: Option<Timeout>,
     /// The error code when none is recognised in time (default `TIMEOUT`).
     #[serde(default, rename = "else")]
-    pub otherwise: Option<Sp<String>>,
+    pub otherwise: Option<Located<String>>,
 }
 
 /// The person drives the page (clicks, keys, text on the live screen).
@@ -376,7 +376,7 @@ pub struct AwaitPage {
 #[serde(deny_unknown_fields)]
 pub struct Interactive {
     /// The page that ends the step once recognised.
-    pub until: Sp<String>,
+    pub until: Located<String>,
     /// What the person is told to do.
     #[serde(default)]
     pub instructions: Option<String>,
@@ -390,9 +390,9 @@ pub struct Interactive {
 #[serde(deny_unknown_fields)]
 pub struct InteractiveLogin {
     /// Where the person starts (a URL template, relative to `base_url`).
-    pub start: Sp<String>,
+    pub start: Located<String>,
     /// The page that proves the login worked.
-    pub until: Sp<String>,
+    pub until: Located<String>,
     #[serde(default)]
     pub instructions: Option<String>,
     /// How long the person has (default 5m).
@@ -410,7 +410,7 @@ pub struct AskCode {
     pub label: Option<String>,
     /// The variable that holds the code (default `code`).
     #[serde(default, rename = "as")]
-    pub var: Option<Sp<String>>,
+    pub var: Option<Located<String>>,
     /// How long to wait for the person (default 5m).
     #[serde(default)]
     pub timeout: Option<Timeout>,
@@ -442,12 +442,12 @@ impl CodeKind {
 pub struct Fail {
     /// `LOGIN_FAILED`, `VENDOR_DOWN`, `CONNECTOR_ERROR`, `USER_ACTION_NEEDED`..., optionally with a
     /// `.DETAIL` suffix: `LOGIN_FAILED.WRONG_TWOFA_CODE`.
-    pub code: Sp<String>,
+    pub code: Located<String>,
     #[serde(default)]
     pub message: Option<String>,
     /// Take the message from the text of the element this selector matches.
     #[serde(default)]
-    pub message_from: Option<Sp<String>>,
+    pub message_from: Option<Located<String>>,
 }
 
 /// Records from the current page. Rows come from `rows` (a selector) or from `table`
@@ -458,14 +458,14 @@ pub struct Fail {
 pub struct Extract {
     /// The variable (a list of records) the rows are appended to.
     #[serde(rename = "as")]
-    pub var: Sp<String>,
+    pub var: Located<String>,
     #[serde(default)]
-    pub rows: Option<Sp<String>>,
+    pub rows: Option<Located<String>>,
     #[serde(default)]
-    pub table: Option<Sp<String>>,
-    pub fields: IndexMap<String, Sp<FieldSpec>>,
+    pub table: Option<Located<String>>,
+    pub fields: IndexMap<String, Located<FieldSpec>>,
     #[serde(default)]
-    pub paginate: Option<Sp<Paginate>>,
+    pub paginate: Option<Located<Paginate>>,
 }
 
 /// Where a record's value comes from, then the filters that clean it.
@@ -477,9 +477,9 @@ pub struct Extract {
 #[serde(deny_unknown_fields)]
 pub struct FieldSpec {
     #[serde(default)]
-    pub css: Option<Sp<String>>,
+    pub css: Option<Located<String>>,
     #[serde(default)]
-    pub col: Option<Sp<String>>,
+    pub col: Option<Located<String>>,
     #[serde(default)]
     pub text: bool,
     #[serde(default)]
@@ -489,9 +489,9 @@ pub struct FieldSpec {
     #[serde(default, rename = "const")]
     pub constant: Option<serde_json::Value>,
     #[serde(default)]
-    pub value: Option<Sp<String>>,
+    pub value: Option<Located<String>>,
     #[serde(default)]
-    pub filters: Vec<Sp<Filter>>,
+    pub filters: Vec<Located<Filter>>,
     /// When the element is missing, give null instead of failing.
     #[serde(default)]
     pub optional: bool,
@@ -503,9 +503,9 @@ pub struct FieldSpec {
 #[serde(deny_unknown_fields)]
 pub struct Paginate {
     #[serde(default)]
-    pub next: Option<Sp<String>>,
+    pub next: Option<Located<String>>,
     #[serde(default)]
-    pub load_more: Option<Sp<String>>,
+    pub load_more: Option<Located<String>>,
     /// Pages read (or clicks on `load_more`) at most. Default 50.
     #[serde(default = "default_max_pages")]
     pub max_pages: u32,
@@ -526,34 +526,34 @@ fn default_max_pages() -> u32 {
 #[serde(deny_unknown_fields)]
 pub struct Download {
     #[serde(rename = "as")]
-    pub var: Sp<String>,
+    pub var: Located<String>,
     #[serde(default)]
-    pub links: Option<Sp<String>>,
+    pub links: Option<Located<String>>,
     #[serde(default)]
-    pub rows: Option<Sp<String>>,
+    pub rows: Option<Located<String>>,
     /// Where the document's URL is in a row (default: the row's own `href`).
     #[serde(default)]
-    pub url: Option<Sp<FieldSpec>>,
+    pub url: Option<Located<FieldSpec>>,
     #[serde(default)]
-    pub fields: IndexMap<String, Sp<FieldSpec>>,
+    pub fields: IndexMap<String, Located<FieldSpec>>,
     /// A shortcut for `fields: { id: ... }`.
     #[serde(default)]
-    pub id: Option<Sp<FieldSpec>>,
+    pub id: Option<Located<FieldSpec>>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Eval {
-    Script(Sp<String>),
+    Script(Located<String>),
     Options(EvalOptions),
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EvalOptions {
-    pub js: Sp<String>,
+    pub js: Located<String>,
     #[serde(default, rename = "as")]
-    pub var: Option<Sp<String>>,
+    pub var: Option<Located<String>>,
 }
 
 impl Eval {

@@ -10,9 +10,9 @@ use regex::Regex;
 use super::Diagnostic;
 
 mod steps;
+use super::located::{Located, Pos};
 use super::model::*;
 use super::plan::{self, Page, PageId, PageMatch, Pattern, Plan, Section, Selector, StepRef};
-use super::span::{Pos, Sp};
 use crate::codes::ErrorCode;
 use crate::template::{Segment, Template, is_identifier};
 
@@ -258,13 +258,14 @@ impl Checker<'_> {
 
     fn page(&mut self, page: &PageDef, pos: Pos) -> Option<PageMatch> {
         let url = page.url.as_ref().map(|u| self.regex(u, pos));
-        let mut selector = |sel: &Option<Sp<String>>| sel.as_ref().map(|s| self.selector(s, pos));
+        let mut selector =
+            |sel: &Option<Located<String>>| sel.as_ref().map(|s| self.selector(s, pos));
         let (has, exists, lacks) = (
             selector(&page.has),
             selector(&page.exists),
             selector(&page.lacks),
         );
-        let mut list = |list: &Option<Vec<Sp<PageDef>>>| {
+        let mut list = |list: &Option<Vec<Located<PageDef>>>| {
             list.as_ref().map(|list| {
                 if list.is_empty() {
                     self.err(pos, "`any` and `all` need at least one entry");
@@ -304,7 +305,7 @@ impl Checker<'_> {
         })
     }
 
-    fn regex(&mut self, re: &Sp<String>, fallback: Pos) -> Option<Pattern> {
+    fn regex(&mut self, re: &Located<String>, fallback: Pos) -> Option<Pattern> {
         match Regex::new(re) {
             Ok(regex) => Some(Pattern::new(regex)),
             Err(e) => {
@@ -321,7 +322,7 @@ impl Checker<'_> {
     /// Selectors are checked with `scraper`'s parser (the CSS that Chromium accepts is a
     /// superset, but a selector `scraper` rejects is almost always a typo). Templates
     /// inside a selector are checked as templates and replaced by a placeholder.
-    fn selector(&mut self, sel: &Sp<String>, fallback: Pos) -> Option<Selector> {
+    fn selector(&mut self, sel: &Located<String>, fallback: Pos) -> Option<Selector> {
         let pos = sel.pos.or(fallback);
         let text = if sel.contains("{{") {
             match Template::parse(sel) {
@@ -361,13 +362,13 @@ impl Checker<'_> {
 
     /// A selector that may name variables (`'#acct-{{account.id}}'`), rendered when it
     /// runs. Its variables are looked up then, as they always were.
-    fn selector_template(&mut self, sel: &Sp<String>, fallback: Pos) -> Option<Template> {
+    fn selector_template(&mut self, sel: &Located<String>, fallback: Pos) -> Option<Template> {
         let checked = self.selector(sel, fallback)?;
         // `selector` parsed any template in it already.
         Template::parse(checked.as_str()).ok()
     }
 
-    fn page_name(&mut self, name: &Sp<String>, fallback: Pos) -> Option<PageId> {
+    fn page_name(&mut self, name: &Located<String>, fallback: Pos) -> Option<PageId> {
         if let Some(index) = self.connector.pages.get_index_of(name.as_str()) {
             Some(PageId::new(index))
         } else {
@@ -385,7 +386,7 @@ impl Checker<'_> {
         }
     }
 
-    fn error_code(&mut self, code: &Sp<String>, fallback: Pos) -> Option<ErrorCode> {
+    fn error_code(&mut self, code: &Located<String>, fallback: Pos) -> Option<ErrorCode> {
         match code.parse::<ErrorCode>() {
             Ok(code) => Some(code),
             Err(e) => {
@@ -396,7 +397,7 @@ impl Checker<'_> {
     }
 
     /// Checks a variable name; returns it.
-    fn var_name(&mut self, name: &Sp<String>, fallback: Pos) -> Option<String> {
+    fn var_name(&mut self, name: &Located<String>, fallback: Pos) -> Option<String> {
         if !is_identifier(name) || name.contains('-') {
             self.err(
                 name.pos.or(fallback),
@@ -418,7 +419,7 @@ impl Checker<'_> {
 
     fn template(
         &mut self,
-        text: &Sp<String>,
+        text: &Located<String>,
         fallback: Pos,
         scope: &HashMap<String, Shape>,
         usage: Use,

@@ -5,9 +5,9 @@ use std::collections::{BTreeSet, HashMap};
 use indexmap::IndexMap;
 
 use super::{Checker, OptionalPart, Shape, Use, one_line};
+use crate::connector::located::{Located, Pos};
 use crate::connector::model::*;
 use crate::connector::plan::{self, DOCUMENT_KEYS, Section, StepKind, StepRef};
-use crate::connector::span::{Pos, Sp};
 use crate::extract::{Element, Field, FieldSource, Read};
 use crate::template::Template;
 
@@ -15,7 +15,7 @@ impl Checker<'_> {
     /// Checks and compiles a block of steps; `prefix` numbers nested steps (`7.2`).
     pub(super) fn steps(
         &mut self,
-        steps: &[Sp<Step>],
+        steps: &[Located<Step>],
         scope: &mut HashMap<String, Shape>,
         section: Section,
         prefix: &str,
@@ -95,7 +95,7 @@ impl Checker<'_> {
         })
     }
 
-    fn condition(&mut self, cond: &Sp<Condition>, pos: Pos) -> Option<plan::Condition> {
+    fn condition(&mut self, cond: &Located<Condition>, pos: Pos) -> Option<plan::Condition> {
         let p = cond.pos.or(pos);
         if cond.page.is_none()
             && cond.present.is_none()
@@ -118,8 +118,8 @@ impl Checker<'_> {
 
     fn for_each(
         &mut self,
-        fe: &Sp<ForEach>,
-        block: &[Sp<Step>],
+        fe: &Located<ForEach>,
+        block: &[Located<Step>],
         pos: Pos,
         scope: &mut HashMap<String, Shape>,
         section: Section,
@@ -262,7 +262,7 @@ impl Checker<'_> {
     /// `fill` and `select`: `selector: value` pairs.
     fn pairs(
         &mut self,
-        map: &Sp<IndexMap<String, Sp<String>>>,
+        map: &Located<IndexMap<String, Located<String>>>,
         pos: Pos,
         scope: &HashMap<String, Shape>,
         usage: Use,
@@ -275,7 +275,7 @@ impl Checker<'_> {
             .iter()
             .map(|(sel, value)| {
                 let sel = self.selector(
-                    &Sp {
+                    &Located {
                         value: sel.clone(),
                         pos: Pos::default(),
                     },
@@ -288,7 +288,7 @@ impl Checker<'_> {
         pairs.into_iter().collect()
     }
 
-    fn press(&mut self, press: &Sp<Press>, pos: Pos) -> Option<plan::Action> {
+    fn press(&mut self, press: &Located<Press>, pos: Pos) -> Option<plan::Action> {
         let o = press.options();
         if o.key.is_empty() {
             self.err(press.pos.or(pos), "`press` needs a key name such as Enter");
@@ -303,7 +303,7 @@ impl Checker<'_> {
         }))
     }
 
-    fn wait(&mut self, wait: &Sp<Wait>, pos: Pos) -> Option<plan::Action> {
+    fn wait(&mut self, wait: &Located<Wait>, pos: Pos) -> Option<plan::Action> {
         let p = wait.pos.or(pos);
         let n = [
             wait.selector.is_some(),
@@ -331,7 +331,7 @@ impl Checker<'_> {
         }))
     }
 
-    fn await_page(&mut self, ap: &Sp<AwaitPage>, pos: Pos) -> Option<plan::Action> {
+    fn await_page(&mut self, ap: &Located<AwaitPage>, pos: Pos) -> Option<plan::Action> {
         let p = ap.pos.or(pos);
         if ap.one_of.is_empty() {
             self.err(p, "`one_of` needs at least one page");
@@ -351,11 +351,11 @@ impl Checker<'_> {
 
     fn ask_code(
         &mut self,
-        ask: &Sp<AskCode>,
+        ask: &Located<AskCode>,
         pos: Pos,
         scope: &mut HashMap<String, Shape>,
     ) -> Option<plan::Action> {
-        let name = ask.var.clone().unwrap_or_else(|| Sp {
+        let name = ask.var.clone().unwrap_or_else(|| Located {
             value: "code".into(),
             pos: ask.pos,
         });
@@ -380,7 +380,7 @@ impl Checker<'_> {
 
     fn extract(
         &mut self,
-        ex: &Sp<Extract>,
+        ex: &Located<Extract>,
         pos: Pos,
         scope: &mut HashMap<String, Shape>,
     ) -> Option<plan::Extract> {
@@ -415,7 +415,7 @@ impl Checker<'_> {
         })
     }
 
-    fn paginate(&mut self, pg: &Sp<Paginate>, pos: Pos) -> Option<plan::Paginate> {
+    fn paginate(&mut self, pg: &Located<Paginate>, pos: Pos) -> Option<plan::Paginate> {
         let pp = pg.pos.or(pos);
         if pg.next.is_some() == pg.load_more.is_some() {
             self.err(pp, "`paginate` needs exactly one of next, load_more");
@@ -439,7 +439,7 @@ impl Checker<'_> {
 
     fn download(
         &mut self,
-        dl: &Sp<Download>,
+        dl: &Located<Download>,
         pos: Pos,
         scope: &mut HashMap<String, Shape>,
     ) -> Option<plan::Download> {
@@ -502,7 +502,7 @@ impl Checker<'_> {
 
     fn define_list(
         &mut self,
-        var: &Sp<String>,
+        var: &Located<String>,
         keys: BTreeSet<String>,
         scope: &mut HashMap<String, Shape>,
         pos: Pos,

@@ -1,4 +1,4 @@
-//! Values that remember where they were written in a connector file.
+//! Values that remember where they were written in a connector file: [`Located`] and [`Pos`].
 
 use std::borrow::Cow;
 use std::fmt;
@@ -23,31 +23,31 @@ impl fmt::Display for Pos {
 /// A value and the position of its YAML node. Deserializes through
 /// `serde_saphyr::Spanned`, and is transparent in the JSON Schema and when serialized.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
-pub struct Sp<T> {
+pub struct Located<T> {
     pub value: T,
     pub pos: Pos,
 }
 
-impl<T> Sp<T> {
+impl<T> Located<T> {
     pub fn new(value: T) -> Self {
-        Sp {
+        Located {
             value,
             pos: Pos::default(),
         }
     }
 }
 
-impl<T> std::ops::Deref for Sp<T> {
+impl<T> std::ops::Deref for Located<T> {
     type Target = T;
     fn deref(&self) -> &T {
         &self.value
     }
 }
 
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Sp<T> {
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Located<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let spanned = serde_saphyr::Spanned::<T>::deserialize(deserializer)?;
-        Ok(Sp {
+        Ok(Located {
             value: spanned.value,
             pos: Pos {
                 line: spanned.referenced.line() as u32,
@@ -57,13 +57,13 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Sp<T> {
     }
 }
 
-impl<T: Serialize> Serialize for Sp<T> {
+impl<T: Serialize> Serialize for Located<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.value.serialize(serializer)
     }
 }
 
-impl<T: JsonSchema> JsonSchema for Sp<T> {
+impl<T: JsonSchema> JsonSchema for Located<T> {
     fn inline_schema() -> bool {
         T::inline_schema()
     }
@@ -78,8 +78,8 @@ impl<T: JsonSchema> JsonSchema for Sp<T> {
     }
 }
 
-impl<T> From<T> for Sp<T> {
+impl<T> From<T> for Located<T> {
     fn from(value: T) -> Self {
-        Sp::new(value)
+        Located::new(value)
     }
 }
