@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::collect::live::ErrorInfo;
+use crate::codes::ErrorInfo;
 use crate::connector::CodeKind;
 
 /// Largest client message accepted; longer ones get an `error` back.
@@ -17,7 +17,7 @@ pub enum ServerMessage {
         state: i8,
         name: String,
         message: Option<String>,
-        error: Option<WireError>,
+        error: Option<ErrorInfo>,
         /// The person drives the screen now.
         interactive: bool,
         instructions: Option<String>,
@@ -42,21 +42,6 @@ pub enum ServerMessage {
     Error {
         message: String,
     },
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WireError {
-    pub code: String,
-    pub message: String,
-}
-
-impl From<ErrorInfo> for WireError {
-    fn from(e: ErrorInfo) -> Self {
-        WireError {
-            code: e.code,
-            message: e.message,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -52,7 +52,7 @@ pub fn state_message(status: &Status) -> ServerMessage {
         state: status.state.index(),
         name: status.state.name().to_string(),
         message: status.message.clone(),
-        error: status.error.clone().map(Into::into),
+        error: status.error.clone(),
         interactive: status.interactive,
         instructions: status.instructions.clone(),
         advice: status.advice.clone(),

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 use sqlx::FromRow;
 
+use super::outbox::Change;
 use super::{
     Document, NewDocument, Store, StoreError, new_id, now_ms, outbox, parse_json, rfc3339, to_json,
 };
@@ -135,7 +136,10 @@ impl Store {
             created_at: rfc3339(now),
             ext,
         };
-        outbox::document_new(&mut tx, &self.outbox, &document, now).await?;
+        let change = Change::DocumentAdded {
+            document: &document,
+        };
+        outbox::record(&mut tx, &self.outbox, change, now).await?;
         tx.commit().await?;
         self.outbox.written();
         Ok(document)

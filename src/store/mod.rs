@@ -31,11 +31,14 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use crate::codes::State;
 use crate::secrets::{Cipher, CipherError};
 
-pub use outbox::{Attempt, Delivery, DeliveryStatus, PendingEvent, Replay, event_type};
+pub use outbox::{
+    Attempt, Change, CollectRef, Delivery, DeliveryStatus, OutboxEvent, PendingEvent, Replay,
+    Reporter,
+};
 pub use schedules::Schedule;
 pub use sessions::{NewSession, Session};
 pub use types::{
-    Collect, CollectErrorInfo, CollectSummary, Credential, Document, NewCredential, NewDocument,
+    Collect, CollectSummary, Credential, Document, NewCredential, NewDocument,
     TimelineEntry,
 };
 

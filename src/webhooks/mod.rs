@@ -4,7 +4,8 @@
 //!
 //! - Each event is a row of the store's outbox, written in the same transaction as the
 //!   change it reports ([`crate::store::Store::with_webhooks`]); nothing is written when no
-//!   URL is configured.
+//!   URL is configured. The store describes the change ([`crate::store::Change`]);
+//!   [`event`] makes the typed events of it ([`WebhookEvent`]) and their bodies.
 //! - [`worker`] delivers the pending rows in order per credential (an event waits while an
 //!   earlier one of its credential is pending), retries with exponential backoff and full
 //!   jitter ([`backoff`]), and marks an event `dead` after `max_attempts`. A dead event
@@ -38,6 +39,7 @@
 //! against the system's roots and, for a receiver behind an internal CA, the extra roots of
 //! [`WebhookConfig::ca_file`] (a PEM file, read and checked at start-up).
 
+pub mod event;
 pub mod worker;
 
 use std::fmt;
@@ -51,6 +53,7 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use url::Url;
 
+pub use event::{EventType, WebhookEvent, report};
 pub use worker::{WorkerHandle, spawn};
 
 /// Where and how webhooks are sent. Without a URL, no event is written or sent.

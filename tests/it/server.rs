@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use gleaner::api::messages::{ClientMessage, ServerMessage, WireError};
+use gleaner::api::messages::{ClientMessage, ServerMessage};
+use gleaner::codes::ErrorInfo;
 use gleaner::fixture_site::DemoSite;
 use gleaner::server::{Server, ServerConfig};
 use reqwest::{Method, StatusCode};
@@ -279,7 +280,7 @@ impl Viewer {
     }
 
     /// Reads until the final state (-2, -1 or 7) and returns it with its error.
-    pub async fn final_state(&mut self) -> (i8, Option<WireError>) {
+    pub async fn final_state(&mut self) -> (i8, Option<ErrorInfo>) {
         self.until(Duration::from_secs(30), |m| match m {
             ServerMessage::State { state, error, .. } if !(1..=6).contains(state) => {
                 Some((*state, error.clone()))
