@@ -331,7 +331,7 @@ impl Runner<'_> {
         let mut server_error = false;
         let result = self
             .wait_until(&sels.list, timeout, None, |probe| {
-                if probe.ready == "complete" || probe.ready == "interactive" {
+                if probe.ready.is_parsed() {
                     found = pages
                         .iter()
                         .find(|(_, p)| matches(p, probe, &sels, &mut regexes))

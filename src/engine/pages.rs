@@ -138,7 +138,7 @@ mod tests {
         let mut re = Regexes::default();
         let probe = |url: &str, modal: bool| Probe {
             url: url.into(),
-            ready: "complete".into(),
+            ready: crate::browser::ReadyState::Complete,
             marked: false,
             selectors: vec![state(modal as u32, modal)],
         };

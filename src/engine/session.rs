@@ -119,14 +119,14 @@ impl Runner<'_> {
         let mut valid = false;
         let result = self
             .wait_until(&sels.list, timeout, None, |probe| {
-                if probe.ready != "complete" && probe.ready != "interactive" {
+                if !probe.ready.is_parsed() {
                     return false;
                 }
                 if matches(expect, probe, &sels, &mut regexes) {
                     valid = true;
                     return true;
                 }
-                probe.ready == "complete"
+                probe.ready == crate::browser::ReadyState::Complete
                     && others
                         .iter()
                         .any(|p| matches(p, probe, &sels, &mut regexes))
