@@ -102,11 +102,28 @@ pub struct UiQuery {
     pub lang: Option<String>,
 }
 
-/// The page's language, when the query asks for one.
-pub fn lang_of(q: &UiQuery) -> Option<&'static str> {
+/// The languages of the UI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    En,
+    Fr,
+}
+
+impl Lang {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Fr => "fr",
+        }
+    }
+}
+
+/// The page's language, when the query asks for one (`fr`, `fr-CA`, `en`…).
+pub fn lang_of(q: &UiQuery) -> Option<Lang> {
     match q.lang.as_deref() {
-        Some(l) if l.starts_with("fr") => Some("fr"),
-        Some(l) if l.starts_with("en") => Some("en"),
+        Some(l) if l.starts_with("fr") => Some(Lang::Fr),
+        Some(l) if l.starts_with("en") => Some(Lang::En),
         _ => None,
     }
 }
@@ -150,11 +167,12 @@ fn escape_html(text: &str) -> String {
 fn error_page(
     ui: &UiConfig,
     status: StatusCode,
-    lang: Option<&str>,
+    lang: Option<Lang>,
     title: (&str, &str),
     message: (&str, &str),
 ) -> Response {
-    let fr = lang == Some("fr");
+    let lang = lang.unwrap_or(Lang::En);
+    let fr = lang == Lang::Fr;
     let pick = |(en, fr_text): (&str, &str)| {
         if fr {
             fr_text.to_string()
@@ -163,7 +181,7 @@ fn error_page(
         }
     };
     let html = ERROR_HTML
-        .replace("{{lang}}", if fr { "fr" } else { "en" })
+        .replace("{{lang}}", lang.as_str())
         .replace("{{title}}", &escape_html(&pick(title)))
         .replace("{{message}}", &escape_html(&pick(message)));
     ui_response(ui, status, html)

@@ -133,7 +133,8 @@ pub enum WebhookEvent {
     CollectFailed(CollectFailedData),
     CredentialVerified(CredentialVerifiedData),
     CredentialVerificationFailed(CollectFailedData),
-    DocumentNew(DocumentNewData),
+    /// Boxed: a document is much larger than the other events' data.
+    DocumentNew(Box<DocumentNewData>),
 }
 
 /// The body of a request: `data` is the event's.
@@ -227,10 +228,10 @@ impl WebhookEvent {
                 events
             }
             Change::DocumentAdded { document } => {
-                vec![WebhookEvent::DocumentNew(DocumentNewData {
+                vec![WebhookEvent::DocumentNew(Box::new(DocumentNewData {
                     document: document.clone(),
                     download_url: format!("/document/{}", document.id),
-                })]
+                }))]
             }
         }
     }
@@ -258,4 +259,44 @@ pub fn report(change: &Change<'_>, timestamp: &str) -> Result<Vec<OutboxEvent>, 
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_change_is_one_collect_state_body() {
+        let collect = CollectRef {
+            collect_id: "k1",
+            credential_id: "c1",
+            verify: false,
+        };
+        let change = Change::CollectState {
+            collect,
+            state: State::LoggingIn,
+            message: Some("login page"),
+        };
+        let events = report(&change, "2025-01-31T12:00:00.000Z").unwrap();
+        assert_eq!(
+            events,
+            [OutboxEvent {
+                event_type: "collect.state",
+                payload: concat!(
+                    r#"{"type":"collect.state","timestamp":"2025-01-31T12:00:00.000Z","#,
+                    r#""data":{"collectId":"k1","credentialId":"c1","state":2,"#,
+                    r#""name":"logging_in","message":"login page"}}"#
+                )
+                .to_string(),
+            }]
+        );
+    }
+
+    #[test]
+    fn event_types_round_trip() {
+        for t in EventType::ALL {
+            assert_eq!(t.as_str().parse::<EventType>(), Ok(t));
+        }
+        assert!("collect.nope".parse::<EventType>().is_err());
+    }
 }
