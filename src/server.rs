@@ -183,7 +183,7 @@ impl Server {
             .webhooks
             .map(|w| crate::webhooks::spawn(self.store.clone(), w, ui.public_base()));
         let scheduler = Scheduler::new(self.store.clone(), self.collector.clone(), SystemClock);
-        let schedules = crate::api::schedules::ScheduleSettings {
+        let schedules = crate::api::ScheduleSettings {
             min_interval: self.min_schedule_interval,
             wakeup: scheduler.wakeup(),
         };

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::AppState;
+use super::state::AppState;
 use super::error::{AppError, ErrorBody};
 use crate::store::{Collect, Document};
 

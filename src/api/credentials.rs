@@ -7,7 +7,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::AppState;
+use super::state::AppState;
 use super::error::{ApiJson, AppError, ErrorBody};
 use crate::connector::Connector;
 use crate::store::{Credential, NewCredential};

@@ -20,6 +20,7 @@ pub mod messages;
 pub mod metrics;
 pub mod schedules;
 pub mod sessions;
+mod state;
 pub mod ui_page;
 pub mod ui_routes;
 pub mod webhooks;
@@ -38,19 +39,9 @@ use utoipa::{Modify, OpenApi as _, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::collect::Collector;
-use crate::ui::UiConfig;
-use auth::ApiKeys;
-use error::AppError;
+pub use state::{AppState, ScheduleSettings};
 
-#[derive(Clone)]
-pub struct AppState {
-    pub collector: Arc<Collector>,
-    pub api_keys: ApiKeys,
-    pub ui: Arc<UiConfig>,
-    /// The shortest schedule interval, and what wakes the scheduler.
-    pub schedules: schedules::ScheduleSettings,
-}
+use error::AppError;
 
 #[derive(utoipa::OpenApi)]
 #[openapi(

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::AppState;
+use super::state::AppState;
 use super::credentials::check_id;
 use super::error::{ApiJson, AppError, ErrorBody};
 use crate::store::NewSession;

@@ -4,7 +4,7 @@
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 
-use super::AppState;
+use super::state::AppState;
 use super::error::AppError;
 use crate::ui::{self, PageView, UiQuery};
 

@@ -10,7 +10,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::AppState;
+use super::state::AppState;
 use super::collects::CollectStarted;
 use super::connectors::ConnectorInfo;
 use super::credentials::{connector_of, split_fields};

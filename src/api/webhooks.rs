@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::AppState;
+use super::state::AppState;
 use super::error::{AppError, ErrorBody};
 use crate::store::{Delivery, DeliveryStatus, Replay};
 

@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::AppState;
+use super::state::AppState;
 use super::error::AppError;
 use super::messages::{BadClientMessage, ClientMessage, MAX_CLIENT_MESSAGE, ServerMessage};
 use crate::collect::live::{InputError, Live, Shot, Status};
