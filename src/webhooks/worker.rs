@@ -14,7 +14,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::Webhooks;
+use super::config::Webhooks;
 use super::event::EventType;
 use crate::store::{Attempt, PendingEvent, Store};
 
