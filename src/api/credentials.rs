@@ -7,8 +7,8 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::state::AppState;
 use super::error::{ApiJson, AppError, ErrorBody};
+use super::state::AppState;
 use crate::connector::Connector;
 use crate::store::{Credential, NewCredential};
 

@@ -72,9 +72,7 @@ pub enum ClientMessage {
 pub enum BadClientMessage {
     #[error("message of {len} bytes refused: the limit is {MAX_CLIENT_MESSAGE}")]
     TooLong { len: usize },
-    #[error(
-        "bad message ({0}); expected JSON with \"type\": twofa, click, keydown, text or close"
-    )]
+    #[error("bad message ({0}); expected JSON with \"type\": twofa, click, keydown, text or close")]
     Malformed(serde_json::Error),
 }
 

@@ -10,8 +10,8 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::state::AppState;
 use super::error::{ApiJson, AppError, ErrorBody};
+use super::state::AppState;
 use crate::store::{Schedule, StoreError};
 
 /// The longest `every`: a year.

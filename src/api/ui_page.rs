@@ -4,8 +4,8 @@
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 
-use super::state::AppState;
 use super::error::AppError;
+use super::state::AppState;
 use crate::ui::{self, PageView, UiQuery};
 
 #[utoipa::path(

@@ -10,11 +10,11 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::state::AppState;
 use super::collects::CollectStarted;
 use super::connectors::ConnectorInfo;
 use super::credentials::{connector_of, split_fields};
 use super::error::{ApiJson, AppError, ErrorBody};
+use super::state::AppState;
 use crate::collect::CollectMode;
 use crate::connector::Connector;
 use crate::store::{Credential, NewCredential, Session};

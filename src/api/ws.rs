@@ -10,9 +10,9 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::state::AppState;
 use super::error::AppError;
 use super::messages::{BadClientMessage, ClientMessage, MAX_CLIENT_MESSAGE, ServerMessage};
+use super::state::AppState;
 use crate::collect::live::{InputError, Live, Shot, Status};
 
 /// Frames above the protocol limit are refused by the WebSocket layer itself; between

@@ -8,8 +8,8 @@ use chromiumoxide::cdp::browser_protocol::input::{
 use chromiumoxide::layout::Point;
 use tokio::sync::watch;
 
-use super::error::BrowserError;
 use super::cdp::cdp_error;
+use super::error::BrowserError;
 
 /// A real left click (moved, pressed, released, click count 1) at a viewport point.
 pub(crate) async fn click_at(

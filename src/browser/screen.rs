@@ -17,8 +17,8 @@ use futures::StreamExt;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::error::BrowserError;
 use super::cdp::cdp_error;
+use super::error::BrowserError;
 use super::input::{click_at, insert_text, press_key};
 
 /// Frames a slow consumer has not taken yet; newer frames are dropped while it is full.

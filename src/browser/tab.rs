@@ -20,9 +20,9 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use super::cdp::cdp_error;
 use super::error::BrowserError;
 use super::guard::{self, BlockedLog, BlockedRequests, HostAllowList};
-use super::cdp::cdp_error;
 use super::input;
 use super::screen::Screen;
 

@@ -5,11 +5,12 @@
 
 use sqlx::{FromRow, Sqlite, Transaction};
 
-use super::outbox::{self, Change, CollectRef};
-use super::{
-    Collect, CollectSummary, Store, StoreError, TimelineEntry, new_id, now_ms,
-    parse_json, rfc3339, stored_state, to_json,
-};
+use super::change::{Change, CollectRef};
+use super::columns::{new_id, now_ms, parse_json, rfc3339, stored_state, to_json};
+use super::db::Store;
+use super::error::StoreError;
+use super::outbox;
+use super::types::{Collect, CollectSummary, TimelineEntry};
 use crate::codes::{ErrorInfo, ErrorKind, State};
 
 const INTERRUPTED_MESSAGE: &str = "the service stopped during the collect";

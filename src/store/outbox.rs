@@ -18,26 +18,11 @@ use sqlx::{FromRow, Sqlite, Transaction};
 use tokio::sync::Notify;
 use utoipa::ToSchema;
 
-use super::{Document, Store, StoreError, now_ms, rfc3339};
+use super::change::{Change, CollectRef, OutboxEvent, Reporter};
+use super::columns::{now_ms, rfc3339};
+use super::db::{Outbox, Store};
+use super::error::StoreError;
 use crate::codes::{ErrorInfo, State};
-
-/// Whether events are written (with a reporter), and the wake-up of the delivery worker.
-/// Shared by clones.
-#[derive(Debug, Clone, Default)]
-pub(super) struct Outbox {
-    reporter: Option<Reporter>,
-    wake: Arc<Notify>,
-}
-
-impl Outbox {
-    /// After a commit that wrote events: the worker looks again (a permit is kept if it is
-    /// busy, so no wake-up is lost).
-    pub(super) fn written(&self) {
-        if self.reporter.is_some() {
-            self.wake.notify_one();
-        }
-    }
-}
 
 /// Where an event stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -186,60 +171,6 @@ struct PendingRow {
     attempts: i64,
     next_attempt_at: i64,
 }
-
-/// The collect a change is about.
-#[derive(Debug, Clone, Copy)]
-pub struct CollectRef<'a> {
-    pub collect_id: &'a str,
-    pub credential_id: &'a str,
-    /// A verification collect (log in only).
-    pub verify: bool,
-}
-
-/// A change the store made, as facts: the reporter ([`Reporter`]) decides which events
-/// tell it and what they carry.
-#[derive(Debug, Clone, Copy)]
-pub enum Change<'a> {
-    /// A running collect's new state.
-    CollectState {
-        collect: CollectRef<'a>,
-        state: State,
-        message: Option<&'a str>,
-    },
-    /// A collect's end, in its final state.
-    CollectEnd {
-        collect: CollectRef<'a>,
-        state: State,
-        error: Option<&'a ErrorInfo>,
-        /// The documents the collect added.
-        new_documents: i64,
-    },
-    /// A document recorded.
-    DocumentAdded { document: &'a Document },
-}
-
-impl Change<'_> {
-    /// The credential whose queue the events join.
-    pub fn credential_id(&self) -> &str {
-        match self {
-            Change::CollectState { collect, .. } | Change::CollectEnd { collect, .. } => {
-                collect.credential_id
-            }
-            Change::DocumentAdded { document } => &document.credential_id,
-        }
-    }
-}
-
-/// An event to persist as it is: its type (`collect.state`…) and its JSON body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutboxEvent {
-    pub event_type: &'static str,
-    pub payload: String,
-}
-
-/// Turns a change, made at `timestamp` (RFC 3339), into the events that report it, in
-/// order. The webhooks module's [`crate::webhooks::report`] is the one of the service.
-pub type Reporter = fn(&Change<'_>, &str) -> Result<Vec<OutboxEvent>, serde_json::Error>;
 
 /// Writes the events of `change` in `tx`, after the transaction's other writes. Does
 /// nothing when the outbox is disabled.

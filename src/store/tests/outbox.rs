@@ -161,7 +161,10 @@ async fn failures_and_verifications_have_their_events() {
         .finish_collect(
             &plain.id,
             State::Disconnected,
-            Some(&error_info("USER_ACTION_NEEDED.TWOFA_EXPIRED", "a code is needed")),
+            Some(&error_info(
+                "USER_ACTION_NEEDED.TWOFA_EXPIRED",
+                "a code is needed",
+            )),
             &Value::Null,
         )
         .await
