@@ -4,6 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// Collect states, with the wire values of DESIGN.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -212,6 +213,17 @@ impl<'de> Deserialize<'de> for ErrorCode {
         let s = String::deserialize(d)?;
         s.parse().map_err(serde::de::Error::custom)
     }
+}
+
+/// A collect's failure as every layer reports it: the live status, the WebSocket's `state`
+/// message, the store's collect and the webhooks. One type, so that the wire shape
+/// `{"code", "message"}` is the same everywhere.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorInfo {
+    /// An error code such as `LOGIN_FAILED.WRONG_TWOFA_CODE`.
+    pub code: String,
+    pub message: String,
 }
 
 #[cfg(test)]

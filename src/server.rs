@@ -128,7 +128,7 @@ impl Server {
         let mut store = Store::open(&config.database_url(), Cipher::new(&key)).await?;
         if webhooks.is_some() {
             // Before anything writes: events are written with the changes they report.
-            store = store.with_webhooks();
+            store = store.with_webhooks(crate::webhooks::report);
         }
         let interrupted = store.interrupt_unfinished().await?;
         let catalog = Catalog::load_dir(&config.connectors_dir)?;
@@ -183,7 +183,7 @@ impl Server {
             .webhooks
             .map(|w| crate::webhooks::spawn(self.store.clone(), w, ui.public_base()));
         let scheduler = Scheduler::new(self.store.clone(), self.collector.clone(), SystemClock);
-        let schedules = crate::api::schedules::ScheduleSettings {
+        let schedules = crate::api::ScheduleSettings {
             min_interval: self.min_schedule_interval,
             wakeup: scheduler.wakeup(),
         };

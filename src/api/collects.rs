@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::AppState;
 use super::error::{AppError, ErrorBody};
+use super::state::AppState;
 use crate::store::{Collect, Document};
 
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]

@@ -5,7 +5,7 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::AppState;
+use super::state::AppState;
 use crate::connector::{FieldKind, Plan};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -7,8 +7,8 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::AppState;
 use super::error::{ApiJson, AppError, ErrorBody};
+use super::state::AppState;
 use crate::connector::Plan;
 use crate::store::{Credential, NewCredential};
 

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::collect::live::ErrorInfo;
+use crate::codes::ErrorInfo;
 use crate::connector::CodeKind;
 
 /// Largest client message accepted; longer ones get an `error` back.
@@ -17,7 +17,7 @@ pub enum ServerMessage {
         state: i8,
         name: String,
         message: Option<String>,
-        error: Option<WireError>,
+        error: Option<ErrorInfo>,
         /// The person drives the screen now.
         interactive: bool,
         instructions: Option<String>,
@@ -45,21 +45,6 @@ pub enum ServerMessage {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WireError {
-    pub code: String,
-    pub message: String,
-}
-
-impl From<ErrorInfo> for WireError {
-    fn from(e: ErrorInfo) -> Self {
-        WireError {
-            code: e.code,
-            message: e.message,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientMessage {
     Twofa {
@@ -81,18 +66,23 @@ pub enum ClientMessage {
     Close,
 }
 
+/// Why a client's text frame is not a [`ClientMessage`], said so that a person can act on
+/// it.
+#[derive(Debug, thiserror::Error)]
+pub enum BadClientMessage {
+    #[error("message of {len} bytes refused: the limit is {MAX_CLIENT_MESSAGE}")]
+    TooLong { len: usize },
+    #[error("bad message ({0}); expected JSON with \"type\": twofa, click, keydown, text or close")]
+    Malformed(serde_json::Error),
+}
+
 impl ClientMessage {
     /// Parses a text frame, with a reason a person can act on when it is wrong.
-    pub fn parse(text: &str) -> Result<ClientMessage, String> {
+    pub fn parse(text: &str) -> Result<ClientMessage, BadClientMessage> {
         if text.len() > MAX_CLIENT_MESSAGE {
-            return Err(format!(
-                "message of {} bytes refused: the limit is {MAX_CLIENT_MESSAGE}",
-                text.len()
-            ));
+            return Err(BadClientMessage::TooLong { len: text.len() });
         }
-        serde_json::from_str(text).map_err(|e| {
-            format!("bad message ({e}); expected JSON with \"type\": twofa, click, keydown, text or close")
-        })
+        serde_json::from_str(text).map_err(BadClientMessage::Malformed)
     }
 }
 
@@ -114,7 +104,12 @@ mod tests {
         assert!(ClientMessage::parse("not json").is_err());
         assert!(ClientMessage::parse(r#"{"type":"click","x":"a","y":1}"#).is_err());
         let big = format!(r#"{{"type":"text","text":"{}"}}"#, "a".repeat(70_000));
-        assert!(ClientMessage::parse(&big).unwrap_err().contains("limit"));
+        assert!(
+            ClientMessage::parse(&big)
+                .unwrap_err()
+                .to_string()
+                .contains("limit")
+        );
     }
 
     #[test]

@@ -5,8 +5,8 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-use super::AppState;
 use super::error::{AppError, ErrorBody};
+use super::state::AppState;
 
 #[utoipa::path(
     get,

@@ -7,6 +7,8 @@
 //! - [`connectors`], [`credentials`], [`collects`], [`schedules`]: the routes.
 //! - [`ws`] and [`messages`]: the live collect's WebSocket and its typed messages.
 //! - [`webhooks`]: the webhook deliveries and their replay.
+//! - [`ui_page`]: the embedded UI's page and assets; [`ui_routes`]: the API that page
+//!   calls with its session token.
 //! - [`metrics`]: `GET /metrics` for Prometheus.
 
 pub mod auth;
@@ -18,6 +20,9 @@ pub mod messages;
 pub mod metrics;
 pub mod schedules;
 pub mod sessions;
+mod state;
+pub mod ui_page;
+pub mod ui_routes;
 pub mod webhooks;
 pub mod ws;
 
@@ -34,19 +39,9 @@ use utoipa::{Modify, OpenApi as _, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::collect::Collector;
-use crate::ui::{self, UiConfig};
-use auth::ApiKeys;
-use error::AppError;
+pub use state::{AppState, ScheduleSettings};
 
-#[derive(Clone)]
-pub struct AppState {
-    pub collector: Arc<Collector>,
-    pub api_keys: ApiKeys,
-    pub ui: Arc<UiConfig>,
-    /// The shortest schedule interval, and what wakes the scheduler.
-    pub schedules: schedules::ScheduleSettings,
-}
+use error::AppError;
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -109,12 +104,12 @@ pub fn router_and_openapi(state: AppState) -> (Router, OpenApi) {
         .routes(routes!(healthz))
         .routes(routes!(openapi_json))
         .routes(routes!(ws::live_ws))
-        .routes(routes!(ui::page))
-        .routes(routes!(ui::asset))
-        .routes(routes!(ui::scoped::context))
-        .routes(routes!(ui::scoped::add_account))
-        .routes(routes!(ui::scoped::correct_account))
-        .routes(routes!(ui::scoped::start_collect));
+        .routes(routes!(ui_page::page))
+        .routes(routes!(ui_page::asset))
+        .routes(routes!(ui_routes::context))
+        .routes(routes!(ui_routes::add_account))
+        .routes(routes!(ui_routes::correct_account))
+        .routes(routes!(ui_routes::start_collect));
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(protected)
         .merge(open)

@@ -10,28 +10,9 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::AppState;
 use super::error::{ApiJson, AppError, ErrorBody};
-use crate::scheduler::Wakeup;
+use super::state::AppState;
 use crate::store::{Schedule, StoreError};
-
-/// What the schedule routes need besides the store.
-#[derive(Debug, Clone)]
-pub struct ScheduleSettings {
-    /// The shortest `every` accepted (60 s; tests lower it).
-    pub min_interval: Duration,
-    /// Pokes the scheduler when a schedule changes.
-    pub wakeup: Wakeup,
-}
-
-impl Default for ScheduleSettings {
-    fn default() -> Self {
-        ScheduleSettings {
-            min_interval: Duration::from_secs(60),
-            wakeup: Wakeup::default(),
-        }
-    }
-}
 
 /// The longest `every`: a year.
 const MAX_EVERY: Duration = Duration::from_secs(366 * 86_400);

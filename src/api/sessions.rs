@@ -7,9 +7,9 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::AppState;
 use super::credentials::check_id;
 use super::error::{ApiJson, AppError, ErrorBody};
+use super::state::AppState;
 use crate::store::NewSession;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -7,8 +7,8 @@ use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::AppState;
 use super::error::{AppError, ErrorBody};
+use super::state::AppState;
 use crate::store::{Delivery, DeliveryStatus, Replay};
 
 const DEFAULT_LIMIT: u32 = 100;

@@ -10,10 +10,10 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::AppState;
 use super::error::AppError;
-use super::messages::{ClientMessage, MAX_CLIENT_MESSAGE, ServerMessage};
-use crate::collect::live::{Live, Shot, Status};
+use super::messages::{BadClientMessage, ClientMessage, MAX_CLIENT_MESSAGE, ServerMessage};
+use super::state::AppState;
+use crate::collect::live::{InputError, Live, Shot, Status};
 
 /// Frames above the protocol limit are refused by the WebSocket layer itself; between
 /// [`MAX_CLIENT_MESSAGE`] and this, the viewer gets an `error` message.
@@ -52,7 +52,7 @@ pub fn state_message(status: &Status) -> ServerMessage {
         state: status.state.index(),
         name: status.state.name().to_string(),
         message: status.message.clone(),
-        error: status.error.clone().map(Into::into),
+        error: status.error.clone(),
         interactive: status.interactive,
         instructions: status.instructions.clone(),
         advice: status.advice.clone(),
@@ -140,7 +140,7 @@ async fn serve(mut socket: WebSocket, live: Arc<Live>) {
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => {
                     if let Err(reason) = handle(&live, text.as_str()).await
-                        && !send(&mut socket, &ServerMessage::Error { message: reason }).await
+                        && !send(&mut socket, &ServerMessage::Error { message: reason.to_string() }).await
                     {
                         break;
                     }
@@ -164,8 +164,17 @@ fn twofa_message(r: crate::collect::live::CodeRequest) -> ServerMessage {
     }
 }
 
-/// Applies one client message. The error is what the viewer is told.
-async fn handle(live: &Live, text: &str) -> Result<(), String> {
+/// Why a viewer's message was not applied; its text is what the viewer is told.
+#[derive(Debug, thiserror::Error)]
+enum Refused {
+    #[error(transparent)]
+    Message(#[from] BadClientMessage),
+    #[error(transparent)]
+    Input(#[from] InputError),
+}
+
+/// Applies one client message.
+async fn handle(live: &Live, text: &str) -> Result<(), Refused> {
     let message = ClientMessage::parse(text)?;
     let result = match message {
         ClientMessage::Twofa { code } => live.give_code(&code),
@@ -174,5 +183,5 @@ async fn handle(live: &Live, text: &str) -> Result<(), String> {
         ClientMessage::Text { text } => live.text(&text).await,
         ClientMessage::Close => live.close_interactive(),
     };
-    result.map_err(|e| e.to_string())
+    Ok(result?)
 }

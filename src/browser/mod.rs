@@ -5,8 +5,10 @@
 //! A later pool mode (warm browsers, one `BrowserContext` per collect) opens its tabs in
 //! their own context with [`Browser::new_isolated_tab`] and hands out the same `Tab`.
 
+mod cdp;
 mod error;
 mod guard;
+mod input;
 pub mod process;
 mod screen;
 mod session;
@@ -26,7 +28,7 @@ pub use error::BrowserError;
 pub use guard::{BlockedRequests, HostAllowList};
 pub use screen::{Frame, Screen, Screencast};
 pub use session::{BrowserSession, SessionCookie};
-pub use tab::{Fetched, Probe, SelectorState, Tab, Target};
+pub use tab::{Fetched, InputRefused, Probe, ReadyState, SelectorState, Tab, Target};
 
 /// The names tried on PATH, in order, when `GLEANER_CHROME` is not set.
 pub const CHROME_NAMES: &[&str] = &[
@@ -242,7 +244,7 @@ impl Browser {
         let id = browser
             .create_browser_context(CreateBrowserContextParams::default())
             .await
-            .map_err(|e| tab::cdp_error(e, &self.alive))?;
+            .map_err(|e| cdp::cdp_error(e, &self.alive))?;
         self.open_tab(Some(id)).await
     }
 
@@ -259,7 +261,7 @@ impl Browser {
         let page = browser
             .new_page(params)
             .await
-            .map_err(|e| tab::cdp_error(e, &self.alive))?;
+            .map_err(|e| cdp::cdp_error(e, &self.alive))?;
         Tab::new(page, self.alive.clone(), self.options.viewport).await
     }
 

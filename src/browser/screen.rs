@@ -9,20 +9,17 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use chromiumoxide::Page;
-use chromiumoxide::cdp::browser_protocol::input::{
-    DispatchKeyEventParams, DispatchKeyEventType, InsertTextParams,
-};
 use chromiumoxide::cdp::browser_protocol::page::{
     CaptureScreenshotFormat, CaptureScreenshotParams, EventScreencastFrame,
     ScreencastFrameAckParams, StartScreencastFormat, StartScreencastParams, StopScreencastParams,
 };
-use chromiumoxide::layout::Point;
 use futures::StreamExt;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::BrowserError;
-use super::tab::cdp_error;
+use super::cdp::cdp_error;
+use super::error::BrowserError;
+use super::input::{click_at, insert_text, press_key};
 
 /// Frames a slow consumer has not taken yet; newer frames are dropped while it is full.
 const FRAME_BUFFER: usize = 2;
@@ -243,81 +240,4 @@ impl Drop for Screencast {
             });
         }
     }
-}
-
-/// A real left click (moved, pressed, released, click count 1) at a viewport point.
-pub(crate) async fn click_at(
-    page: &Page,
-    alive: &watch::Receiver<bool>,
-    x: f64,
-    y: f64,
-) -> Result<(), BrowserError> {
-    page.click(Point { x, y })
-        .await
-        .map_err(|e| cdp_error(e, alive))?;
-    Ok(())
-}
-
-/// Types text into the focused element, as an IME would (`Input.insertText`).
-pub(crate) async fn insert_text(
-    page: &Page,
-    alive: &watch::Receiver<bool>,
-    text: &str,
-) -> Result<(), BrowserError> {
-    page.execute(InsertTextParams::new(text))
-        .await
-        .map_err(|e| cdp_error(e, alive))?;
-    Ok(())
-}
-
-/// Presses and releases a key, by DOM key name: whatever
-/// `chromiumoxide::keys::USKEYBOARD_LAYOUT` knows, or any single character.
-pub(crate) async fn press_key(
-    page: &Page,
-    alive: &watch::Receiver<bool>,
-    key: &str,
-) -> Result<(), BrowserError> {
-    let def = chromiumoxide::keys::USKEYBOARD_LAYOUT
-        .iter()
-        .find(|d| d.key == key);
-    let single_char = key.chars().count() == 1;
-    if def.is_none() && !single_char {
-        return Err(BrowserError::Script(format!("unknown key {key:?}")));
-    }
-    let text = def
-        .and_then(|d| d.text)
-        .map(str::to_string)
-        .or_else(|| single_char.then(|| key.to_string()));
-    let mut down = DispatchKeyEventParams::builder()
-        .r#type(if text.is_some() {
-            DispatchKeyEventType::KeyDown
-        } else {
-            DispatchKeyEventType::RawKeyDown
-        })
-        .key(key);
-    if let Some(d) = def {
-        down = down
-            .code(d.code)
-            .windows_virtual_key_code(d.key_code)
-            .native_virtual_key_code(d.key_code);
-    }
-    if let Some(t) = &text {
-        down = down.text(t.clone()).unmodified_text(t.clone());
-    }
-    let mut up = DispatchKeyEventParams::builder()
-        .r#type(DispatchKeyEventType::KeyUp)
-        .key(key);
-    if let Some(d) = def {
-        up = up
-            .code(d.code)
-            .windows_virtual_key_code(d.key_code)
-            .native_virtual_key_code(d.key_code);
-    }
-    page.execute(down.build().map_err(BrowserError::Cdp)?)
-        .await
-        .map_err(|e| cdp_error(e, alive))?;
-    page.execute(up.build().map_err(BrowserError::Cdp)?)
-        .await
-        .map_err(|e| cdp_error(e, alive))?;
-    Ok(())
 }

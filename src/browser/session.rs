@@ -21,7 +21,8 @@ use chromiumoxide::types::{Command, Method, MethodId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{BrowserError, Tab};
+use super::error::BrowserError;
+use super::tab::Tab;
 
 /// Cookies and localStorage of one site, as kept between collects.
 #[derive(Serialize, Deserialize, Clone, Default, PartialEq)]

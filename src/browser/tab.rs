@@ -15,14 +15,16 @@ use chromiumoxide::cdp::browser_protocol::page::{FrameId, NavigateParams};
 use chromiumoxide::cdp::js_protocol::runtime::{EvaluateParams, EventExecutionContextCreated};
 use chromiumoxide::error::CdpError;
 use futures::StreamExt;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::BrowserError;
+use super::cdp::cdp_error;
+use super::error::BrowserError;
 use super::guard::{self, BlockedLog, BlockedRequests, HostAllowList};
-use super::screen::{self, Screen};
+use super::input;
+use super::screen::Screen;
 
 const AGENT: &str = include_str!("agent.js");
 
@@ -35,11 +37,30 @@ pub struct SelectorState {
     pub invalid: bool,
 }
 
+/// How far the document has loaded: its `document.readyState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReadyState {
+    /// Still parsing.
+    Loading,
+    /// Parsed, its subresources (images, frames) still loading.
+    Interactive,
+    /// Loaded.
+    Complete,
+}
+
+impl ReadyState {
+    /// Parsed: its elements are there to act on (`interactive` or `complete`).
+    pub fn is_parsed(self) -> bool {
+        matches!(self, ReadyState::Interactive | ReadyState::Complete)
+    }
+}
+
 /// What the page looks like for a set of selectors, at one moment.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Probe {
     pub url: String,
-    pub ready: String,
+    pub ready: ReadyState,
     pub marked: bool,
     pub selectors: Vec<SelectorState>,
 }
@@ -54,6 +75,26 @@ pub enum Target {
     Hidden,
     Missing,
     Invalid,
+}
+
+/// Why the page refused an input: the in-page agent's reason, said for a person
+/// (`no visible element`, `no <select> matches`…).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct InputRefused {
+    pub reason: String,
+}
+
+impl InputRefused {
+    /// The agent's `{ok, reason}` answer.
+    fn check(answer: &Value) -> Result<(), InputRefused> {
+        if answer["ok"] == Value::Bool(true) {
+            return Ok(());
+        }
+        Err(InputRefused {
+            reason: answer["reason"].as_str().unwrap_or("").to_string(),
+        })
+    }
 }
 
 /// A file fetched with the page's cookies.
@@ -90,27 +131,6 @@ impl Drop for Tab {
         {
             guard.abort();
         }
-    }
-}
-
-pub(crate) fn cdp_error(e: CdpError, alive: &watch::Receiver<bool>) -> BrowserError {
-    if !*alive.borrow() {
-        return BrowserError::Crashed;
-    }
-    match e {
-        CdpError::Timeout => BrowserError::Timeout("CDP request".into()),
-        CdpError::Ws(_) | CdpError::ChannelSendError(_) | CdpError::NoResponse => {
-            BrowserError::Crashed
-        }
-        CdpError::JavascriptException(ex) => {
-            let text = ex
-                .exception
-                .as_ref()
-                .and_then(|o| o.description.clone())
-                .unwrap_or_else(|| ex.text.clone());
-            BrowserError::Script(text)
-        }
-        other => BrowserError::Cdp(other.to_string()),
     }
 }
 
@@ -341,32 +361,28 @@ impl Tab {
 
     /// A real mouse click (moved, pressed, released) at a viewport point.
     pub async fn click_at(&self, x: f64, y: f64) -> Result<(), BrowserError> {
-        screen::click_at(&self.page, &self.alive, x, y).await
+        input::click_at(&self.page, &self.alive, x, y).await
     }
 
     /// Focuses the first visible match of `selector` and empties it, ready for typing.
     pub async fn focus_for_typing(
         &self,
         selector: &str,
-    ) -> Result<Result<(), String>, BrowserError> {
+    ) -> Result<Result<(), InputRefused>, BrowserError> {
         let v = self
             .agent("focusForTyping", json!({ "selector": selector }))
             .await?;
-        Ok(if v["ok"] == Value::Bool(true) {
-            Ok(())
-        } else {
-            Err(v["reason"].as_str().unwrap_or("").to_string())
-        })
+        Ok(InputRefused::check(&v))
     }
 
     /// Types text into the focused element, as an IME would (`Input.insertText`).
     pub async fn insert_text(&self, text: &str) -> Result<(), BrowserError> {
-        screen::insert_text(&self.page, &self.alive, text).await
+        input::insert_text(&self.page, &self.alive, text).await
     }
 
     /// Presses and releases a key, by DOM key name (`Enter`, `Tab`, `a`, `ArrowDown`...).
     pub async fn press_key(&self, key: &str) -> Result<(), BrowserError> {
-        screen::press_key(&self.page, &self.alive, key).await
+        input::press_key(&self.page, &self.alive, key).await
     }
 
     /// Chooses an option of a `<select>` by value or label.
@@ -374,18 +390,14 @@ impl Tab {
         &self,
         selector: &str,
         choice: &str,
-    ) -> Result<Result<(), String>, BrowserError> {
+    ) -> Result<Result<(), InputRefused>, BrowserError> {
         let v = self
             .agent(
                 "selectOption",
                 json!({ "selector": selector, "choice": choice }),
             )
             .await?;
-        Ok(if v["ok"] == Value::Bool(true) {
-            Ok(())
-        } else {
-            Err(v["reason"].as_str().unwrap_or("").to_string())
-        })
+        Ok(InputRefused::check(&v))
     }
 
     /// The visible text of the first match of `selector`, if any.

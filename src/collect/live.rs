@@ -10,8 +10,9 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, watch};
 
+use super::mode::CollectMode;
 use crate::browser::{BrowserError, Frame, Screen};
-use crate::codes::State;
+use crate::codes::{ErrorInfo, State};
 use crate::connector::CodeKind;
 
 /// JPEG quality of the live screen: ~14 KB a 1280×720 frame (CHROMIUM-NOTES.md).
@@ -28,12 +29,6 @@ pub struct Status {
     pub instructions: Option<String>,
     /// With a final state: what the person can do about it.
     pub advice: Option<crate::advice::Advice>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ErrorInfo {
-    pub code: String,
-    pub message: String,
 }
 
 /// A one-time code the collect waits for.
@@ -99,7 +94,7 @@ impl Live {
     pub fn new(
         id: String,
         credential_id: String,
-        mode: super::service::CollectMode,
+        mode: CollectMode,
         ws_token: String,
     ) -> (Arc<Live>, PersonLinks) {
         let (codes, codes_rx) = mpsc::channel(4);

@@ -2,68 +2,18 @@
 //! DESIGN.md are driven from here (1 preparing, the final 7 / -1 / -2) and by the engine
 //! (2 to 6).
 //!
+//! - [`run()`]: one collect, from the browser's launch to its close.
+//! - [`mode`]: what kind of collect to start (background, verification).
 //! - [`live`]: a running collect shared with its viewers (state, screen, input).
 //! - [`service`]: the service's collects: one at most per credential, persisted in the
 //!   store, attached to by viewers.
 
 pub mod live;
+pub mod mode;
+mod run;
 pub mod service;
 
 pub use live::{Live, Status, Viewer};
-pub use service::{CollectMode, Collector, CollectorConfig, CollectorError};
-
-use crate::browser::{Browser, LaunchOptions, Screen};
-use crate::codes::{ErrorKind, State};
-use crate::connector::Plan;
-use crate::engine::{self, CollectError, Event, Inputs, Io, Outcome};
-
-#[derive(Debug, Clone, Default)]
-pub struct CollectOptions {
-    pub launch: LaunchOptions,
-    pub engine: engine::Options,
-}
-
-/// Runs one collect to its end. The browser is closed whatever happens, and the final
-/// state (done, error or disconnected) is sent as the last event. `on_screen` receives
-/// the tab's screen once it exists, and `None` before the browser closes.
-pub async fn run(
-    connector: &Plan,
-    inputs: Inputs,
-    options: &CollectOptions,
-    io: Io,
-    on_screen: &(dyn Fn(Option<Screen>) + Send + Sync),
-) -> Result<Outcome, CollectError> {
-    let events = io.events.clone();
-    let _ = events.send(Event::State {
-        state: State::Preparing,
-        message: None,
-    });
-    let result = match Browser::launch(options.launch.clone()).await {
-        Err(e) => Err(CollectError::new(ErrorKind::BrowserCrashed, e.to_string())),
-        Ok(browser) => {
-            let result = match browser.new_tab().await {
-                Ok(tab) => {
-                    on_screen(Some(tab.screen()));
-                    let r = engine::run(connector, &tab, inputs, &options.engine, io).await;
-                    on_screen(None);
-                    r
-                }
-                Err(e) => Err(CollectError::new(ErrorKind::BrowserCrashed, e.to_string())),
-            };
-            browser.close().await;
-            result
-        }
-    };
-    let last = match &result {
-        Ok(_) => Event::State {
-            state: State::Done,
-            message: None,
-        },
-        Err(e) => Event::State {
-            state: e.kind().final_state(),
-            message: Some(e.to_string()),
-        },
-    };
-    let _ = events.send(last);
-    result
-}
+pub use mode::CollectMode;
+pub use run::{CollectOptions, run};
+pub use service::{Collector, CollectorConfig, CollectorError};

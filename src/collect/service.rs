@@ -11,9 +11,10 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use url::Url;
 
-use super::live::{CodeRequest, ErrorInfo, Live, PersonLinks, screen_pump};
-use super::{CollectOptions, run};
-use crate::codes::{ErrorKind, State};
+use super::live::{CodeRequest, Live, PersonLinks, screen_pump};
+use super::mode::CollectMode;
+use super::run::{CollectOptions, run};
+use crate::codes::{ErrorInfo, ErrorKind, State};
 use crate::connector::Plan;
 use crate::connector::catalog::Catalog;
 use crate::engine::{CollectError, Event, Inputs, Io, Outcome};
@@ -44,15 +45,6 @@ impl CollectorConfig {
     pub fn documents_dir(&self) -> PathBuf {
         self.collect.engine.out_dir.clone()
     }
-}
-
-/// What kind of collect to start when none is in progress.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CollectMode {
-    /// Nobody is there: 2FA and interactive steps end the collect in state -2.
-    pub background: bool,
-    /// Log in only, then stop (the person just added or corrected the account).
-    pub verify: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -340,12 +332,9 @@ impl Collector {
                 Value::Null,
             ),
         };
-        let error_ref = error
-            .as_ref()
-            .map(|e| (e.code.as_str(), e.message.as_str()));
         if let Err(e) = self
             .store
-            .finish_collect(&live.id, state, error_ref, &records)
+            .finish_collect(&live.id, state, error.as_ref(), &records)
             .await
         {
             // A deleted credential takes its collects with it: nothing left to write.

@@ -324,7 +324,7 @@ impl Runner<'_> {
         let mut server_error = false;
         let (probe, _) = self
             .wait_until(&sels.list, timeout, None, |probe| {
-                if probe.ready == "complete" || probe.ready == "interactive" {
+                if probe.ready.is_parsed() {
                     found = pages
                         .iter()
                         .find(|p| matches(&p.matcher, probe, &sels))

@@ -112,7 +112,7 @@ impl Runner<'_> {
         // The next page is a new document: the mark is gone and it has finished loading.
         let (_, ok) = self
             .wait_until(&[], timeout, Some(&mark), |p| {
-                !p.marked && p.ready == "complete"
+                !p.marked && p.ready == crate::browser::ReadyState::Complete
             })
             .await?;
         if !ok {

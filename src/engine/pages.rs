@@ -103,7 +103,7 @@ mod tests {
         sels.add_page(otp);
         let probe = |url: &str, modal: bool| Probe {
             url: url.into(),
-            ready: "complete".into(),
+            ready: crate::browser::ReadyState::Complete,
             marked: false,
             selectors: vec![state(modal as u32, modal)],
         };

@@ -102,14 +102,15 @@ impl Runner<'_> {
         let mut valid = false;
         let result = self
             .wait_until(&sels.list, timeout, None, |probe| {
-                if probe.ready != "complete" && probe.ready != "interactive" {
+                if !probe.ready.is_parsed() {
                     return false;
                 }
                 if matches(expect, probe, &sels) {
                     valid = true;
                     return true;
                 }
-                probe.ready == "complete" && others.iter().any(|p| matches(p, probe, &sels))
+                probe.ready == crate::browser::ReadyState::Complete
+                    && others.iter().any(|p| matches(p, probe, &sels))
             })
             .await;
         let (probe, _) = result?;

@@ -6,7 +6,8 @@
 //! secret is sealed with `<credential id> NUL <field name>`, and no field name starts with
 //! `:`).
 
-use super::{Store, StoreError};
+use super::db::Store;
+use super::error::StoreError;
 use crate::browser::BrowserSession;
 
 fn session_aad(credential_id: &str) -> Vec<u8> {

@@ -5,12 +5,13 @@
 
 use sqlx::{FromRow, Sqlite, Transaction};
 
-use super::outbox::{self, CollectRef};
-use super::{
-    Collect, CollectErrorInfo, CollectSummary, Store, StoreError, TimelineEntry, new_id, now_ms,
-    parse_json, rfc3339, stored_state, to_json,
-};
-use crate::codes::{ErrorKind, State};
+use super::change::{Change, CollectRef};
+use super::columns::{new_id, now_ms, parse_json, rfc3339, stored_state, to_json};
+use super::db::Store;
+use super::error::StoreError;
+use super::outbox;
+use super::types::{Collect, CollectSummary, TimelineEntry};
+use crate::codes::{ErrorInfo, ErrorKind, State};
 
 const INTERRUPTED_MESSAGE: &str = "the service stopped during the collect";
 
@@ -124,7 +125,12 @@ impl Store {
             credential_id,
             verify,
         };
-        outbox::collect_state(&mut tx, &self.outbox, &collect, state, None, now).await?;
+        let change = Change::CollectState {
+            collect,
+            state,
+            message: None,
+        };
+        outbox::record(&mut tx, &self.outbox, change, now).await?;
         tx.commit().await?;
         self.outbox.written();
         Ok(CollectSummary {
@@ -166,7 +172,12 @@ impl Store {
             credential_id: &credential_id,
             verify,
         };
-        outbox::collect_state(&mut tx, &self.outbox, &collect, state, message, now).await?;
+        let change = Change::CollectState {
+            collect,
+            state,
+            message,
+        };
+        outbox::record(&mut tx, &self.outbox, change, now).await?;
         tx.commit().await?;
         self.outbox.written();
         Ok(())
@@ -178,7 +189,7 @@ impl Store {
         &self,
         collect_id: &str,
         state: State,
-        error: Option<(&str, &str)>,
+        error: Option<&ErrorInfo>,
         records: &serde_json::Value,
     ) -> Result<(), StoreError> {
         let now = now_ms();
@@ -190,8 +201,8 @@ impl Store {
              WHERE id = $6 AND finished_at IS NULL RETURNING credential_id, verify",
         )
         .bind(i64::from(state.index()))
-        .bind(error.map(|(code, _)| code))
-        .bind(error.map(|(_, message)| message))
+        .bind(error.map(|e| e.code.as_str()))
+        .bind(error.map(|e| e.message.as_str()))
         .bind(records)
         .bind(now)
         .bind(collect_id)
@@ -201,7 +212,7 @@ impl Store {
             drop(tx);
             return self.finished_or_missing(collect_id).await;
         };
-        let message = error.map(|(_, message)| message);
+        let message = error.map(|e| e.message.as_str());
         append_event(&mut tx, collect_id, state, message, now).await?;
         follow_on_credential(&mut tx, &credential_id, collect_id, state, now).await?;
         let collect = CollectRef {
@@ -209,7 +220,7 @@ impl Store {
             credential_id: &credential_id,
             verify,
         };
-        outbox::collect_end(&mut tx, &self.outbox, &collect, state, error, now).await?;
+        outbox::collect_end(&mut tx, &self.outbox, collect, state, error, now).await?;
         tx.commit().await?;
         self.outbox.written();
         Ok(())
@@ -262,7 +273,7 @@ impl Store {
             .as_deref()
             .map(|r| parse_json(&format!("collect {id} records"), r))
             .transpose()?;
-        let error = row.error_code.map(|code| CollectErrorInfo {
+        let error = row.error_code.map(|code| ErrorInfo {
             code,
             message: row.error_message.unwrap_or_default(),
         });
@@ -324,6 +335,10 @@ impl Store {
         .bind(now)
         .fetch_all(&mut *tx)
         .await?;
+        let error = ErrorInfo {
+            code: ErrorKind::Interrupted.as_str().to_string(),
+            message: INTERRUPTED_MESSAGE.to_string(),
+        };
         for (collect_id, credential_id, verify) in &interrupted {
             append_event(&mut tx, collect_id, state, Some(INTERRUPTED_MESSAGE), now).await?;
             follow_on_credential(&mut tx, credential_id, collect_id, state, now).await?;
@@ -332,8 +347,7 @@ impl Store {
                 credential_id,
                 verify: *verify,
             };
-            let error = (ErrorKind::Interrupted.as_str(), INTERRUPTED_MESSAGE);
-            outbox::collect_end(&mut tx, &self.outbox, &collect, state, Some(error), now).await?;
+            outbox::collect_end(&mut tx, &self.outbox, collect, state, Some(&error), now).await?;
         }
         tx.commit().await?;
         self.outbox.written();

@@ -6,10 +6,10 @@
 use indexmap::IndexMap;
 use sqlx::FromRow;
 
-use super::{
-    Credential, NewCredential, Store, StoreError, new_id, now_ms, parse_json, rfc3339,
-    stored_state, to_json,
-};
+use super::columns::{new_id, now_ms, parse_json, rfc3339, stored_state, to_json};
+use super::db::Store;
+use super::error::StoreError;
+use super::types::{Credential, NewCredential};
 
 /// `SELECT <the columns of CredentialRow> FROM credentials <tail>`.
 macro_rules! select_credentials {

@@ -4,9 +4,12 @@
 use serde_json::{Map, Value};
 use sqlx::FromRow;
 
-use super::{
-    Document, NewDocument, Store, StoreError, new_id, now_ms, outbox, parse_json, rfc3339, to_json,
-};
+use super::change::Change;
+use super::columns::{new_id, now_ms, parse_json, rfc3339, to_json};
+use super::db::Store;
+use super::error::StoreError;
+use super::outbox;
+use super::types::{Document, NewDocument};
 
 /// `SELECT <the columns of DocumentRow> FROM documents <tail>`.
 macro_rules! select_documents {
@@ -135,7 +138,10 @@ impl Store {
             created_at: rfc3339(now),
             ext,
         };
-        outbox::document_new(&mut tx, &self.outbox, &document, now).await?;
+        let change = Change::DocumentAdded {
+            document: &document,
+        };
+        outbox::record(&mut tx, &self.outbox, change, now).await?;
         tx.commit().await?;
         self.outbox.written();
         Ok(document)

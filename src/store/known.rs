@@ -4,7 +4,9 @@
 
 use chrono::NaiveDate;
 
-use super::{Store, StoreError, now_ms};
+use super::columns::now_ms;
+use super::db::Store;
+use super::error::StoreError;
 use crate::engine::KnownDocuments;
 
 /// The day a credential's `since` column holds (ISO `YYYY-MM-DD`); `None` when it holds

@@ -7,46 +7,22 @@
 //! ([`Store::with_webhooks`]): a service without a webhook URL keeps no outbox, so that
 //! configuring one later does not send months of old events.
 //!
-//! Payloads follow the Standard Webhooks suggestion `{"type", "timestamp", "data"}`; see
-//! [`crate::webhooks`] for each type's `data`.
+//! The store describes each change as facts ([`Change`]); the reporter given to
+//! [`Store::with_webhooks`] (the webhooks module's) turns them into events, which the
+//! store keeps as they are: a type and a JSON body.
 
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use sqlx::{FromRow, Sqlite, Transaction};
 use tokio::sync::Notify;
 use utoipa::ToSchema;
 
-use super::{Document, Store, StoreError, now_ms, rfc3339, to_json};
-use crate::codes::{ErrorCode, State};
-
-/// Whether events are written, and the wake-up of the delivery worker. Shared by clones.
-#[derive(Debug, Clone, Default)]
-pub(super) struct Outbox {
-    enabled: bool,
-    wake: Arc<Notify>,
-}
-
-impl Outbox {
-    /// After a commit that wrote events: the worker looks again (a permit is kept if it is
-    /// busy, so no wake-up is lost).
-    pub(super) fn written(&self) {
-        if self.enabled {
-            self.wake.notify_one();
-        }
-    }
-}
-
-/// The event types.
-pub mod event_type {
-    pub const COLLECT_STATE: &str = "collect.state";
-    pub const COLLECT_DONE: &str = "collect.done";
-    pub const COLLECT_FAILED: &str = "collect.failed";
-    pub const CREDENTIAL_VERIFIED: &str = "credential.verified";
-    pub const CREDENTIAL_VERIFICATION_FAILED: &str = "credential.verification_failed";
-    pub const DOCUMENT_NEW: &str = "document.new";
-}
+use super::change::{Change, CollectRef, OutboxEvent, Reporter};
+use super::columns::{now_ms, rfc3339};
+use super::db::{Outbox, Store};
+use super::error::StoreError;
+use crate::codes::{ErrorInfo, State};
 
 /// Where an event stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -196,29 +172,58 @@ struct PendingRow {
     next_attempt_at: i64,
 }
 
-/// The context of a collect's events.
-pub(super) struct CollectRef<'a> {
-    pub collect_id: &'a str,
-    pub credential_id: &'a str,
-    /// A verification collect (log in only).
-    pub verify: bool,
-}
-
-/// Writes one event in `tx`, after the transaction's other writes. Does nothing when the
-/// outbox is disabled.
-pub(super) async fn write_event(
+/// Writes the events of `change` in `tx`, after the transaction's other writes. Does
+/// nothing when the outbox is disabled.
+pub(super) async fn record(
     tx: &mut Transaction<'static, Sqlite>,
     outbox: &Outbox,
-    credential_id: &str,
-    event_type: &str,
-    data: Value,
+    change: Change<'_>,
     at: i64,
 ) -> Result<(), StoreError> {
-    if !outbox.enabled {
+    let Some(reporter) = outbox.reporter else {
+        return Ok(());
+    };
+    let events = reporter(&change, &rfc3339(at))
+        .map_err(|e| StoreError::Corrupt(format!("a webhook event: {e}")))?;
+    for event in events {
+        write_event(tx, change.credential_id(), &event, at).await?;
+    }
+    Ok(())
+}
+
+/// Records a collect's end, with the count of the documents it added.
+pub(super) async fn collect_end(
+    tx: &mut Transaction<'static, Sqlite>,
+    outbox: &Outbox,
+    collect: CollectRef<'_>,
+    state: State,
+    error: Option<&ErrorInfo>,
+    at: i64,
+) -> Result<(), StoreError> {
+    if outbox.reporter.is_none() {
         return Ok(());
     }
+    let new_documents: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM documents WHERE collect_id = $1")
+            .bind(collect.collect_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    let change = Change::CollectEnd {
+        collect,
+        state,
+        error,
+        new_documents,
+    };
+    record(tx, outbox, change, at).await
+}
+
+async fn write_event(
+    tx: &mut Transaction<'static, Sqlite>,
+    credential_id: &str,
+    event: &OutboxEvent,
+    at: i64,
+) -> Result<(), StoreError> {
     let id = format!("msg_{}", uuid::Uuid::new_v4().simple());
-    let payload = json!({ "type": event_type, "timestamp": rfc3339(at), "data": data });
     sqlx::query(
         "INSERT INTO webhook_events (id, seq, credential_id, type, payload, created_at, \
          status, attempts, next_attempt_at) \
@@ -227,161 +232,19 @@ pub(super) async fn write_event(
     )
     .bind(&id)
     .bind(credential_id)
-    .bind(event_type)
-    .bind(to_json(&payload))
+    .bind(event.event_type)
+    .bind(&event.payload)
     .bind(at)
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-/// `collect.state`.
-pub(super) async fn collect_state(
-    tx: &mut Transaction<'static, Sqlite>,
-    outbox: &Outbox,
-    c: &CollectRef<'_>,
-    state: State,
-    message: Option<&str>,
-    at: i64,
-) -> Result<(), StoreError> {
-    let data = json!({
-        "collectId": c.collect_id,
-        "credentialId": c.credential_id,
-        "state": state.index(),
-        "name": state.name(),
-        "message": message,
-    });
-    write_event(
-        tx,
-        outbox,
-        c.credential_id,
-        event_type::COLLECT_STATE,
-        data,
-        at,
-    )
-    .await
-}
-
-/// The events of a collect's end: `collect.state` with the final state, then
-/// `collect.done` or `collect.failed`, then for a verification `credential.verified` or
-/// `credential.verification_failed`.
-pub(super) async fn collect_end(
-    tx: &mut Transaction<'static, Sqlite>,
-    outbox: &Outbox,
-    c: &CollectRef<'_>,
-    state: State,
-    error: Option<(&str, &str)>,
-    at: i64,
-) -> Result<(), StoreError> {
-    if !outbox.enabled {
-        return Ok(());
-    }
-    let message = error.map(|(_, m)| m);
-    collect_state(tx, outbox, c, state, message, at).await?;
-    let code = error.and_then(|(code, _)| code.parse::<ErrorCode>().ok());
-    let advice = crate::advice::for_outcome(state, code.as_ref());
-    if state == State::Done {
-        let new_documents: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM documents WHERE collect_id = $1")
-                .bind(c.collect_id)
-                .fetch_one(&mut **tx)
-                .await?;
-        let data = json!({
-            "collectId": c.collect_id,
-            "credentialId": c.credential_id,
-            "newDocuments": new_documents,
-            "advice": advice,
-        });
-        write_event(
-            tx,
-            outbox,
-            c.credential_id,
-            event_type::COLLECT_DONE,
-            data,
-            at,
-        )
-        .await?;
-        if c.verify {
-            let data = json!({ "credentialId": c.credential_id, "collectId": c.collect_id });
-            write_event(
-                tx,
-                outbox,
-                c.credential_id,
-                event_type::CREDENTIAL_VERIFIED,
-                data,
-                at,
-            )
-            .await?;
-        }
-        return Ok(());
-    }
-    let data = json!({
-        "collectId": c.collect_id,
-        "credentialId": c.credential_id,
-        "state": state.index(),
-        "name": state.name(),
-        "code": error.map(|(code, _)| code),
-        "message": message,
-        "advice": advice,
-    });
-    write_event(
-        tx,
-        outbox,
-        c.credential_id,
-        event_type::COLLECT_FAILED,
-        data.clone(),
-        at,
-    )
-    .await?;
-    if c.verify {
-        write_event(
-            tx,
-            outbox,
-            c.credential_id,
-            event_type::CREDENTIAL_VERIFICATION_FAILED,
-            data,
-            at,
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-/// `document.new`: the document as the API shows it, and `downloadUrl` relative to the
-/// service (`/document/<id>`), made absolute at delivery.
-pub(super) async fn document_new(
-    tx: &mut Transaction<'static, Sqlite>,
-    outbox: &Outbox,
-    document: &Document,
-    at: i64,
-) -> Result<(), StoreError> {
-    if !outbox.enabled {
-        return Ok(());
-    }
-    let mut data = serde_json::to_value(document)
-        .map_err(|e| StoreError::Corrupt(format!("document {}: {e}", document.id)))?;
-    if let Some(map) = data.as_object_mut() {
-        map.insert(
-            "downloadUrl".into(),
-            Value::String(format!("/document/{}", document.id)),
-        );
-    }
-    write_event(
-        tx,
-        outbox,
-        &document.credential_id,
-        event_type::DOCUMENT_NEW,
-        data,
-        at,
-    )
-    .await
-}
-
 impl Store {
-    /// From now on, changes write their webhook events to the outbox. Call before cloning
-    /// the store out.
-    pub fn with_webhooks(mut self) -> Store {
-        self.outbox.enabled = true;
+    /// From now on, changes write the webhook events `reporter` makes of them to the
+    /// outbox. Call before cloning the store out.
+    pub fn with_webhooks(mut self, reporter: Reporter) -> Store {
+        self.outbox.reporter = Some(reporter);
         self
     }
 
@@ -390,9 +253,6 @@ impl Store {
         self.outbox.wake.clone()
     }
 
-    /// The pending events that may be sent now or later: for each credential, its oldest
-    /// pending event only (a later one waits until it is delivered or dead), soonest
-    /// attempt first, then in write order. At most `limit`.
     /// How many events the outbox holds per status (every status listed, 0 included).
     pub async fn webhook_event_counts(&self) -> Result<Vec<(DeliveryStatus, i64)>, StoreError> {
         let rows: Vec<(String, i64)> =
@@ -413,6 +273,9 @@ impl Store {
         Ok(counts)
     }
 
+    /// The pending events that may be sent now or later: for each credential, its oldest
+    /// pending event only (a later one waits until it is delivered or dead), soonest
+    /// attempt first, then in write order. At most `limit`.
     pub async fn webhook_heads(&self, limit: u32) -> Result<Vec<PendingEvent>, StoreError> {
         let rows: Vec<PendingRow> = sqlx::query_as(
             "SELECT e.id, e.seq, e.credential_id, e.type, e.payload, e.attempts, \

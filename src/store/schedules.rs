@@ -9,7 +9,9 @@
 
 use sqlx::FromRow;
 
-use super::{Store, StoreError, now_ms};
+use super::columns::now_ms;
+use super::db::Store;
+use super::error::StoreError;
 use crate::codes::State;
 
 /// A credential's schedule. Times are unix milliseconds, durations milliseconds.

@@ -4,7 +4,9 @@
 use sha2::{Digest, Sha256};
 use sqlx::FromRow;
 
-use super::{Store, StoreError, now_ms, rfc3339};
+use super::columns::{now_ms, rfc3339};
+use super::db::Store;
+use super::error::StoreError;
 
 /// What a backend asks a session for.
 #[derive(Debug, Clone)]

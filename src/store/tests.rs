@@ -8,7 +8,8 @@ use super::*;
 mod collects;
 mod outbox;
 mod sessions;
-use crate::secrets::MasterKey;
+use crate::codes::State;
+use crate::secrets::{Cipher, MasterKey};
 
 const PASSWORD: &str = "hunter2-Sup3r-s3cret";
 const LOGIN: &str = "alice-login-8f3e2b";

@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+use crate::codes::ErrorInfo;
 use crate::engine::DocumentRecord;
 
 /// A credential to create. `fields` are stored as they are; `secrets` are encrypted. A name
@@ -65,14 +66,6 @@ pub struct CollectSummary {
     pub state_name: String,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CollectErrorInfo {
-    /// An error code such as `LOGIN_FAILED.WRONG_TWOFA_CODE`.
-    pub code: String,
-    pub message: String,
-}
-
 /// One state change of a collect.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -91,7 +84,7 @@ pub struct Collect {
     pub background: bool,
     pub state: i8,
     pub state_name: String,
-    pub error: Option<CollectErrorInfo>,
+    pub error: Option<ErrorInfo>,
     /// Every state the collect went through, oldest first.
     pub timeline: Vec<TimelineEntry>,
     /// The records the collect extracted, once it is finished.

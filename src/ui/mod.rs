@@ -1,21 +1,19 @@
-//! The embedded UI: the page a person meets in the host's iframe (`/ui?token=…`), its
-//! static assets (embedded in the binary: no CDN, no build step), and the session-token
-//! API it calls ([`scoped`]). Every UI response carries a Content-Security-Policy whose
-//! `frame-ancestors` is the configured allow-list of host origins, which is also where the
-//! page's postMessage events may go.
-
-pub mod scoped;
+//! The embedded UI: the page a person meets in the host's iframe (`/ui?token=…`) and its
+//! static assets (embedded in the binary: no CDN, no build step), with who may embed it.
+//! Every UI response carries a Content-Security-Policy whose `frame-ancestors` is the
+//! configured allow-list of host origins, which is also where the page's postMessage
+//! events may go.
+//!
+//! The HTTP handlers that serve them, and the session-token API the page calls, are the
+//! API's ([`crate::api::ui_page`], [`crate::api::ui_routes`]): this module knows no
+//! application state.
 
 use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use url::Url;
-
-use crate::api::AppState;
-use crate::api::error::AppError;
 
 const INDEX_HTML: &str = include_str!("assets/index.html");
 const ERROR_HTML: &str = include_str!("assets/error.html");
@@ -49,13 +47,18 @@ pub fn origin_of(text: &str) -> Option<String> {
     matches!(url.scheme(), "http" | "https").then(|| url.origin().ascii_serialization())
 }
 
+/// An allowed origin that is not one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not an http(s) origin")]
+pub struct NotAnOrigin(pub String);
+
 impl UiConfig {
     /// Normalises the origins; an entry that is not an http(s) origin is an error.
-    pub fn with_origins(mut self, origins: &[String]) -> Result<UiConfig, String> {
+    pub fn with_origins(mut self, origins: &[String]) -> Result<UiConfig, NotAnOrigin> {
         self.allowed_origins = origins
             .iter()
             .filter(|o| !o.trim().is_empty())
-            .map(|o| origin_of(o).ok_or_else(|| format!("{o:?} is not an http(s) origin")))
+            .map(|o| origin_of(o).ok_or_else(|| NotAnOrigin(o.clone())))
             .collect::<Result<_, _>>()?;
         Ok(self)
     }
@@ -99,28 +102,46 @@ pub struct UiQuery {
     pub lang: Option<String>,
 }
 
-fn lang_of(q: &UiQuery) -> Option<&'static str> {
+/// The languages of the UI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    En,
+    Fr,
+}
+
+impl Lang {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Fr => "fr",
+        }
+    }
+}
+
+/// The page's language, when the query asks for one (`fr`, `fr-CA`, `en`…).
+pub fn lang_of(q: &UiQuery) -> Option<Lang> {
     match q.lang.as_deref() {
-        Some(l) if l.starts_with("fr") => Some("fr"),
-        Some(l) if l.starts_with("en") => Some("en"),
+        Some(l) if l.starts_with("fr") => Some(Lang::Fr),
+        Some(l) if l.starts_with("en") => Some(Lang::En),
         _ => None,
     }
 }
 
-fn ui_response(state: &AppState, status: StatusCode, html: String) -> Response {
+fn ui_response(ui: &UiConfig, status: StatusCode, html: String) -> Response {
     let mut response = (
         status,
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
         html,
     )
         .into_response();
-    secure_headers(state, &mut response);
+    secure_headers(ui, &mut response);
     response
 }
 
-fn secure_headers(state: &AppState, response: &mut Response) {
+fn secure_headers(ui: &UiConfig, response: &mut Response) {
     let headers = response.headers_mut();
-    if let Ok(csp) = HeaderValue::from_str(&state.ui.content_security_policy()) {
+    if let Ok(csp) = HeaderValue::from_str(&ui.content_security_policy()) {
         headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
     headers.insert(
@@ -144,13 +165,14 @@ fn escape_html(text: &str) -> String {
 
 /// A page a person can read in the iframe instead of a blank frame.
 fn error_page(
-    state: &AppState,
+    ui: &UiConfig,
     status: StatusCode,
-    lang: Option<&str>,
+    lang: Option<Lang>,
     title: (&str, &str),
     message: (&str, &str),
 ) -> Response {
-    let fr = lang == Some("fr");
+    let lang = lang.unwrap_or(Lang::En);
+    let fr = lang == Lang::Fr;
     let pick = |(en, fr_text): (&str, &str)| {
         if fr {
             fr_text.to_string()
@@ -159,46 +181,45 @@ fn error_page(
         }
     };
     let html = ERROR_HTML
-        .replace("{{lang}}", if fr { "fr" } else { "en" })
+        .replace("{{lang}}", lang.as_str())
         .replace("{{title}}", &escape_html(&pick(title)))
         .replace("{{message}}", &escape_html(&pick(message)));
-    ui_response(state, status, html)
+    ui_response(ui, status, html)
 }
 
-#[utoipa::path(
-    get,
-    path = "/ui",
-    tag = "ui",
-    params(UiQuery),
-    responses(
-        (status = 200, description = "the UI page", content_type = "text/html"),
-        (status = 401, description = "unknown or expired token: an error page", content_type = "text/html"),
-    )
-)]
-pub async fn page(State(state): State<AppState>, Query(q): Query<UiQuery>) -> Response {
-    let lang = lang_of(&q);
-    let invalid = || {
-        error_page(
-            &state,
-            StatusCode::UNAUTHORIZED,
-            lang,
-            ("This link is not valid", "Ce lien n'est pas valide"),
-            (
-                "Go back to the site you came from and start again.",
-                "Revenez sur le site d'où vous venez et recommencez.",
-            ),
-        )
-    };
-    let Some(token) = q.token.as_deref().filter(|t| !t.is_empty()) else {
-        return invalid();
-    };
-    let session = match state.collector.store().session(token).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return invalid(),
-        Err(e) => {
-            tracing::error!("session lookup: {e}");
+/// What the page shows, once the API has looked its token up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageView<'a> {
+    /// The UI, for this (valid) token.
+    Ready { token: &'a str },
+    /// No token, or one the store does not know.
+    InvalidLink,
+    /// A token past its end.
+    ExpiredLink,
+    /// The token could not be looked up.
+    Failed,
+}
+
+/// The page for `view`: the UI, or an error page a person can read in the iframe.
+pub fn page(ui: &UiConfig, q: &UiQuery, view: PageView<'_>) -> Response {
+    let lang = lang_of(q);
+    let token = match view {
+        PageView::Ready { token } => token,
+        PageView::InvalidLink => {
             return error_page(
-                &state,
+                ui,
+                StatusCode::UNAUTHORIZED,
+                lang,
+                ("This link is not valid", "Ce lien n'est pas valide"),
+                (
+                    "Go back to the site you came from and start again.",
+                    "Revenez sur le site d'où vous venez et recommencez.",
+                ),
+            );
+        }
+        PageView::Failed => {
+            return error_page(
+                ui,
                 StatusCode::INTERNAL_SERVER_ERROR,
                 lang,
                 ("Something went wrong", "Une erreur est survenue"),
@@ -208,60 +229,47 @@ pub async fn page(State(state): State<AppState>, Query(q): Query<UiQuery>) -> Re
                 ),
             );
         }
+        PageView::ExpiredLink => {
+            return error_page(
+                ui,
+                StatusCode::UNAUTHORIZED,
+                lang,
+                ("This link has expired", "Ce lien a expiré"),
+                (
+                    "Go back to the site you came from and start again.",
+                    "Revenez sur le site d'où vous venez et recommencez.",
+                ),
+            );
+        }
     };
-    if session.is_expired() {
-        return error_page(
-            &state,
-            StatusCode::UNAUTHORIZED,
-            lang,
-            ("This link has expired", "Ce lien a expiré"),
-            (
-                "Go back to the site you came from and start again.",
-                "Revenez sur le site d'où vous venez et recommencez.",
-            ),
-        );
-    }
     let config = serde_json::json!({
         "token": token,
         "lang": lang,
-        "allowedOrigins": state.ui.allowed_origins,
+        "allowedOrigins": ui.allowed_origins,
         "collect": q.collect,
         "verify": q.verify.as_deref().is_some_and(|v| v == "1" || v == "true"),
         "connector": q.connector,
     });
     // A JSON data block inside <script>: `<` is escaped so no text can close the element.
     let json = config.to_string().replace('<', "\\u003c");
-    ui_response(
-        &state,
-        StatusCode::OK,
-        INDEX_HTML.replace("{{config}}", &json),
-    )
+    ui_response(ui, StatusCode::OK, INDEX_HTML.replace("{{config}}", &json))
 }
 
-#[utoipa::path(
-    get,
-    path = "/ui/assets/{file}",
-    tag = "ui",
-    params(("file" = String, Path, description = "ui.js or ui.css")),
-    responses((status = 200, description = "a static asset"), (status = 404, body = crate::api::error::ErrorBody))
-)]
-pub async fn asset(
-    State(state): State<AppState>,
-    Path(file): Path<String>,
-) -> Result<Response, AppError> {
-    let (body, content_type) = match file.as_str() {
+/// A static asset (`ui.js`, `ui.css`), or `None` for another name.
+pub fn asset(ui: &UiConfig, file: &str) -> Option<Response> {
+    let (body, content_type) = match file {
         "ui.js" => (UI_JS, "text/javascript; charset=utf-8"),
         "ui.css" => (UI_CSS, "text/css; charset=utf-8"),
-        _ => return Err(AppError::NotFound(format!("no asset {file:?}"))),
+        _ => return None,
     };
     let mut response = ([(header::CONTENT_TYPE, content_type)], body).into_response();
-    secure_headers(&state, &mut response);
+    secure_headers(ui, &mut response);
     // The assets change only with the binary.
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),
     );
-    Ok(response)
+    Some(response)
 }
 
 #[cfg(test)]

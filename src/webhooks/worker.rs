@@ -14,8 +14,9 @@ use serde_json::Value;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::Webhooks;
-use crate::store::{Attempt, PendingEvent, Store, event_type};
+use super::config::Webhooks;
+use super::event::EventType;
+use crate::store::{Attempt, PendingEvent, Store};
 
 /// Credentials served at once in a round.
 const ROUND: u32 = 16;
@@ -242,7 +243,7 @@ impl Worker {
 
 /// The body sent: the stored payload, with a document's download URL made absolute.
 pub fn body_of(event: &PendingEvent, public_base: &str) -> String {
-    if event.event_type != event_type::DOCUMENT_NEW {
+    if event.event_type.parse() != Ok(EventType::DocumentNew) {
         return event.payload.clone();
     }
     let Ok(mut payload) = serde_json::from_str::<Value>(&event.payload) else {
@@ -286,14 +287,14 @@ mod tests {
         }
         };
         let body = body_of(
-            &event(event_type::DOCUMENT_NEW),
+            &event(EventType::DocumentNew.as_str()),
             "http://gleaner.example:8080",
         );
         assert_eq!(
             body,
             r#"{"type":"document.new","timestamp":"t","data":{"id":"d1","downloadUrl":"http://gleaner.example:8080/document/d1"}}"#
         );
-        let other = event(event_type::COLLECT_STATE);
+        let other = event(EventType::CollectState.as_str());
         assert_eq!(body_of(&other, "http://x"), other.payload);
     }
 }

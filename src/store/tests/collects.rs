@@ -6,7 +6,7 @@ use serde_json::json;
 use tempfile::TempDir;
 
 use super::{new_credential, open, state_of};
-use crate::codes::State;
+use crate::codes::{ErrorInfo, State};
 use crate::engine::DocumentRecord;
 use crate::store::{NewDocument, StoreError};
 
@@ -76,7 +76,10 @@ async fn collect_timeline_and_credential_state() {
         .finish_collect(
             &started.id,
             State::Error,
-            Some(("LOGIN_FAILED.WRONG_TWOFA_CODE", "the code was refused")),
+            Some(&ErrorInfo {
+                code: "LOGIN_FAILED.WRONG_TWOFA_CODE".to_string(),
+                message: "the code was refused".to_string(),
+            }),
             &records,
         )
         .await

@@ -7,12 +7,12 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use super::{new_credential, open};
-use crate::codes::State;
+use crate::codes::{ErrorInfo, State};
 use crate::engine::DocumentRecord;
 use crate::store::{Attempt, DeliveryStatus, NewDocument, Replay, Store};
 
 async fn open_with_webhooks(dir: &TempDir) -> Store {
-    open(dir, 1).await.with_webhooks()
+    open(dir, 1).await.with_webhooks(crate::webhooks::report)
 }
 
 /// (type, payload) of every event, in write order.
@@ -45,6 +45,13 @@ fn document(credential: &str, collect: &str) -> NewDocument {
             file: PathBuf::from(format!("/docs/{sha}.pdf")),
             metadata: json!({"label": "February"}).as_object().unwrap().clone(),
         },
+    }
+}
+
+fn error_info(code: &str, message: &str) -> ErrorInfo {
+    ErrorInfo {
+        code: code.to_string(),
+        message: message.to_string(),
     }
 }
 
@@ -139,7 +146,7 @@ async fn failures_and_verifications_have_their_events() {
         .finish_collect(
             &failed.id,
             State::Error,
-            Some(("LOGIN_FAILED", "Identifiants incorrects")),
+            Some(&error_info("LOGIN_FAILED", "Identifiants incorrects")),
             &Value::Null,
         )
         .await
@@ -154,7 +161,10 @@ async fn failures_and_verifications_have_their_events() {
         .finish_collect(
             &plain.id,
             State::Disconnected,
-            Some(("USER_ACTION_NEEDED.TWOFA_EXPIRED", "a code is needed")),
+            Some(&error_info(
+                "USER_ACTION_NEEDED.TWOFA_EXPIRED",
+                "a code is needed",
+            )),
             &Value::Null,
         )
         .await

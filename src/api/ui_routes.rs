@@ -10,11 +10,11 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::AppState;
-use crate::api::collects::CollectStarted;
-use crate::api::connectors::ConnectorInfo;
-use crate::api::credentials::{connector_of, split_fields};
-use crate::api::error::{ApiJson, AppError, ErrorBody};
+use super::collects::CollectStarted;
+use super::connectors::ConnectorInfo;
+use super::credentials::{connector_of, split_fields};
+use super::error::{ApiJson, AppError, ErrorBody};
+use super::state::AppState;
 use crate::collect::CollectMode;
 use crate::connector::Plan;
 use crate::store::{Credential, NewCredential, Session};
