@@ -19,10 +19,10 @@ pub mod error;
 pub mod messages;
 pub mod metrics;
 pub mod schedules;
-pub mod sessions;
 mod state;
 pub mod ui_page;
 pub mod ui_routes;
+pub mod ui_tokens;
 pub mod webhooks;
 pub mod ws;
 
@@ -87,7 +87,7 @@ pub fn router_and_openapi(state: AppState) -> (Router, OpenApi) {
         .routes(routes!(collects::get_collect))
         .routes(routes!(collects::collect_documents))
         .routes(routes!(collects::download_document))
-        .routes(routes!(sessions::create_session))
+        .routes(routes!(ui_tokens::create_ui_token))
         .routes(routes!(webhooks::list_deliveries))
         .routes(routes!(webhooks::replay_delivery))
         .routes(routes!(metrics::metrics))

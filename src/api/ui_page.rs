@@ -22,8 +22,8 @@ pub async fn page(State(state): State<AppState>, Query(q): Query<UiQuery>) -> Re
     let token = q.token.as_deref().filter(|t| !t.is_empty());
     let view = match token {
         None => PageView::InvalidLink,
-        Some(token) => match state.collector.store().session(token).await {
-            Ok(Some(session)) if session.is_expired() => PageView::ExpiredLink,
+        Some(token) => match state.collector.store().ui_token(token).await {
+            Ok(Some(ui_token)) if ui_token.is_expired() => PageView::ExpiredLink,
             Ok(Some(_)) => PageView::Ready { token },
             Ok(None) => PageView::InvalidLink,
             Err(e) => {

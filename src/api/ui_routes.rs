@@ -17,12 +17,12 @@ use super::error::{ApiJson, AppError, ErrorBody};
 use super::state::AppState;
 use crate::collect::CollectMode;
 use crate::connector::Plan;
-use crate::store::{Credential, NewCredential, Session};
+use crate::store::{Credential, NewCredential, UiToken};
 
-/// The session of the request's token; 401 when absent, unknown or expired.
-pub struct SessionAuth(pub Session);
+/// What the request's UI token grants; 401 when absent, unknown or expired.
+pub struct UiTokenAuth(pub UiToken);
 
-impl FromRequestParts<AppState> for SessionAuth {
+impl FromRequestParts<AppState> for UiTokenAuth {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
@@ -33,21 +33,21 @@ impl FromRequestParts<AppState> for SessionAuth {
             .and_then(|v| v.strip_prefix("Session "))
             .map(str::trim)
             .ok_or(AppError::Unauthorized)?;
-        match state.collector.store().session(token).await? {
-            Some(s) if !s.is_expired() => Ok(SessionAuth(s)),
+        match state.collector.store().ui_token(token).await? {
+            Some(s) if !s.is_expired() => Ok(UiTokenAuth(s)),
             _ => Err(AppError::Unauthorized),
         }
     }
 }
 
-/// The session's credential `id`, or 404 when it is not the session user's.
-async fn owned(state: &AppState, session: &Session, id: &str) -> Result<Credential, AppError> {
+/// The credential `id`, or 404 when it is not the token user's.
+async fn owned(state: &AppState, ui_token: &UiToken, id: &str) -> Result<Credential, AppError> {
     state
         .collector
         .store()
         .credential(id)
         .await?
-        .filter(|c| c.user_id == session.user_id)
+        .filter(|c| c.user_id == ui_token.user_id)
         .ok_or_else(|| AppError::NotFound(format!("no credential {id}")))
 }
 
@@ -98,10 +98,10 @@ pub struct UiContext {
 )]
 pub async fn context(
     State(state): State<AppState>,
-    SessionAuth(session): SessionAuth,
+    UiTokenAuth(ui_token): UiTokenAuth,
 ) -> Result<Json<UiContext>, AppError> {
-    let credential = match &session.credential_id {
-        Some(id) => Some(owned(&state, &session, id).await?.into()),
+    let credential = match &ui_token.credential_id {
+        Some(id) => Some(owned(&state, &ui_token, id).await?.into()),
         None => None,
     };
     let connectors = state
@@ -109,7 +109,7 @@ pub async fn context(
         .catalog()
         .iter()
         .filter(|c| {
-            session
+            ui_token
                 .connector
                 .as_deref()
                 .is_none_or(|only| only == c.id.as_str())
@@ -118,11 +118,11 @@ pub async fn context(
         .collect();
     Ok(Json(UiContext {
         connectors,
-        connector: session.connector.clone(),
+        connector: ui_token.connector.clone(),
         credential,
-        hide_end_screen: session.hide_end_screen,
-        redirect_url: session.redirect_url.clone(),
-        expires_at: session.expires_at_rfc3339(),
+        hide_end_screen: ui_token.hide_end_screen,
+        redirect_url: ui_token.redirect_url.clone(),
+        expires_at: ui_token.expires_at_rfc3339(),
     }))
 }
 
@@ -197,17 +197,17 @@ async fn verify(
 )]
 pub async fn add_account(
     State(state): State<AppState>,
-    SessionAuth(session): SessionAuth,
+    UiTokenAuth(ui_token): UiTokenAuth,
     ApiJson(body): ApiJson<AddAccount>,
 ) -> Result<(StatusCode, Json<AccountAdded>), AppError> {
-    if session
+    if ui_token
         .connector
         .as_deref()
         .is_some_and(|only| only != body.connector)
     {
         return Err(AppError::Unprocessable(format!(
             "this session is for the connector {:?}",
-            session.connector.unwrap_or_default()
+            ui_token.connector.unwrap_or_default()
         )));
     }
     let connector = state
@@ -221,7 +221,7 @@ pub async fn add_account(
     let identity = identity_of(&connector, &fields);
     let store = state.collector.store();
     let existing = store
-        .credentials_of_user(&session.user_id)
+        .credentials_of_user(&ui_token.user_id)
         .await?
         .into_iter()
         .find(|c| {
@@ -233,7 +233,7 @@ pub async fn add_account(
         Some(c) => (store.update_credential(&c.id, fields, secrets).await?, true),
         None => {
             let new = NewCredential {
-                user_id: session.user_id.clone(),
+                user_id: ui_token.user_id.clone(),
                 connector: body.connector.clone(),
                 fields,
                 secrets,
@@ -261,11 +261,11 @@ pub async fn add_account(
 )]
 pub async fn correct_account(
     State(state): State<AppState>,
-    SessionAuth(session): SessionAuth,
+    UiTokenAuth(ui_token): UiTokenAuth,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<CorrectAccount>,
 ) -> Result<Json<AccountAdded>, AppError> {
-    let credential = owned(&state, &session, &id).await?;
+    let credential = owned(&state, &ui_token, &id).await?;
     let connector = connector_of(&state, &credential)?;
     let (fields, secrets) = split_fields(&connector, body.fields, true)?;
     let credential = state
@@ -299,11 +299,11 @@ pub struct UiStartCollect {
 )]
 pub async fn start_collect(
     State(state): State<AppState>,
-    SessionAuth(session): SessionAuth,
+    UiTokenAuth(ui_token): UiTokenAuth,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UiStartCollect>,
 ) -> Result<Json<CollectStarted>, AppError> {
-    owned(&state, &session, &id).await?;
+    owned(&state, &ui_token, &id).await?;
     let mode = CollectMode {
         background: false,
         verify: body.verify,

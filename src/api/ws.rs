@@ -13,7 +13,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::error::AppError;
 use super::messages::{BadClientMessage, ClientMessage, MAX_CLIENT_MESSAGE, ServerMessage};
 use super::state::AppState;
-use crate::collect::live::{InputError, Live, Shot, Status};
+use crate::collect::live::{InputError, Live, LiveFrame, Status};
 
 /// Frames above the protocol limit are refused by the WebSocket layer itself; between
 /// [`MAX_CLIENT_MESSAGE`] and this, the viewer gets an `error` message.
@@ -59,7 +59,7 @@ pub fn state_message(status: &Status) -> ServerMessage {
     }
 }
 
-fn screenshot_message(shot: &Shot) -> ServerMessage {
+fn screenshot_message(shot: &LiveFrame) -> ServerMessage {
     ServerMessage::Screenshot {
         format: "jpeg".into(),
         data: shot.frame.jpeg_base64.clone(),

@@ -41,7 +41,7 @@ pub struct CodeRequest {
 
 /// One frame of the live screen, numbered in the order viewers receive them.
 #[derive(Debug)]
-pub struct Shot {
+pub struct LiveFrame {
     pub seq: u64,
     pub frame: Frame,
 }
@@ -74,10 +74,10 @@ pub struct Live {
     closes: mpsc::Sender<()>,
     screen: watch::Sender<Option<Screen>>,
     viewers: watch::Sender<usize>,
-    shots: broadcast::Sender<Arc<Shot>>,
+    shots: broadcast::Sender<Arc<LiveFrame>>,
     /// The latest screencast frame, kept only while the screencast runs (afterwards the
     /// page may have changed without a frame).
-    last_shot: Mutex<Option<Arc<Shot>>>,
+    last_shot: Mutex<Option<Arc<LiveFrame>>>,
     seq: AtomicU64,
     cancel: watch::Sender<Option<crate::codes::ErrorKind>>,
     /// The screencast runs (someone is watching and the tab exists).
@@ -248,7 +248,7 @@ impl Live {
 
     /// A frame for a viewer that just attached: the screencast's latest, or a fresh
     /// capture when the page is static (a static page sends no frames).
-    pub async fn current_shot(&self) -> Option<Arc<Shot>> {
+    pub async fn current_shot(&self) -> Option<Arc<LiveFrame>> {
         let kept = self
             .last_shot
             .lock()
@@ -262,9 +262,9 @@ impl Live {
         Some(self.number(frame))
     }
 
-    fn number(&self, frame: Frame) -> Arc<Shot> {
+    fn number(&self, frame: Frame) -> Arc<LiveFrame> {
         let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
-        Arc::new(Shot { seq, frame })
+        Arc::new(LiveFrame { seq, frame })
     }
 
     fn publish(&self, frame: Frame) {
@@ -283,7 +283,7 @@ pub struct Viewer {
     pub live: Arc<Live>,
     pub status: watch::Receiver<Status>,
     pub code_request: watch::Receiver<Option<CodeRequest>>,
-    pub shots: broadcast::Receiver<Arc<Shot>>,
+    pub shots: broadcast::Receiver<Arc<LiveFrame>>,
 }
 
 impl Drop for Viewer {

@@ -213,7 +213,7 @@ impl Collector {
         mode: CollectMode,
     ) -> Option<crate::browser::BrowserSession> {
         if mode.verify {
-            if let Err(e) = self.store.delete_session(credential_id).await {
+            if let Err(e) = self.store.delete_browser_state(credential_id).await {
                 tracing::warn!(
                     credential = credential_id,
                     "could not drop the old browser session: {e}"
@@ -221,7 +221,7 @@ impl Collector {
             }
             return None;
         }
-        self.store.load_session(credential_id).await
+        self.store.load_browser_state(credential_id).await
     }
 
     fn tokens_lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Live>>> {
@@ -403,7 +403,10 @@ async fn record_events(store: Store, live: Arc<Live>, mut events: mpsc::Unbounde
                 }
             }
             Event::Session { session } => {
-                if let Err(e) = store.save_session(&live.credential_id, &session).await {
+                if let Err(e) = store
+                    .save_browser_state(&live.credential_id, &session)
+                    .await
+                {
                     tracing::warn!(collect = %live.id, "could not keep the browser session: {e}");
                 }
             }

@@ -95,7 +95,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "INSERT INTO credentials (id, user_id, connector, fields, secrets, session, state, \
+            "INSERT INTO credentials (id, user_id, connector, fields, secrets, browser_state, state, \
              last_collect_id, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, NULL, 0, NULL, $6, $6)",
         )
@@ -214,12 +214,12 @@ impl Store {
         Ok(Some(values))
     }
 
-    /// Deletes the credential with its collects and documents. The secrets and the session
+    /// Deletes the credential with its collects and documents. The secrets and the browser state
     /// are wiped first, in their own transaction, so that they are gone even if the delete
     /// fails. Returns false if there was no such credential.
     pub async fn delete_credential(&self, id: &str) -> Result<bool, StoreError> {
         let wiped = sqlx::query(
-            "UPDATE credentials SET secrets = '{}', session = NULL, updated_at = $1 WHERE id = $2",
+            "UPDATE credentials SET secrets = '{}', browser_state = NULL, updated_at = $1 WHERE id = $2",
         )
         .bind(now_ms())
         .bind(id)

@@ -8,7 +8,7 @@
 //! writers never deadlock on SQLite's lock upgrade. With webhooks on, the same transaction
 //! writes the change's events to the outbox (`outbox`).
 
-mod browser_sessions;
+mod browser_states;
 mod change;
 mod collects;
 mod columns;
@@ -19,8 +19,8 @@ mod error;
 pub mod known;
 mod outbox;
 mod schedules;
-mod sessions;
 mod types;
+mod ui_tokens;
 
 #[cfg(test)]
 mod tests;
@@ -31,7 +31,7 @@ pub use db::Store;
 pub use error::StoreError;
 pub use outbox::{Attempt, Delivery, DeliveryStatus, PendingEvent, Replay};
 pub use schedules::Schedule;
-pub use sessions::{NewSession, Session};
 pub use types::{
     Collect, CollectSummary, Credential, Document, NewCredential, NewDocument, TimelineEntry,
 };
+pub use ui_tokens::{NewUiToken, UiToken};

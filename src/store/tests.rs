@@ -7,7 +7,7 @@ use super::*;
 
 mod collects;
 mod outbox;
-mod sessions;
+mod ui_tokens;
 use crate::codes::State;
 use crate::secrets::{Cipher, MasterKey};
 

@@ -119,7 +119,7 @@ async fn the_second_collect_of_a_credential_reuses_its_cookies_and_asks_no_code(
     let kept = svc
         .collector
         .store()
-        .load_session(&cred)
+        .load_browser_state(&cred)
         .await
         .expect("the login's session is kept");
     let names: Vec<&str> = kept.cookies.iter().map(|c| c.name.as_str()).collect();
@@ -164,7 +164,12 @@ async fn the_app_token_kept_in_local_storage_skips_the_app_login_and_its_code() 
 
     let first = watch(&svc, &cred, false, Some("alice")).await;
     assert_eq!((first.state, first.asked_code), (7, true));
-    let kept = svc.collector.store().load_session(&cred).await.unwrap();
+    let kept = svc
+        .collector
+        .store()
+        .load_browser_state(&cred)
+        .await
+        .unwrap();
     let origin = svc.site.base_url().trim_end_matches('/').to_string();
     assert!(
         kept.local_storage
@@ -261,7 +266,13 @@ async fn a_verification_keeps_its_session_for_the_first_collect_and_starts_clean
     let ws = format!("/ws/{}", live.ws_token);
     let verified = watch_ws(&svc, live.id.clone(), &ws, Some("bob")).await;
     assert_eq!((verified.state, verified.asked_code), (7, true));
-    assert!(svc.collector.store().load_session(&cred).await.is_some());
+    assert!(
+        svc.collector
+            .store()
+            .load_browser_state(&cred)
+            .await
+            .is_some()
+    );
 
     // The first real collect, in the background: no login, no code.
     let before = logins(&svc.site);
@@ -289,7 +300,10 @@ async fn deleting_a_credential_wipes_its_kept_session() {
         assert_eq!(watch(&svc, c, true, None).await.state, 7);
     }
     let store = svc.collector.store().clone();
-    let session = store.load_session(&cred).await.expect("a kept session");
+    let session = store
+        .load_browser_state(&cred)
+        .await
+        .expect("a kept session");
     let sid = session
         .cookies
         .iter()
@@ -301,16 +315,16 @@ async fn deleting_a_credential_wipes_its_kept_session() {
         .call(Method::DELETE, &format!("/credential/{cred}"), None)
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert!(store.load_session(&cred).await.is_none());
+    assert!(store.load_browser_state(&cred).await.is_none());
     assert!(
-        store.load_session(&kept_too).await.is_some(),
+        store.load_browser_state(&kept_too).await.is_some(),
         "only its own"
     );
 
     let (_site, data, _profiles) = svc.stop().await;
     let store = open_store(data.path()).await;
-    assert!(store.load_session(&cred).await.is_none());
-    assert!(store.load_session(&kept_too).await.is_some());
+    assert!(store.load_browser_state(&cred).await.is_none());
+    assert!(store.load_browser_state(&kept_too).await.is_some());
     store.close().await;
     // Nothing on disk holds a session cookie's value in clear.
     for entry in std::fs::read_dir(data.path()).unwrap() {

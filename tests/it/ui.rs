@@ -748,7 +748,7 @@ async fn foreign_and_expired_tokens_are_refused() {
     let (expired, _) = svc
         .collector
         .store()
-        .create_session(gleaner::store::NewSession {
+        .create_ui_token(gleaner::store::NewUiToken {
             user_id: "user-1".into(),
             connector: None,
             credential_id: None,

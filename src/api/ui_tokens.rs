@@ -10,11 +10,11 @@ use utoipa::ToSchema;
 use super::credentials::check_id;
 use super::error::{ApiJson, AppError, ErrorBody};
 use super::state::AppState;
-use crate::store::NewSession;
+use crate::store::NewUiToken;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CreateSession {
+pub struct CreateUiToken {
     /// The backend's id for the person; the token reaches only this user's data.
     pub user_id: String,
     /// Open the UI on this connector's form.
@@ -34,7 +34,7 @@ pub struct CreateSession {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct SessionCreated {
+pub struct UiTokenCreated {
     /// Shown once: only its hash is stored.
     pub token: String,
     /// The UI for this session, for an iframe or a redirect.
@@ -47,17 +47,17 @@ pub struct SessionCreated {
     path = "/session",
     tag = "ui",
     security(("api_key" = [])),
-    request_body = CreateSession,
+    request_body = CreateUiToken,
     responses(
-        (status = 201, body = SessionCreated),
+        (status = 201, body = UiTokenCreated),
         (status = 404, body = ErrorBody, description = "the credential is not this user's"),
         (status = 422, body = ErrorBody, description = "unknown connector, redirectUrl not allowed"),
     )
 )]
-pub async fn create_session(
+pub async fn create_ui_token(
     State(state): State<AppState>,
-    ApiJson(body): ApiJson<CreateSession>,
-) -> Result<(StatusCode, Json<SessionCreated>), AppError> {
+    ApiJson(body): ApiJson<CreateUiToken>,
+) -> Result<(StatusCode, Json<UiTokenCreated>), AppError> {
     check_id("userId", &body.user_id)?;
     let store = state.collector.store();
     if let Some(c) = &body.connector
@@ -86,8 +86,8 @@ pub async fn create_session(
             state.ui.allowed_origins.join(", ")
         )));
     }
-    let (token, session) = store
-        .create_session(NewSession {
+    let (token, ui_token) = store
+        .create_ui_token(NewUiToken {
             user_id: body.user_id,
             connector: body.connector,
             credential_id: body.credential_id,
@@ -99,10 +99,10 @@ pub async fn create_session(
     let url = format!("{}/ui?token={token}", state.ui.public_base());
     Ok((
         StatusCode::CREATED,
-        Json(SessionCreated {
+        Json(UiTokenCreated {
             token,
             url,
-            expires_at: session.expires_at_rfc3339(),
+            expires_at: ui_token.expires_at_rfc3339(),
         }),
     ))
 }

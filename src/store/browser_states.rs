@@ -1,16 +1,17 @@
-//! The browser session kept per credential (cookies and localStorage), in the credential's
-//! `session` column, sealed like its secrets. `delete_credential` wipes it with them.
+//! The browser state kept per credential (cookies and localStorage), in the credential's
+//! `browser_state` column, sealed like its secrets. `delete_credential` wipes it with them.
 //!
 //! It is sealed with the associated data `<credential id> NUL ":session"`: a blob copied to
 //! another credential does not decrypt, and it cannot pass for a secret field's value (a
 //! secret is sealed with `<credential id> NUL <field name>`, and no field name starts with
-//! `:`).
+//! `:`). The label stays `:session`, the name it had when the first states were sealed, so
+//! they still open.
 
 use super::db::Store;
 use super::error::StoreError;
 use crate::browser::BrowserSession;
 
-fn session_aad(credential_id: &str) -> Vec<u8> {
+fn state_aad(credential_id: &str) -> Vec<u8> {
     let mut aad = Vec::with_capacity(credential_id.len() + 9);
     aad.extend_from_slice(credential_id.as_bytes());
     aad.push(0);
@@ -19,17 +20,17 @@ fn session_aad(credential_id: &str) -> Vec<u8> {
 }
 
 impl Store {
-    /// Keeps the credential's browser session, replacing the previous one. A credential
+    /// Keeps the credential's browser state, replacing the previous one. A credential
     /// deleted meanwhile keeps nothing.
-    pub async fn save_session(
+    pub async fn save_browser_state(
         &self,
         credential_id: &str,
         session: &BrowserSession,
     ) -> Result<(), StoreError> {
         let json = serde_json::to_string(session)
-            .map_err(|e| StoreError::Corrupt(format!("browser session: {e}")))?;
-        let sealed = self.cipher.encrypt_str(&json, &session_aad(credential_id));
-        sqlx::query("UPDATE credentials SET session = $1 WHERE id = $2")
+            .map_err(|e| StoreError::Corrupt(format!("browser state: {e}")))?;
+        let sealed = self.cipher.encrypt_str(&json, &state_aad(credential_id));
+        sqlx::query("UPDATE credentials SET browser_state = $1 WHERE id = $2")
             .bind(sealed)
             .bind(credential_id)
             .execute(&self.pool)
@@ -37,12 +38,12 @@ impl Store {
         Ok(())
     }
 
-    /// The credential's kept browser session, if any. A session that cannot be read back
+    /// The credential's kept browser state, if any. A state that cannot be read back
     /// (another key, altered, an old format) is as good as none: a warning, and the collect
     /// logs in afresh.
-    pub async fn load_session(&self, credential_id: &str) -> Option<BrowserSession> {
+    pub async fn load_browser_state(&self, credential_id: &str) -> Option<BrowserSession> {
         let row: Result<Option<(Option<String>,)>, sqlx::Error> =
-            sqlx::query_as("SELECT session FROM credentials WHERE id = $1")
+            sqlx::query_as("SELECT browser_state FROM credentials WHERE id = $1")
                 .bind(credential_id)
                 .fetch_optional(&self.pool)
                 .await;
@@ -52,20 +53,17 @@ impl Store {
             Err(e) => {
                 tracing::warn!(
                     credential = credential_id,
-                    "cannot read the browser session: {e}"
+                    "cannot read the browser state: {e}"
                 );
                 return None;
             }
         };
-        let json = match self
-            .cipher
-            .decrypt_str(&sealed, &session_aad(credential_id))
-        {
+        let json = match self.cipher.decrypt_str(&sealed, &state_aad(credential_id)) {
             Ok(json) => json,
             Err(e) => {
                 tracing::warn!(
                     credential = credential_id,
-                    "the kept browser session is unreadable, ignored: {e}"
+                    "the kept browser state is unreadable, ignored: {e}"
                 );
                 return None;
             }
@@ -76,7 +74,7 @@ impl Store {
                 // serde's message may quote the input: name the line and column only.
                 tracing::warn!(
                     credential = credential_id,
-                    "the kept browser session does not parse, ignored (line {}, column {})",
+                    "the kept browser state does not parse, ignored (line {}, column {})",
                     e.line(),
                     e.column()
                 );
@@ -85,9 +83,9 @@ impl Store {
         }
     }
 
-    /// Forgets the credential's browser session.
-    pub async fn delete_session(&self, credential_id: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE credentials SET session = NULL WHERE id = $1")
+    /// Forgets the credential's browser state.
+    pub async fn delete_browser_state(&self, credential_id: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE credentials SET browser_state = NULL WHERE id = $1")
             .bind(credential_id)
             .execute(&self.pool)
             .await?;
@@ -157,18 +155,18 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_session_round_trips_encrypted_and_is_replaced() {
+    async fn a_browser_state_round_trips_encrypted_and_is_replaced() {
         let dir = TempDir::new().unwrap();
         let store = open(&dir, 1).await;
         let id = credential(&store).await;
-        assert_eq!(store.load_session(&id).await, None);
-        store.save_session(&id, &session()).await.unwrap();
-        assert_eq!(store.load_session(&id).await, Some(session()));
+        assert_eq!(store.load_browser_state(&id).await, None);
+        store.save_browser_state(&id, &session()).await.unwrap();
+        assert_eq!(store.load_browser_state(&id).await, Some(session()));
 
         let mut newer = session();
         newer.cookies[0].value = "another".into();
-        store.save_session(&id, &newer).await.unwrap();
-        assert_eq!(store.load_session(&id).await, Some(newer));
+        store.save_browser_state(&id, &newer).await.unwrap();
+        assert_eq!(store.load_browser_state(&id).await, Some(newer));
 
         store.close().await;
         for value in [COOKIE_VALUE, TOKEN_VALUE, "another"] {
@@ -180,66 +178,66 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_session_of_another_credential_or_key_reads_as_none() {
+    async fn a_browser_state_of_another_credential_or_key_reads_as_none() {
         let dir = TempDir::new().unwrap();
         let store = open(&dir, 1).await;
         let a = credential(&store).await;
         let b = credential(&store).await;
-        store.save_session(&a, &session()).await.unwrap();
+        store.save_browser_state(&a, &session()).await.unwrap();
         // Moved to another credential: it does not authenticate there.
-        sqlx::query("UPDATE credentials SET session = (SELECT session FROM credentials WHERE id = $1) WHERE id = $2")
+        sqlx::query("UPDATE credentials SET browser_state = (SELECT browser_state FROM credentials WHERE id = $1) WHERE id = $2")
             .bind(&a)
             .bind(&b)
             .execute(&store.pool)
             .await
             .unwrap();
-        assert_eq!(store.load_session(&b).await, None);
-        // Garbage, and a sealed value that is not a session.
-        sqlx::query("UPDATE credentials SET session = 'not base64!' WHERE id = $1")
+        assert_eq!(store.load_browser_state(&b).await, None);
+        // Garbage, and a sealed value that is not a browser state.
+        sqlx::query("UPDATE credentials SET browser_state = 'not base64!' WHERE id = $1")
             .bind(&b)
             .execute(&store.pool)
             .await
             .unwrap();
-        assert_eq!(store.load_session(&b).await, None);
-        let sealed = store.cipher.encrypt_str("[1, 2", &session_aad(&b));
-        sqlx::query("UPDATE credentials SET session = $1 WHERE id = $2")
+        assert_eq!(store.load_browser_state(&b).await, None);
+        let sealed = store.cipher.encrypt_str("[1, 2", &state_aad(&b));
+        sqlx::query("UPDATE credentials SET browser_state = $1 WHERE id = $2")
             .bind(sealed)
             .bind(&b)
             .execute(&store.pool)
             .await
             .unwrap();
-        assert_eq!(store.load_session(&b).await, None);
+        assert_eq!(store.load_browser_state(&b).await, None);
         store.close().await;
         // Another master key reads none either.
         let other = open(&dir, 2).await;
-        assert_eq!(other.load_session(&a).await, None);
+        assert_eq!(other.load_browser_state(&a).await, None);
         other.close().await;
         let same = open(&dir, 1).await;
-        assert_eq!(same.load_session(&a).await, Some(session()));
+        assert_eq!(same.load_browser_state(&a).await, Some(session()));
         same.close().await;
     }
 
     #[tokio::test]
-    async fn deleting_the_credential_or_the_session_leaves_none() {
+    async fn deleting_the_credential_or_the_browser_state_leaves_none() {
         let dir = TempDir::new().unwrap();
         let store = open(&dir, 1).await;
         let id = credential(&store).await;
-        store.save_session(&id, &session()).await.unwrap();
-        store.delete_session(&id).await.unwrap();
-        assert_eq!(store.load_session(&id).await, None);
+        store.save_browser_state(&id, &session()).await.unwrap();
+        store.delete_browser_state(&id).await.unwrap();
+        assert_eq!(store.load_browser_state(&id).await, None);
 
-        store.save_session(&id, &session()).await.unwrap();
+        store.save_browser_state(&id, &session()).await.unwrap();
         assert!(store.delete_credential(&id).await.unwrap());
-        assert_eq!(store.load_session(&id).await, None);
+        assert_eq!(store.load_browser_state(&id).await, None);
         let left: (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM credentials WHERE session IS NOT NULL")
+            sqlx::query_as("SELECT COUNT(*) FROM credentials WHERE browser_state IS NOT NULL")
                 .fetch_one(&store.pool)
                 .await
                 .unwrap();
         assert_eq!(left.0, 0);
         // Saving for a deleted credential keeps nothing.
-        store.save_session(&id, &session()).await.unwrap();
-        assert_eq!(store.load_session(&id).await, None);
+        store.save_browser_state(&id, &session()).await.unwrap();
+        assert_eq!(store.load_browser_state(&id).await, None);
         store.close().await;
     }
 }

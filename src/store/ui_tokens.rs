@@ -1,4 +1,4 @@
-//! Session tokens of the embedded UI: random, short-lived, scoped to one user. Only their
+//! Tokens of the embedded UI: random, short-lived, scoped to one user. Only their
 //! SHA-256 is stored, so a copy of the database gives no usable token.
 
 use sha2::{Digest, Sha256};
@@ -8,9 +8,9 @@ use super::columns::{now_ms, rfc3339};
 use super::db::Store;
 use super::error::StoreError;
 
-/// What a backend asks a session for.
+/// What a backend asks a UI token for.
 #[derive(Debug, Clone)]
-pub struct NewSession {
+pub struct NewUiToken {
     pub user_id: String,
     pub connector: Option<String>,
     pub credential_id: Option<String>,
@@ -19,9 +19,9 @@ pub struct NewSession {
     pub ttl: std::time::Duration,
 }
 
-/// A session, as the UI's requests find it.
+/// A UI token, as the UI's requests find it.
 #[derive(Debug, Clone, FromRow)]
-pub struct Session {
+pub struct UiToken {
     pub user_id: String,
     pub connector: Option<String>,
     pub credential_id: Option<String>,
@@ -31,7 +31,7 @@ pub struct Session {
     pub expires_at: i64,
 }
 
-impl Session {
+impl UiToken {
     pub fn is_expired(&self) -> bool {
         now_ms() >= self.expires_at
     }
@@ -46,12 +46,12 @@ fn token_hash(token: &str) -> String {
 }
 
 impl Store {
-    /// Creates a session; returns its token (shown once, never stored) and the session.
-    pub async fn create_session(&self, new: NewSession) -> Result<(String, Session), StoreError> {
+    /// Creates a UI token; returns it (shown once, never stored) and what it grants.
+    pub async fn create_ui_token(&self, new: NewUiToken) -> Result<(String, UiToken), StoreError> {
         let token = crate::secrets::random_token();
         let now = now_ms();
         let ttl = i64::try_from(new.ttl.as_millis()).unwrap_or(i64::MAX / 2);
-        let session = Session {
+        let ui_token = UiToken {
             user_id: new.user_id,
             connector: new.connector,
             credential_id: new.credential_id,
@@ -59,34 +59,34 @@ impl Store {
             hide_end_screen: new.hide_end_screen,
             expires_at: now.saturating_add(ttl),
         };
-        // Expired sessions are useless: they go when new ones come.
-        sqlx::query("DELETE FROM ui_sessions WHERE expires_at < $1")
+        // Expired tokens are useless: they go when new ones come.
+        sqlx::query("DELETE FROM ui_tokens WHERE expires_at < $1")
             .bind(now)
             .execute(&self.pool)
             .await?;
         sqlx::query(
-            "INSERT INTO ui_sessions (token_hash, user_id, connector, credential_id, \
+            "INSERT INTO ui_tokens (token_hash, user_id, connector, credential_id, \
              redirect_url, hide_end_screen, expires_at, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(token_hash(&token))
-        .bind(&session.user_id)
-        .bind(&session.connector)
-        .bind(&session.credential_id)
-        .bind(&session.redirect_url)
-        .bind(session.hide_end_screen)
-        .bind(session.expires_at)
+        .bind(&ui_token.user_id)
+        .bind(&ui_token.connector)
+        .bind(&ui_token.credential_id)
+        .bind(&ui_token.redirect_url)
+        .bind(ui_token.hide_end_screen)
+        .bind(ui_token.expires_at)
         .bind(now)
         .execute(&self.pool)
         .await?;
-        Ok((token, session))
+        Ok((token, ui_token))
     }
 
-    /// The session of a token, expired or not (the caller tells the person which).
-    pub async fn session(&self, token: &str) -> Result<Option<Session>, StoreError> {
+    /// What a token grants, expired or not (the caller tells the person which).
+    pub async fn ui_token(&self, token: &str) -> Result<Option<UiToken>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT user_id, connector, credential_id, redirect_url, hide_end_screen, expires_at \
-             FROM ui_sessions WHERE token_hash = $1",
+             FROM ui_tokens WHERE token_hash = $1",
         )
         .bind(token_hash(token))
         .fetch_optional(&self.pool)

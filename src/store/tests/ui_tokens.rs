@@ -6,7 +6,7 @@ use super::*;
 async fn sessions_are_found_by_token_only_and_expire() {
     let dir = TempDir::new().unwrap();
     let store = open(&dir, 1).await;
-    let new = |ttl| NewSession {
+    let new = |ttl| NewUiToken {
         user_id: "u1".into(),
         connector: Some("demo-bank".into()),
         credential_id: None,
@@ -15,17 +15,24 @@ async fn sessions_are_found_by_token_only_and_expire() {
         ttl,
     };
     let (token, session) = store
-        .create_session(new(Duration::from_secs(900)))
+        .create_ui_token(new(Duration::from_secs(900)))
         .await
         .unwrap();
     assert_eq!(token.len(), 64);
-    let found = store.session(&token).await.unwrap().unwrap();
+    let found = store.ui_token(&token).await.unwrap().unwrap();
     assert_eq!(found.user_id, "u1");
     assert_eq!(found.expires_at, session.expires_at);
     assert!(!found.is_expired());
-    assert!(store.session("not-a-token").await.unwrap().is_none());
-    let (expired, _) = store.create_session(new(Duration::ZERO)).await.unwrap();
-    assert!(store.session(&expired).await.unwrap().unwrap().is_expired());
+    assert!(store.ui_token("not-a-token").await.unwrap().is_none());
+    let (expired, _) = store.create_ui_token(new(Duration::ZERO)).await.unwrap();
+    assert!(
+        store
+            .ui_token(&expired)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_expired()
+    );
 
     // Only the hash is stored.
     store.close().await;
