@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use regex::Regex;
 
-use super::Diagnostic;
+use super::diagnostic::Diagnostic;
 
 mod steps;
 use super::located::{Located, Pos};
