@@ -8,7 +8,7 @@
 
 use super::db::Store;
 use super::error::StoreError;
-use crate::browser::BrowserSession;
+use crate::browser::BrowserState;
 
 fn session_aad(credential_id: &str) -> Vec<u8> {
     let mut aad = Vec::with_capacity(credential_id.len() + 9);
@@ -24,7 +24,7 @@ impl Store {
     pub async fn save_session(
         &self,
         credential_id: &str,
-        session: &BrowserSession,
+        session: &BrowserState,
     ) -> Result<(), StoreError> {
         let json = serde_json::to_string(session)
             .map_err(|e| StoreError::Corrupt(format!("browser session: {e}")))?;
@@ -40,7 +40,7 @@ impl Store {
     /// The credential's kept browser session, if any. A session that cannot be read back
     /// (another key, altered, an old format) is as good as none: a warning, and the collect
     /// logs in afresh.
-    pub async fn load_session(&self, credential_id: &str) -> Option<BrowserSession> {
+    pub async fn load_session(&self, credential_id: &str) -> Option<BrowserState> {
         let row: Result<Option<(Option<String>,)>, sqlx::Error> =
             sqlx::query_as("SELECT session FROM credentials WHERE id = $1")
                 .bind(credential_id)
@@ -103,7 +103,7 @@ mod tests {
     use tempfile::TempDir;
 
     use super::*;
-    use crate::browser::SessionCookie;
+    use crate::browser::KeptCookie;
     use crate::secrets::{Cipher, MasterKey};
     use crate::store::NewCredential;
 
@@ -127,9 +127,9 @@ mod tests {
         store.create_credential(new).await.unwrap().id
     }
 
-    fn session() -> BrowserSession {
-        BrowserSession {
-            cookies: vec![SessionCookie {
+    fn session() -> BrowserState {
+        BrowserState {
+            cookies: vec![KeptCookie {
                 name: "sid".into(),
                 value: COOKIE_VALUE.into(),
                 domain: "127.0.0.1".into(),
