@@ -51,7 +51,7 @@ fn no_module_imports_form_a_cycle() {
         "import cycles between modules:\n{}",
         cycles
             .iter()
-            .map(|c| c.iter().map(|m| show(m)).collect::<Vec<_>>().join(" -> "))
+            .map(|c| c.iter().map(show).collect::<Vec<_>>().join(" -> "))
             .collect::<Vec<_>>()
             .join("\n")
     );
@@ -84,7 +84,10 @@ fn module_path(src: &Path, file: &Path) -> ModPath {
         .iter()
         .map(|p| p.to_string_lossy().trim_end_matches(".rs").to_string())
         .collect();
-    if matches!(parts.last().map(String::as_str), Some("mod" | "lib" | "main")) {
+    if matches!(
+        parts.last().map(String::as_str),
+        Some("mod" | "lib" | "main")
+    ) {
         parts.pop();
     }
     parts
@@ -111,14 +114,16 @@ fn code_outside_tests(text: &str) -> String {
 /// expanded.
 fn referenced_paths(code: &str, children: &[String]) -> Vec<Vec<String>> {
     let mut out = Vec::new();
-    let use_stmt =
-        Regex::new(r"(?ms)^\s*(?:pub(?:\([^)]*\))?\s+)?use\s+([^;]+);").unwrap();
+    let use_stmt = Regex::new(r"(?ms)^\s*(?:pub(?:\([^)]*\))?\s+)?use\s+([^;]+);").unwrap();
     for cap in use_stmt.captures_iter(code) {
         for mut path in expand_use_tree(&cap[1]) {
             if path.first().is_some_and(|first| children.contains(first)) {
                 path.insert(0, "self".to_string());
             }
-            if matches!(path.first().map(String::as_str), Some("crate" | "super" | "self")) {
+            if matches!(
+                path.first().map(String::as_str),
+                Some("crate" | "super" | "self")
+            ) {
                 out.push(path);
             }
         }
@@ -134,7 +139,10 @@ fn referenced_paths(code: &str, children: &[String]) -> Vec<Vec<String>> {
 /// The modules a file declares (`mod runner;`).
 fn child_modules(code: &str) -> Vec<String> {
     let declared = Regex::new(r"(?m)^\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+(\w+)\s*;").unwrap();
-    declared.captures_iter(code).map(|c| c[1].to_string()).collect()
+    declared
+        .captures_iter(code)
+        .map(|c| c[1].to_string())
+        .collect()
 }
 
 /// Paths through the file's own child modules (`mod runner;` … `runner::Runner`), made
@@ -145,7 +153,11 @@ fn child_paths(code: &str, children: &[String]) -> Vec<Vec<String>> {
         let used = Regex::new(&format!(r"(?:^|[^\w:]){name}((?:::\w+)+)")).unwrap();
         for m in used.captures_iter(code) {
             let mut path = vec!["self".to_string(), name.to_string()];
-            path.extend(m[1].split("::").filter(|s| !s.is_empty()).map(str::to_string));
+            path.extend(
+                m[1].split("::")
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string),
+            );
             out.push(path);
         }
     }
@@ -168,7 +180,11 @@ fn expand(tree: &str, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
         };
         let head = tree[..open].trim_end_matches("::").trim();
         let depth = prefix.len();
-        prefix.extend(head.split("::").filter(|s| !s.is_empty()).map(str::to_string));
+        prefix.extend(
+            head.split("::")
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+        );
         let inner = &tree[open + 1..close];
         for part in split_top_level(inner) {
             expand(part, prefix, out);
