@@ -16,7 +16,7 @@
 //!   engine needs (navigate, wait with deadlines, click, type, read the HTML, download),
 //!   the guard that keeps a page on its connector's hosts ([`browser::HostAllowList`]),
 //!   and [`browser::Screen`], the live screen (screencast, capture) and a person's input;
-//!   [`browser::BrowserSession`]: cookies and localStorage captured after a login and
+//!   [`browser::BrowserState`]: cookies and localStorage captured after a login and
 //!   restored before the next collect's first navigation.
 //! - [`engine`]: runs a connector's steps on a tab: page classification, templates, 2FA
 //!   through a channel, extraction, pagination, downloads; the kept session and its

@@ -11,7 +11,7 @@ use gleaner::codes::ErrorKind;
 use gleaner::codes::State;
 use gleaner::collect::{self, CollectOptions};
 use gleaner::connector::{self, LoadError};
-use gleaner::engine::{CollectError, Event, Inputs, Io};
+use gleaner::engine::{CollectError, Event, Inputs, Links};
 use gleaner::secrets::Redactor;
 use gleaner::server::{Server, ServerConfig};
 use indexmap::IndexMap;
@@ -315,7 +315,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
 
     let (events_tx, mut events_rx) = mpsc::unbounded_channel();
     let (codes_tx, codes_rx) = mpsc::channel::<String>(4);
-    let io = Io {
+    let io = Links {
         events: events_tx,
         codes: (!args.background).then_some(codes_rx),
         closes: None,
@@ -471,7 +471,7 @@ fn show(ev: &Event, verbose: bool) {
             )
         }
         // The CLI keeps no session; its Debug names cookies and keys, never a value.
-        Event::Session { session } if verbose => eprintln!("        browser session: {session:?}"),
+        Event::BrowserState { state } if verbose => eprintln!("        browser session: {state:?}"),
         _ => {}
     }
 }

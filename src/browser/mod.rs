@@ -11,7 +11,7 @@ mod guard;
 mod input;
 pub mod process;
 mod screen;
-mod session;
+mod state;
 mod tab;
 
 use std::path::{Path, PathBuf};
@@ -27,7 +27,7 @@ use tokio::task::JoinHandle;
 pub use error::BrowserError;
 pub use guard::{BlockedRequests, HostAllowList};
 pub use screen::{Frame, Screen, Screencast};
-pub use session::{BrowserSession, SessionCookie};
+pub use state::{BrowserState, KeptCookie};
 pub use tab::{Fetched, InputRefused, Probe, ReadyState, SelectorState, Tab, Target};
 
 /// The names tried on PATH, in order, when `GLEANER_CHROME` is not set.

@@ -4,7 +4,7 @@
 use crate::browser::{Browser, LaunchOptions, Screen};
 use crate::codes::{ErrorKind, State};
 use crate::connector::Plan;
-use crate::engine::{self, CollectError, Event, Inputs, Io, Outcome};
+use crate::engine::{self, CollectError, Event, Inputs, Links, Outcome};
 
 #[derive(Debug, Clone, Default)]
 pub struct CollectOptions {
@@ -19,7 +19,7 @@ pub async fn run(
     connector: &Plan,
     inputs: Inputs,
     options: &CollectOptions,
-    io: Io,
+    io: Links,
     on_screen: &(dyn Fn(Option<Screen>) + Send + Sync),
 ) -> Result<Outcome, CollectError> {
     let events = io.events.clone();

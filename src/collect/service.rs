@@ -17,7 +17,7 @@ use super::run::{CollectOptions, run};
 use crate::codes::{ErrorInfo, ErrorKind, State};
 use crate::connector::Plan;
 use crate::connector::catalog::Catalog;
-use crate::engine::{CollectError, Event, Inputs, Io, Outcome};
+use crate::engine::{CollectError, Event, Inputs, Links, Outcome};
 use crate::secrets::Redactor;
 use crate::store::{CollectSummary, NewDocument, Store, StoreError};
 
@@ -193,7 +193,7 @@ impl Collector {
             .since
             .as_deref()
             .and_then(crate::store::known::since_day);
-        inputs.session = self.session_for(credential_id, mode).await;
+        inputs.browser_state = self.session_for(credential_id, mode).await;
         let this = self.clone();
         let driven = live.clone();
         let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
@@ -211,7 +211,7 @@ impl Collector {
         &self,
         credential_id: &str,
         mode: CollectMode,
-    ) -> Option<crate::browser::BrowserSession> {
+    ) -> Option<crate::browser::BrowserState> {
         if mode.verify {
             if let Err(e) = self.store.delete_browser_state(credential_id).await {
                 tracing::warn!(
@@ -279,9 +279,9 @@ impl Collector {
         let began = std::time::Instant::now();
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let io = if live.background {
-            Io::background(events_tx)
+            Links::background(events_tx)
         } else {
-            Io {
+            Links {
                 events: events_tx,
                 codes: Some(links.codes),
                 closes: Some(links.closes),
@@ -402,11 +402,8 @@ async fn record_events(store: Store, live: Arc<Live>, mut events: mpsc::Unbounde
                     tracing::warn!(collect = %live.id, "could not record a document: {e}");
                 }
             }
-            Event::Session { session } => {
-                if let Err(e) = store
-                    .save_browser_state(&live.credential_id, &session)
-                    .await
-                {
+            Event::BrowserState { state } => {
+                if let Err(e) = store.save_browser_state(&live.credential_id, &state).await {
                     tracing::warn!(collect = %live.id, "could not keep the browser session: {e}");
                 }
             }

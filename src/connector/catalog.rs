@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{LoadError, Plan, load};
+use super::load::{LoadError, load};
+use super::plan::Plan;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {

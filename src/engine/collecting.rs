@@ -5,9 +5,9 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::Event;
 use super::document::{self, DocumentRecord};
 use super::error::CollectError;
+use super::event::Event;
 use super::runner::Runner;
 use crate::codes::ErrorKind;
 use crate::connector::plan::{self, Download, Extract, PageTurn, Paginate};

@@ -7,8 +7,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::Event;
 use super::error::CollectError;
+use super::event::Event;
 use super::pages::{SelectorSet, matches};
 use super::runner::Runner;
 use crate::codes::{ErrorCode, ErrorKind, State};
@@ -27,7 +27,7 @@ impl Runner<'_> {
         let var = ask.var.clone();
         let timeout = ask.timeout.unwrap_or(self.options.code_timeout);
         let label = ask.label.clone();
-        let Some(mut codes) = self.io.codes.take() else {
+        let Some(mut codes) = self.links.codes.take() else {
             let code = twofa_expired();
             return Err(self.error(code, "the site asks for a one-time code and nobody is there to give it (background collect)").await);
         };
@@ -35,11 +35,11 @@ impl Runner<'_> {
         while codes.try_recv().is_ok() {}
         // Taken out for the wait, so that the runner stays free; put back after it.
         let received = self.wait_for_code(&mut codes, ask, label, timeout).await;
-        self.io.codes = Some(codes);
+        self.links.codes = Some(codes);
         match received {
             Ok(Some(code)) => {
                 let code = code.trim().to_string();
-                self.io.redactor.add(&code);
+                self.links.redactor.add(&code);
                 self.vars.insert(var, Value::String(code));
                 self.set_state(State::TwofaProceeding, None);
                 Ok(())
@@ -95,7 +95,7 @@ impl Runner<'_> {
         timeout: Option<Duration>,
         instructions: Option<&str>,
     ) -> Result<(), CollectError> {
-        if self.io.is_background() {
+        if self.links.is_background() {
             let why = "the site needs a person on the live screen and nobody is there (background collect)";
             return Err(self.error(twofa_expired(), why).await);
         }
@@ -109,7 +109,7 @@ impl Runner<'_> {
             instructions: instructions.map(str::to_string),
         });
         // Taken out for the wait, so that the probe loop can borrow the runner.
-        let mut closes = self.io.closes.take();
+        let mut closes = self.links.closes.take();
         while let Some(c) = closes.as_mut()
             && c.try_recv().is_ok()
         {}
@@ -126,7 +126,7 @@ impl Runner<'_> {
             r = recognised => r.map(|(_, found)| found),
             person_done = closed => Ok(person_done),
         };
-        self.io.closes = closes;
+        self.links.closes = closes;
         self.emit(Event::Interactive {
             active: false,
             instructions: None,

@@ -8,8 +8,12 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use super::error::CollectError;
+use super::event::Event;
+use super::inputs::{Inputs, KnownDocuments};
+use super::links::Links;
+use super::options::Options;
+use super::outcome::Outcome;
 use super::pages::{SelectorSet, matches};
-use super::{Event, Inputs, Io, KnownDocuments, Options, Outcome};
 use crate::browser::{BrowserError, HostAllowList, Tab};
 use crate::codes::{ErrorCode, ErrorKind, State};
 use crate::connector::plan::{Action, Condition, Login, Plan, Section, Step, StepKind, StepRef};
@@ -19,7 +23,7 @@ pub(super) struct Runner<'a> {
     pub plan: &'a Plan,
     pub tab: &'a Tab,
     pub options: &'a Options,
-    pub io: Io,
+    pub links: Links,
     pub base_url: Url,
     /// The base URL's host and the connector's `domains`: the only hosts the page reaches.
     pub allow: HostAllowList,
@@ -34,12 +38,18 @@ pub(super) struct Runner<'a> {
     /// Documents collected before, and the oldest date wanted.
     pub known_documents: KnownDocuments,
     pub since: Option<chrono::NaiveDate>,
-    /// The session kept from the last collect, until it is restored.
-    pub session: Option<crate::browser::BrowserSession>,
+    /// The browser state kept from the last collect, until it is restored.
+    pub browser_state: Option<crate::browser::BrowserState>,
 }
 
 impl<'a> Runner<'a> {
-    pub fn new(plan: &'a Plan, tab: &'a Tab, inputs: Inputs, options: &'a Options, io: Io) -> Self {
+    pub fn new(
+        plan: &'a Plan,
+        tab: &'a Tab,
+        inputs: Inputs,
+        options: &'a Options,
+        links: Links,
+    ) -> Self {
         let mut vars = HashMap::new();
         let fields: Map<String, Value> = inputs
             .fields
@@ -56,7 +66,7 @@ impl<'a> Runner<'a> {
             plan,
             tab,
             options,
-            io,
+            links,
             allow,
             base_url: inputs.base_url,
             vars,
@@ -66,7 +76,7 @@ impl<'a> Runner<'a> {
             current: None,
             known_documents: inputs.known_documents,
             since: inputs.since,
-            session: inputs.session,
+            browser_state: inputs.browser_state,
         }
     }
 
@@ -77,7 +87,7 @@ impl<'a> Runner<'a> {
         let result = self.run_sections().await;
         let blocked = self.tab.blocked();
         if blocked.count > 0 {
-            let first = self.io.redactor.redact(&blocked.first.join(" "));
+            let first = self.links.redactor.redact(&blocked.first.join(" "));
             tracing::info!(
                 connector = %self.plan.id,
                 blocked = blocked.count,
@@ -99,14 +109,14 @@ impl<'a> Runner<'a> {
                 " (the browser was kept from loading {blocked}, which is outside the \
                  connector's domains; add its host to `domains` if the site needs it)"
             );
-            e.message.push_str(&self.io.redactor.redact(&hint));
+            e.message.push_str(&self.links.redactor.redact(&hint));
         }
         e
     }
 
     async fn run_sections(&mut self) -> Result<Outcome, CollectError> {
         let plan = self.plan;
-        let restored = self.restore_session().await?;
+        let restored = self.restore_browser_state().await?;
         if restored && self.session_still_valid().await? {
             // The kept session is still logged in: no login, no 2FA.
         } else {
@@ -126,7 +136,7 @@ impl<'a> Runner<'a> {
                 }
             }
         }
-        self.keep_session().await?;
+        self.keep_browser_state().await?;
         if self.options.login_only {
             return Ok(Outcome::default());
         }
@@ -164,13 +174,13 @@ impl<'a> Runner<'a> {
     pub fn set_state(&mut self, state: State, message: Option<String>) {
         if self.state != state {
             self.state = state;
-            let message = message.map(|m| self.io.redactor.redact(&m));
-            let _ = self.io.events.send(Event::State { state, message });
+            let message = message.map(|m| self.links.redactor.redact(&m));
+            let _ = self.links.events.send(Event::State { state, message });
         }
     }
 
     pub fn emit(&self, event: Event) {
-        let _ = self.io.events.send(event);
+        let _ = self.links.events.send(event);
     }
 
     fn run_block<'s>(&'s mut self, steps: &'s [Step]) -> BoxFuture<'s, Result<(), CollectError>> {
@@ -376,7 +386,7 @@ impl<'a> Runner<'a> {
     pub fn error_now(&self, code: ErrorCode, message: impl Into<String>) -> CollectError {
         CollectError {
             code,
-            message: self.io.redactor.redact(&message.into()),
+            message: self.links.redactor.redact(&message.into()),
             step: self.current.clone(),
             url: None,
         }

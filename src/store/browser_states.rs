@@ -9,7 +9,7 @@
 
 use super::db::Store;
 use super::error::StoreError;
-use crate::browser::BrowserSession;
+use crate::browser::BrowserState;
 
 fn state_aad(credential_id: &str) -> Vec<u8> {
     let mut aad = Vec::with_capacity(credential_id.len() + 9);
@@ -25,7 +25,7 @@ impl Store {
     pub async fn save_browser_state(
         &self,
         credential_id: &str,
-        session: &BrowserSession,
+        session: &BrowserState,
     ) -> Result<(), StoreError> {
         let json = serde_json::to_string(session)
             .map_err(|e| StoreError::Corrupt(format!("browser state: {e}")))?;
@@ -41,7 +41,7 @@ impl Store {
     /// The credential's kept browser state, if any. A state that cannot be read back
     /// (another key, altered, an old format) is as good as none: a warning, and the collect
     /// logs in afresh.
-    pub async fn load_browser_state(&self, credential_id: &str) -> Option<BrowserSession> {
+    pub async fn load_browser_state(&self, credential_id: &str) -> Option<BrowserState> {
         let row: Result<Option<(Option<String>,)>, sqlx::Error> =
             sqlx::query_as("SELECT browser_state FROM credentials WHERE id = $1")
                 .bind(credential_id)
@@ -101,7 +101,7 @@ mod tests {
     use tempfile::TempDir;
 
     use super::*;
-    use crate::browser::SessionCookie;
+    use crate::browser::KeptCookie;
     use crate::secrets::{Cipher, MasterKey};
     use crate::store::NewCredential;
 
@@ -125,9 +125,9 @@ mod tests {
         store.create_credential(new).await.unwrap().id
     }
 
-    fn session() -> BrowserSession {
-        BrowserSession {
-            cookies: vec![SessionCookie {
+    fn session() -> BrowserState {
+        BrowserState {
+            cookies: vec![KeptCookie {
                 name: "sid".into(),
                 value: COOKIE_VALUE.into(),
                 domain: "127.0.0.1".into(),

@@ -9,7 +9,7 @@ use demo_sites::{DemoSite, DemoSiteOptions, ExtraInvoices};
 use gleaner::codes::State;
 use gleaner::collect::{self, CollectOptions};
 use gleaner::connector::{self, Plan};
-use gleaner::engine::{CollectError, Event, Inputs, Io, Outcome};
+use gleaner::engine::{CollectError, Event, Inputs, Links, Outcome};
 use gleaner::secrets::Redactor;
 use indexmap::IndexMap;
 use tokio::sync::{Semaphore, mpsc};
@@ -141,7 +141,7 @@ pub async fn collect(
     let (events_tx, mut events_rx) = mpsc::unbounded_channel();
     let (codes_tx, codes_rx) = mpsc::channel(4);
     let background = matches!(codes, Codes::Nobody);
-    let io = Io {
+    let io = Links {
         events: events_tx,
         codes: (!background).then_some(codes_rx),
         closes: None,

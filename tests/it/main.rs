@@ -8,6 +8,7 @@ mod collect;
 mod common;
 mod guard;
 mod incremental;
+mod layout;
 mod live;
 mod scenario;
 mod schedules;

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use demo_sites::DemoSite;
 use gleaner::api::messages::{ClientMessage, ServerMessage};
-use gleaner::browser::BrowserSession;
+use gleaner::browser::BrowserState;
 use gleaner::collect::{self, CollectMode, CollectOptions};
 use gleaner::connector::{self, Plan};
-use gleaner::engine::{CollectError, Event, Inputs, Io, Outcome};
+use gleaner::engine::{CollectError, Event, Inputs, Links, Outcome};
 use gleaner::secrets::Redactor;
 use indexmap::IndexMap;
 use reqwest::{Method, StatusCode};
@@ -345,7 +345,7 @@ async fn run_with(
     site: &DemoSite,
     connector: &Plan,
     login: &str,
-    session: Option<BrowserSession>,
+    session: Option<BrowserState>,
     answer: bool,
 ) -> (Result<Outcome, CollectError>, Vec<Event>) {
     let _permit = browser_slot().await;
@@ -361,10 +361,10 @@ async fn run_with(
         ("password".to_string(), "demo".to_string()),
     ]);
     let mut inputs = Inputs::new(fields, site.base_url().parse().unwrap());
-    inputs.session = session;
+    inputs.browser_state = session;
     let (events_tx, mut events_rx) = mpsc::unbounded_channel();
     let (codes_tx, codes_rx) = mpsc::channel(4);
-    let io = Io {
+    let io = Links {
         events: events_tx,
         codes: answer.then_some(codes_rx),
         closes: None,
@@ -393,11 +393,11 @@ async fn run_with(
     (result, events)
 }
 
-fn session_of(events: &[Event]) -> BrowserSession {
-    let sessions: Vec<&BrowserSession> = events
+fn session_of(events: &[Event]) -> BrowserState {
+    let sessions: Vec<&BrowserState> = events
         .iter()
         .filter_map(|e| match e {
-            Event::Session { session } => Some(session),
+            Event::BrowserState { state } => Some(state),
             _ => None,
         })
         .collect();
@@ -425,8 +425,8 @@ async fn session_cookies_are_kept_and_restored_before_the_first_page() {
         .unwrap();
     assert!(remember.expires.is_some_and(|e| e > 1e9));
     // The event never serializes its cookies.
-    let wire = serde_json::to_string(&Event::Session {
-        session: session.clone(),
+    let wire = serde_json::to_string(&Event::BrowserState {
+        state: session.clone(),
     })
     .unwrap();
     assert!(!wire.contains(&sid.value), "{wire}");
@@ -481,7 +481,11 @@ async fn a_connector_without_a_check_restores_the_session_and_still_logs_in() {
     assert!(result.is_ok(), "{:?}", result.err());
     assert_eq!(site.logins().form, 2);
     assert_eq!(site.hits_of("POST", "/otp"), 1);
-    assert!(events.iter().any(|e| matches!(e, Event::Session { .. })));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::BrowserState { .. }))
+    );
     site.shutdown().await;
 }
 

@@ -4,7 +4,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use indexmap::IndexMap;
 
-use super::{Checker, OptionalPart, Shape, Use, one_line};
+use super::checker::{Checker, OptionalPart, Shape, Use, one_line};
 use crate::connector::located::{Located, Pos};
 use crate::connector::model::*;
 use crate::connector::plan::{self, DOCUMENT_KEYS, Section, StepKind, StepRef};

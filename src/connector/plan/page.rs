@@ -9,7 +9,7 @@ use regex::Regex;
 pub struct PageId(usize);
 
 impl PageId {
-    pub(in crate::connector) fn new(index: usize) -> PageId {
+    pub(crate) fn new(index: usize) -> PageId {
         PageId(index)
     }
 
@@ -48,7 +48,7 @@ pub struct Pattern {
 }
 
 impl Pattern {
-    pub(in crate::connector) fn new(regex: Regex) -> Pattern {
+    pub(crate) fn new(regex: Regex) -> Pattern {
         Pattern { regex }
     }
 
@@ -66,7 +66,7 @@ impl Pattern {
 pub struct Selector(String);
 
 impl Selector {
-    pub(in crate::connector) fn new(text: String) -> Selector {
+    pub(crate) fn new(text: String) -> Selector {
         Selector(text)
     }
 

@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{CodeKind, PageId, Pattern, Selector};
+use super::page::{PageId, Pattern, Selector};
 use crate::codes::ErrorCode;
+use crate::connector::model::CodeKind;
 use crate::extract::Field;
 use crate::template::Template;
 

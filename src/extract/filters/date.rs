@@ -3,7 +3,62 @@
 use chrono::format::{Item, Parsed, StrftimeItems};
 use serde_json::Value;
 
-use super::{DateFilter, DateLocale, FilterError, clean_text, excerpt};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::error::FilterError;
+use super::text::{clean_text, excerpt};
+
+/// Options of the `date` filter: `{ date: '%d/%m/%Y' }` (one format) or
+/// `{ date: { formats: [...], locale: fr } }`. Formats are chrono strftime strings.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum DateFilter {
+    /// One chrono strftime format, English month and weekday names.
+    Format(String),
+    /// Several formats, tried in order, and a locale for month and weekday names.
+    Options(DateOptions),
+}
+
+/// Long form of the `date` filter.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DateOptions {
+    /// chrono strftime formats, tried in order (e.g. '%d/%m/%Y', '%d %B %Y').
+    pub formats: Vec<String>,
+    /// Language of month and weekday names in the input.
+    #[serde(default)]
+    pub locale: DateLocale,
+}
+
+/// Language of month and weekday names.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DateLocale {
+    /// English (chrono's own names; also accepts "Sept", "Tues", "Thurs").
+    #[default]
+    En,
+    /// French: "5 novembre 2026", "23 nov. 2026", "lundi 1er mars 2027".
+    Fr,
+}
+
+impl DateFilter {
+    /// The formats to try, in order.
+    pub fn formats(&self) -> &[String] {
+        match self {
+            DateFilter::Format(f) => std::slice::from_ref(f),
+            DateFilter::Options(o) => &o.formats,
+        }
+    }
+
+    /// The locale of month and weekday names.
+    pub fn locale(&self) -> DateLocale {
+        match self {
+            DateFilter::Format(_) => DateLocale::En,
+            DateFilter::Options(o) => o.locale,
+        }
+    }
+}
 
 fn check_format(format: &str) -> Result<(), String> {
     if format.trim().is_empty() {

@@ -2,7 +2,28 @@
 
 use serde_json::Value;
 
-use super::{DecimalFilter, FilterError, excerpt, is_zero_width};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::error::FilterError;
+use super::text::{excerpt, is_zero_width};
+
+/// Options of the `decimal` filter.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecimalFilter {
+    /// Decimal separator, '.' or ','. When absent, detect: if both ',' and '.' appear, the last
+    /// one is the decimal separator; if only one kind appears once and is followed by exactly 1-2
+    /// digits at the end, it is decimal; if it is followed by exactly 3 digits and appears more
+    /// than once or is ambiguous, treat as thousands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("enum" = [",", ".", null]))]
+    pub sep: Option<char>,
+    /// Thousands separators to drop. Default: all kinds of spaces (U+0020, U+00A0, U+202F,
+    /// U+2009), the other of ','/'.', and '\''.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thousands: Option<String>,
+}
 
 pub(super) fn check_decimal(d: &DecimalFilter) -> Result<(), String> {
     if let Some(sep) = d.sep

@@ -9,10 +9,9 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
-use super::{
-    BARE_NAMES, DateFilter, DateOptions, DecimalFilter, FILTER_NAMES, FILTER_SCHEMA_ID, Filter,
-    ReplaceFilter,
-};
+use super::date::{DateFilter, DateOptions};
+use super::decimal::DecimalFilter;
+use super::filter::{BARE_NAMES, FILTER_NAMES, FILTER_SCHEMA_ID, Filter, ReplaceFilter};
 
 fn unknown_filter_message(name: &str) -> String {
     format!(

@@ -1,6 +1,8 @@
 //! Unit tests of the filters.
 
+use super::filter::BARE_NAMES;
 use super::*;
+use serde_json::Value;
 use serde_json::json;
 
 fn dec(sep: Option<char>) -> Filter {

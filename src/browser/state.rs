@@ -1,6 +1,6 @@
 //! A browser session kept between collects: the cookies of the connector's hosts (session
 //! cookies included: keeping them is the point) and the localStorage of their origins.
-//! [`Tab::capture_session`] reads it after a login; [`Tab::restore_session`] puts it back
+//! [`Tab::capture_browser_state`] reads it after a login; [`Tab::restore_browser_state`] puts it back
 //! into the next collect's fresh browser, before its first navigation.
 //!
 //! The values are credentials in all but name: `Debug` shows cookie names and storage
@@ -26,28 +26,28 @@ use super::tab::Tab;
 
 /// Cookies and localStorage of one site, as kept between collects.
 #[derive(Serialize, Deserialize, Clone, Default, PartialEq)]
-pub struct BrowserSession {
+pub struct BrowserState {
     #[serde(default)]
-    pub cookies: Vec<SessionCookie>,
+    pub cookies: Vec<KeptCookie>,
     /// Origin (`https://bank.example`) → key → value.
     #[serde(default)]
     pub local_storage: BTreeMap<String, BTreeMap<String, String>>,
 }
 
-impl BrowserSession {
+impl BrowserState {
     pub fn is_empty(&self) -> bool {
         self.cookies.is_empty() && self.local_storage.values().all(BTreeMap::is_empty)
     }
 }
 
-impl fmt::Debug for BrowserSession {
+impl fmt::Debug for BrowserState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let storage: BTreeMap<&str, Vec<&str>> = self
             .local_storage
             .iter()
             .map(|(origin, items)| (origin.as_str(), items.keys().map(String::as_str).collect()))
             .collect();
-        f.debug_struct("BrowserSession")
+        f.debug_struct("BrowserState")
             .field("cookies", &self.cookies)
             .field("local_storage", &storage)
             .finish()
@@ -56,7 +56,7 @@ impl fmt::Debug for BrowserSession {
 
 /// One cookie, with what it takes to set it again as it was.
 #[derive(Serialize, Deserialize, Clone, PartialEq)]
-pub struct SessionCookie {
+pub struct KeptCookie {
     pub name: String,
     pub value: String,
     /// As the browser reports it: `bank.example` for a host-only cookie, `.bank.example`
@@ -83,13 +83,13 @@ pub struct SessionCookie {
     pub partition_key: Option<Value>,
 }
 
-impl fmt::Debug for SessionCookie {
+impl fmt::Debug for KeptCookie {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}@{}{}", self.name, self.domain, self.path)
     }
 }
 
-impl SessionCookie {
+impl KeptCookie {
     fn expired(&self, now: f64) -> bool {
         self.expires.is_some_and(|e| e <= now)
     }
@@ -207,11 +207,11 @@ impl fmt::Debug for RawCookie {
     }
 }
 
-impl From<RawCookie> for SessionCookie {
-    fn from(c: RawCookie) -> SessionCookie {
+impl From<RawCookie> for KeptCookie {
+    fn from(c: RawCookie) -> KeptCookie {
         // Chromium reports -1 (or nothing) for a session cookie.
         let expires = c.expires.filter(|e| !c.session && *e > 0.0);
-        SessionCookie {
+        KeptCookie {
             name: c.name,
             value: c.value,
             domain: c.domain,
@@ -279,7 +279,10 @@ const READ_STORAGE: &str = r#"(() => {
 impl Tab {
     /// The cookies of `hosts` (and of their subdomains), and the localStorage of the
     /// current page's origin and of the other origins of its frames on those hosts.
-    pub async fn capture_session(&self, hosts: &[String]) -> Result<BrowserSession, BrowserError> {
+    pub async fn capture_browser_state(
+        &self,
+        hosts: &[String],
+    ) -> Result<BrowserState, BrowserError> {
         let now = now_secs();
         let cookies = self
             .page()
@@ -290,7 +293,7 @@ impl Tab {
             .cookies
             .into_iter()
             .filter(|c| cookie_matches(&c.domain, hosts))
-            .map(SessionCookie::from)
+            .map(KeptCookie::from)
             .filter(|c| !c.expired(now))
             .collect();
 
@@ -334,7 +337,7 @@ impl Tab {
                 Err(e) => tracing::debug!("cannot read the localStorage of {origin}: {e}"),
             }
         }
-        Ok(BrowserSession {
+        Ok(BrowserState {
             cookies,
             local_storage,
         })
@@ -359,9 +362,9 @@ impl Tab {
     /// that fills each origin's items when its first document loads. Call it before the
     /// first navigation. Cookies that expired meanwhile are left out; one the browser
     /// refuses is skipped (named in a warning), not fatal.
-    pub async fn restore_session(&self, session: &BrowserSession) -> Result<(), BrowserError> {
+    pub async fn restore_browser_state(&self, session: &BrowserState) -> Result<(), BrowserError> {
         let now = now_secs();
-        let cookies: Vec<&SessionCookie> =
+        let cookies: Vec<&KeptCookie> =
             session.cookies.iter().filter(|c| !c.expired(now)).collect();
         if !cookies.is_empty() {
             let all = SetCookiesParams::new(cookies.iter().map(|c| c.param()).collect::<Vec<_>>());
@@ -436,8 +439,8 @@ mod tests {
 
     #[test]
     fn debug_never_shows_a_value() {
-        let s = BrowserSession {
-            cookies: vec![SessionCookie {
+        let s = BrowserState {
+            cookies: vec![KeptCookie {
                 name: "sid".into(),
                 value: "s3cr3t-cookie".into(),
                 domain: "127.0.0.1".into(),
@@ -463,12 +466,12 @@ mod tests {
         );
         assert!(!shown.contains("s3cr3t"), "{shown}");
         assert!(!s.is_empty());
-        assert!(BrowserSession::default().is_empty());
+        assert!(BrowserState::default().is_empty());
     }
 
     #[test]
     fn host_only_cookies_are_set_through_a_url_and_domain_cookies_by_domain() {
-        let mut c = SessionCookie {
+        let mut c = KeptCookie {
             name: "a".into(),
             value: "b".into(),
             domain: "127.0.0.1".into(),

@@ -1,11 +1,11 @@
-//! The browser session kept between collects: restored into the fresh tab before the first
+//! The browser state kept between collects: restored into the fresh tab before the first
 //! navigation, tested by the connector's `session.check` (a pass skips the login and its
-//! 2FA), and captured after the login for the next collect ([`Event::Session`]).
+//! 2FA), and captured after the login for the next collect ([`Event::BrowserState`]).
 
 use std::time::Duration;
 
-use super::Event;
 use super::error::CollectError;
+use super::event::Event;
 use super::pages::{SelectorSet, matches};
 use super::runner::Runner;
 use crate::browser::BrowserError;
@@ -17,25 +17,25 @@ use crate::duration::format_duration;
 pub const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Runner<'_> {
-    /// The hosts whose cookies and storage make the session: the base URL's (the override
-    /// included) and the connector's `domains`.
-    fn session_hosts(&self) -> Vec<String> {
+    /// The hosts whose cookies and storage make the browser state: the base URL's (the
+    /// override included) and the connector's `domains`.
+    fn browser_state_hosts(&self) -> Vec<String> {
         self.allow.hosts().to_vec()
     }
 
-    /// Restores the kept session into the tab, which has not navigated yet. Returns whether
-    /// there was one to restore. A session the browser refuses is only a warning: the
+    /// Restores the kept browser state into the tab, which has not navigated yet. Returns
+    /// whether there was one to restore. A state the browser refuses is only a warning: the
     /// login runs as if there had been none.
-    pub(super) async fn restore_session(&mut self) -> Result<bool, CollectError> {
-        let Some(session) = self.session.take() else {
+    pub(super) async fn restore_browser_state(&mut self) -> Result<bool, CollectError> {
+        let Some(state) = self.browser_state.take() else {
             return Ok(false);
         };
-        if session.is_empty() {
+        if state.is_empty() {
             return Ok(false);
         }
-        match self.tab.restore_session(&session).await {
+        match self.tab.restore_browser_state(&state).await {
             Ok(()) => {
-                tracing::debug!(?session, "browser session restored");
+                tracing::debug!(session = ?state, "browser session restored");
                 Ok(true)
             }
             Err(BrowserError::Crashed) => Err(self.browser_failure(BrowserError::Crashed)),
@@ -46,7 +46,7 @@ impl Runner<'_> {
         }
     }
 
-    /// Runs the connector's `session.check` with the restored session: true when its page is
+    /// Runs the connector's `session.check` with the restored browser state: true when its page is
     /// recognised in time. Anything else (a login page shows, the site fails, time runs
     /// out) is a no: the normal login follows. Only the browser crashing ends the collect.
     pub(super) async fn session_still_valid(&mut self) -> Result<bool, CollectError> {
@@ -125,16 +125,20 @@ impl Runner<'_> {
         Ok(valid)
     }
 
-    /// Captures the session after a successful login (skipped by the check or not) and
-    /// hands it to whoever keeps it. Failing to read it is only a warning.
-    pub(super) async fn keep_session(&mut self) -> Result<(), CollectError> {
+    /// Captures the browser state after a successful login (skipped by the check or not)
+    /// and hands it to whoever keeps it. Failing to read it is only a warning.
+    pub(super) async fn keep_browser_state(&mut self) -> Result<(), CollectError> {
         if !self.plan.logs_in() {
             return Ok(());
         }
-        match self.tab.capture_session(&self.session_hosts()).await {
-            Ok(session) => {
-                tracing::debug!(?session, "browser session captured");
-                self.emit(Event::Session { session });
+        match self
+            .tab
+            .capture_browser_state(&self.browser_state_hosts())
+            .await
+        {
+            Ok(state) => {
+                tracing::debug!(session = ?state, "browser session captured");
+                self.emit(Event::BrowserState { state });
                 Ok(())
             }
             Err(BrowserError::Crashed) => Err(self.browser_failure(BrowserError::Crashed)),

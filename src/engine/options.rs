@@ -1,0 +1,33 @@
+//! The run's settings: where documents go, and how long each kind of wait lasts.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Where downloaded documents are written.
+    pub out_dir: PathBuf,
+    /// Waits for elements (click, fill, wait...) unless the step says otherwise.
+    pub element_timeout: Duration,
+    /// `await_page` unless the step says otherwise.
+    pub page_timeout: Duration,
+    /// Navigation (`goto`) and each download.
+    pub navigation_timeout: Duration,
+    /// The one-time code wait unless `ask_code` says otherwise.
+    pub code_timeout: Duration,
+    /// Log in, then stop: a verification collect (the person just added the account).
+    pub login_only: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            out_dir: PathBuf::from("out"),
+            element_timeout: Duration::from_secs(10),
+            page_timeout: Duration::from_secs(20),
+            navigation_timeout: Duration::from_secs(30),
+            code_timeout: Duration::from_secs(300),
+            login_only: false,
+        }
+    }
+}
