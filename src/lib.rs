@@ -5,47 +5,64 @@
 //!
 //! Data flows one way: connector → engine → browser; events flow back up through
 //! `collect` to whoever started it (the CLI, or the service's API and WebSocket viewers).
-//! The engine knows nothing of HTTP; the API knows nothing of CDP.
+//! The engine knows nothing of HTTP; the API knows nothing of CDP. No module imports, even
+//! through others, a module that imports it (`tests/it/layout.rs` reads the source and fails
+//! on any cycle); a parent `mod.rs` only declares, re-exports and calls its children.
 //!
-//! - [`connector`]: the connector file format (serde + schemars types), loading with
-//!   `file:line:col` diagnostics, and the static checks behind `gleaner check`.
+//! - [`connector`]: connector files. The *raw* connector ([`connector::model`], serde +
+//!   schemars types whose values keep their position, [`connector::Located`]) is what the
+//!   YAML says and what the JSON Schema is made from; [`connector::check`] converts it into
+//!   a [`connector::plan::Plan`] or reports every problem as `file:line:col: message`. The
+//!   plan is what the engine runs: one [`connector::plan::Action`] variant per action,
+//!   pages by [`connector::plan::PageId`], templates, selectors and regexes parsed, error
+//!   codes typed, durations read, each step with its [`connector::plan::StepRef`].
+//! - [`template`] (`{{fields.login}}`, parsed once, rendered per row) and [`duration`]
+//!   (`500ms`, `20s`, `5m`, `7d`: one parser for connector files, the CLI and the API).
 //! - [`extract`]: HTML → records with `scraper`: rows, tables addressed by header text,
-//!   fields, and the filters that clean values (amounts, dates, text).
-//! - [`browser`]: finding and launching Chromium (one process per collect, a fresh profile,
-//!   a spawned CDP handler loop, reaping), [`browser::Tab`], the page operations the
-//!   engine needs (navigate, wait with deadlines, click, type, read the HTML, download),
-//!   the guard that keeps a page on its connector's hosts ([`browser::HostAllowList`]),
-//!   and [`browser::Screen`], the live screen (screencast, capture) and a person's input;
-//!   [`browser::BrowserState`]: cookies and localStorage captured after a login and
-//!   restored before the next collect's first navigation.
-//! - [`engine`]: runs a connector's steps on a tab: page classification, templates, 2FA
-//!   through a channel, extraction, pagination, downloads; the kept session and its
-//!   `session.check` (a pass skips the login); emits [`engine::Event`]s.
+//!   typed field sources ([`extract::FieldSource`]), and the filters that clean values.
+//! - [`browser`]: launching Chromium (one process per collect, a fresh profile, a spawned
+//!   CDP handler loop, reaping), [`browser::Tab`] and the page operations the engine needs,
+//!   the in-page agent's probe, the guard that keeps a page on its connector's hosts
+//!   ([`browser::HostAllowList`]), [`browser::Screen`] (screencast, capture, a person's
+//!   input), and [`browser::BrowserState`]: cookies and localStorage captured after a login
+//!   and restored before the next collect's first navigation.
+//! - [`engine`]: runs a plan on a tab: page classification, 2FA through a channel,
+//!   extraction, pagination, downloads, the kept browser state and the connector's
+//!   `session.check` (a pass skips the login). It takes [`engine::Inputs`] and
+//!   [`engine::Options`], talks through [`engine::Links`] (events out, codes and "done" in)
+//!   and returns an [`engine::Outcome`].
 //! - [`collect`]: one run for one account: launches the browser, runs the engine, drives the
 //!   states (-2..7) and always cleans up; for the service, [`collect::Collector`] keeps at
 //!   most one collect per credential, persists it, and shares it with viewers
 //!   ([`collect::Live`]: state, screencast while watched, codes, clicks, keys, text).
 //! - [`api`]: the HTTP API (axum, API keys, JSON errors, OpenAPI from the same route
-//!   registrations) and the live collect's WebSocket with its typed messages.
-//! - [`ui`]: the embedded UI (`/ui`): the page and assets embedded in the binary, the CSP
-//!   with the allowed host origins, and the API the page calls with its session token.
+//!   registrations), the UI tokens a backend asks for, the live collect's WebSocket with its
+//!   typed messages, and the UI's own routes (the page, and the API it calls with its token).
+//! - [`ui`]: the embedded UI's page and assets (in the binary), its CSP with the allowed host
+//!   origins, and its languages; it knows nothing of the API's state.
 //! - [`scheduler`]: per-credential schedules (interval with jitter) that start background
 //!   collects; the clock and the way collects start are traits, so tests need no browser
 //!   and no sleep.
 //! - [`server`]: `gleaner serve`: opens the store and key, marks collects a dead process left
 //!   running as INTERRUPTED, loads the connectors, serves until the shutdown future.
-//! - [`codes`]: collect states (-2..7) and error codes, shared by every layer; [`advice`]:
-//!   what a person can do about each final state, in English and French.
+//! - [`codes`]: collect states (-2..7), error codes and the [`codes::ErrorInfo`] that the
+//!   WebSocket, the store and the webhooks share; [`advice`]: what a person can do about
+//!   each final state, in English and French.
 //! - [`metrics`]: Prometheus metrics for `GET /metrics` (collects by connector and outcome,
 //!   durations, queue, viewers, webhook outbox).
 //! - [`secrets`]: keeping secret values out of messages and logs, and encrypting them at rest
 //!   (XChaCha20-Poly1305 under a master key file).
 //! - [`store`]: the persistent store (sqlx, SQLite; `migrations/`): users, credentials with
-//!   encrypted secrets and browser sessions, collects with their timelines, documents, and
-//!   the webhook outbox.
-//! - [`webhooks`]: signed webhooks (Standard Webhooks): the events written to the outbox with
-//!   the changes they report, and the worker that delivers them in order per credential,
-//!   with retries, dead letters and replays.
+//!   encrypted secrets and browser state, UI tokens (hashed), collects with their timelines,
+//!   documents, and the webhook outbox. It reports each change to a `Reporter` that the
+//!   webhooks module gives it, and builds no webhook payload itself.
+//! - [`webhooks`]: signed webhooks (Standard Webhooks): the typed events
+//!   ([`webhooks::WebhookEvent`]) written to the outbox with the changes they report, and
+//!   the worker that delivers them in order per credential, with retries, dead letters and
+//!   replays.
+//!
+//! The demo sites that tests and `scripts/demo` run against are their own crate,
+//! `crates/demo-sites`; this library does not carry them.
 
 pub mod advice;
 pub mod api;

@@ -2,7 +2,7 @@
 //! collect through the WebSocket path it returns. The API knows collects, the store and
 //! connectors, never CDP.
 //!
-//! - [`error`]: [`AppError`](error::AppError), JSON errors that hide internals.
+//! - [`error`]: [`AppError`], JSON errors that hide internals.
 //! - [`auth`]: API keys.
 //! - [`connectors`], [`credentials`], [`collects`], [`schedules`]: the routes.
 //! - [`ws`] and [`messages`]: the live collect's WebSocket and its typed messages.

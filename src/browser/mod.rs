@@ -114,7 +114,7 @@ pub struct Browser {
 
 impl Browser {
     /// Launches Chromium with a fresh profile. Every step that can fail after the process
-    /// exists is in [`Browser::start`], and a failure there kills and reaps it.
+    /// exists is in `Browser::start`, and a failure there kills and reaps it.
     pub async fn launch(options: LaunchOptions) -> Result<Browser, BrowserError> {
         process::become_subreaper();
         let executable = match &options.executable {

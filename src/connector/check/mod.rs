@@ -1,5 +1,5 @@
 //! Static checks of a parsed connector, what serde cannot see, and its compilation into a
-//! [`Plan`]. Every problem found is reported (the check does not stop at the first), each
+//! [`Plan`](super::plan::Plan). Every problem found is reported (the check does not stop at the first), each
 //! at the position of its node. Each check returns the piece of the plan it validated, or
 //! `None` after reporting why; the plan is built only when nothing was reported.
 
