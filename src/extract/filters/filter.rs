@@ -108,18 +108,14 @@ impl Filter {
 
     /// Apply this one filter. See [`apply`].
     pub fn apply(&self, input: Value) -> Result<Value, FilterError> {
-        if let Filter::Default(value) = self {
-            return Ok(match input {
+        match self {
+            Filter::Default(value) => Ok(match input {
                 Value::Null => value.clone(),
                 Value::String(s) if s.is_empty() => value.clone(),
                 other => other,
-            });
-        }
-        if input.is_null() {
-            return Ok(Value::Null);
-        }
-        match self {
-            Filter::Default(_) => unreachable!("handled above"),
+            }),
+            // Every other filter lets a missing value through as it is.
+            _ if input.is_null() => Ok(Value::Null),
             Filter::Decimal(opts) => match input {
                 Value::Number(_) => Ok(input),
                 Value::String(s) => apply_decimal(opts, &s),
