@@ -37,6 +37,23 @@ pub struct Frame {
 }
 
 impl Frame {
+    /// A frame of what Chromium sent, sized by the JPEG's own header: while a new renderer
+    /// takes the viewport override, a frame can still come at the window's natural size.
+    fn from_jpeg_base64(jpeg_base64: String) -> Option<Frame> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(jpeg_base64.as_bytes())
+            .ok()?;
+        let (width, height) =
+            image::ImageReader::with_format(std::io::Cursor::new(bytes), image::ImageFormat::Jpeg)
+                .into_dimensions()
+                .ok()?;
+        Some(Frame {
+            jpeg_base64,
+            width,
+            height,
+        })
+    }
+
     /// The JPEG bytes.
     pub fn jpeg_bytes(&self) -> Result<Vec<u8>, BrowserError> {
         base64::engine::general_purpose::STANDARD
@@ -97,6 +114,7 @@ impl Screen {
         self.page.execute(params).await.map_err(|e| self.err(e))?;
 
         let (tx, rx) = mpsc::channel(FRAME_BUFFER);
+        let viewport = self.viewport;
         let page = self.page.clone();
         let mut alive = self.alive.clone();
         let task = tokio::spawn(async move {
@@ -110,18 +128,33 @@ impl Screen {
                     _ = alive.wait_for(|a| !*a) => break,
                 };
                 let session_id = event.session_id;
-                let (data, metadata) = match Arc::try_unwrap(event) {
-                    Ok(ev) => (String::from(ev.data), ev.metadata),
-                    Err(ev) => (String::from(ev.data.clone()), ev.metadata.clone()),
+                let data = match Arc::try_unwrap(event) {
+                    Ok(ev) => String::from(ev.data),
+                    Err(ev) => String::from(ev.data.clone()),
                 };
-                let frame = Frame {
-                    jpeg_base64: data,
-                    width: metadata.device_width.round().max(0.0) as u32,
-                    height: metadata.device_height.round().max(0.0) as u32,
-                };
-                let closed = match tx.try_send(frame) {
-                    Ok(()) | Err(mpsc::error::TrySendError::Full(_)) => false,
-                    Err(mpsc::error::TrySendError::Closed(_)) => true,
+                // Viewers map clicks to fractions of the viewport: a frame of another size
+                // (the window's, before the override applies) would mislead them.
+                let closed = match Frame::from_jpeg_base64(data) {
+                    Some(frame) if (frame.width, frame.height) == viewport => {
+                        match tx.try_send(frame) {
+                            Ok(()) | Err(mpsc::error::TrySendError::Full(_)) => false,
+                            Err(mpsc::error::TrySendError::Closed(_)) => true,
+                        }
+                    }
+                    Some(frame) => {
+                        tracing::debug!(
+                            "screencast frame of {}x{} skipped (the viewport is {}x{})",
+                            frame.width,
+                            frame.height,
+                            viewport.0,
+                            viewport.1
+                        );
+                        tx.is_closed()
+                    }
+                    None => {
+                        tracing::debug!("screencast frame skipped: not a JPEG");
+                        tx.is_closed()
+                    }
                 };
                 if let Err(e) = page
                     .execute(ScreencastFrameAckParams::new(session_id))
@@ -159,11 +192,15 @@ impl Screen {
             .map_err(|e| self.err(e))?
             .result
             .data;
-        Ok(Frame {
-            jpeg_base64: data.into(),
-            width: self.viewport.0,
-            height: self.viewport.1,
-        })
+        let frame = Frame::from_jpeg_base64(data.into())
+            .ok_or_else(|| BrowserError::Cdp("the screenshot is not a JPEG".into()))?;
+        if (frame.width, frame.height) != self.viewport {
+            return Err(BrowserError::Cdp(format!(
+                "the screenshot is {}x{}, not the viewport's {}x{}",
+                frame.width, frame.height, self.viewport.0, self.viewport.1
+            )));
+        }
+        Ok(frame)
     }
 
     /// A left click at fractions (0..=1) of the viewport image: mouse moved, pressed, released.
