@@ -393,3 +393,25 @@ async fn the_pipe_transport_frames_messages_with_nul_and_reports_eof() {
     assert_eq!(eof.kind(), std::io::ErrorKind::UnexpectedEof);
     assert!(t.next().await.is_none());
 }
+
+/// `serve` sweeps too: opening the service removes a profile whose owner is gone and keeps
+/// the one of a live process (this one).
+#[tokio::test]
+async fn the_service_removes_stale_profiles_when_it_opens() {
+    let site = common::demo_site().await;
+    let data = tempfile::tempdir().unwrap();
+    let profiles = tempfile::tempdir().unwrap();
+    // Above the kernel's pid_max (at most 4194304): no live process has this pid.
+    let stale = profiles
+        .path()
+        .join(format!("{PROFILE_PREFIX}99999999-dead01"));
+    std::fs::create_dir_all(stale.join("Default")).unwrap();
+    let live = profiles
+        .path()
+        .join(format!("{PROFILE_PREFIX}{}-live01", std::process::id()));
+    std::fs::create_dir(&live).unwrap();
+    gleaner::tls::install_crypto_provider();
+    let config = crate::server::config(data.path(), profiles.path(), &site);
+    let _server = gleaner::server::Server::open(config).await.expect("opens");
+    assert_eq!(profiles_in(profiles.path()), vec![live]);
+}
