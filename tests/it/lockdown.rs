@@ -123,6 +123,7 @@ fn tree_tcp_sockets(tree: &[i32]) -> Vec<TcpSocket> {
 }
 
 /// Whether `GET /json/version` on 127.0.0.1:`port` answers like a DevTools endpoint.
+/// Read as it comes: Chromium may keep the connection open after its answer.
 async fn answers_cdp(port: u16) -> bool {
     let attempt = async {
         let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", port))
@@ -133,10 +134,19 @@ async fn answers_cdp(port: u16) -> bool {
         )
         .await
         .ok()?;
-        let mut body = Vec::new();
-        let _ = conn.read_to_end(&mut body).await;
-        let text = String::from_utf8_lossy(&body);
-        Some(text.contains("webSocketDebuggerUrl") || text.contains("Protocol-Version"))
+        let mut answer = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = conn.read(&mut chunk).await.ok()?;
+            if n == 0 {
+                return Some(false);
+            }
+            answer.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&answer);
+            if text.contains("webSocketDebuggerUrl") || text.contains("Protocol-Version") {
+                return Some(true);
+            }
+        }
     };
     timeout(Duration::from_secs(2), attempt)
         .await
