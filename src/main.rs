@@ -312,6 +312,8 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     options.launch.headless = !args.headful;
     options.engine.out_dir = args.out.clone();
     options.engine.code_timeout = args.code_timeout;
+    // Profiles of a killed gleaner hold its sessions' cookies; its browsers died with it.
+    gleaner::browser::remove_stale_profiles(&options.launch);
 
     let (events_tx, mut events_rx) = mpsc::unbounded_channel();
     let (codes_tx, codes_rx) = mpsc::channel::<String>(4);

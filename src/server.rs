@@ -131,6 +131,8 @@ impl Server {
             store = store.with_webhooks(crate::webhooks::report);
         }
         let interrupted = store.interrupt_unfinished().await?;
+        // Profiles of a killed gleaner hold its sessions' cookies; its browsers died with it.
+        crate::browser::remove_stale_profiles(&config.launch);
         let catalog = Catalog::load_dir(&config.connectors_dir)?;
         if catalog.is_empty() {
             return Err(ServerError::NoConnectors(config.connectors_dir));

@@ -13,9 +13,11 @@ pub(crate) fn cdp_error(e: CdpError, alive: &watch::Receiver<bool>) -> BrowserEr
     }
     match e {
         CdpError::Timeout => BrowserError::Timeout("CDP request".into()),
-        CdpError::Ws(_) | CdpError::ChannelSendError(_) | CdpError::NoResponse => {
-            BrowserError::Crashed
-        }
+        // Over the pipe, a browser that is gone shows up as `Io` (EOF, reset).
+        CdpError::Ws(_)
+        | CdpError::Io(_)
+        | CdpError::ChannelSendError(_)
+        | CdpError::NoResponse => BrowserError::Crashed,
         CdpError::JavascriptException(ex) => {
             let text = ex
                 .exception

@@ -10,6 +10,7 @@ mod error;
 mod guard;
 mod input;
 pub mod process;
+mod profile;
 mod screen;
 mod state;
 mod tab;
@@ -26,6 +27,7 @@ use tokio::task::JoinHandle;
 
 pub use error::BrowserError;
 pub use guard::{BlockedRequests, HostAllowList};
+pub use profile::PROFILE_PREFIX;
 pub use screen::{Frame, Screen, Screencast};
 pub use state::{BrowserState, KeptCookie};
 pub use tab::{Fetched, InputRefused, Probe, ReadyState, SelectorState, Tab, Target};
@@ -98,8 +100,23 @@ impl Default for LaunchOptions {
     }
 }
 
-/// Profile directories are named with this prefix, so leftovers are easy to find.
-pub const PROFILE_PREFIX: &str = "gleaner-profile-";
+impl LaunchOptions {
+    /// Where this browser's profile directory goes.
+    pub fn resolved_profile_root(&self) -> PathBuf {
+        self.profile_root.clone().unwrap_or_else(std::env::temp_dir)
+    }
+}
+
+/// Removes the profiles that killed gleaner processes left under `options`' profile root
+/// (and kills any Chromium still using them); see [`profile::remove_stale`]. Called at the
+/// start of `run` and `serve`. Returns how many were removed.
+pub fn remove_stale_profiles(options: &LaunchOptions) -> usize {
+    let removed = profile::remove_stale(&options.resolved_profile_root());
+    for path in &removed {
+        tracing::info!("removed the stale browser profile {}", path.display());
+    }
+    removed.len()
+}
 
 /// One Chromium process. Close it with [`Browser::close`]; dropping it kills it instead.
 pub struct Browser {
@@ -121,15 +138,8 @@ impl Browser {
             Some(p) => p.clone(),
             None => find_chromium()?,
         };
-        let root = options
-            .profile_root
-            .clone()
-            .unwrap_or_else(std::env::temp_dir);
-        std::fs::create_dir_all(&root).map_err(BrowserError::Profile)?;
-        let profile = tempfile::Builder::new()
-            .prefix(PROFILE_PREFIX)
-            .tempdir_in(&root)
-            .map_err(BrowserError::Profile)?;
+        let profile =
+            profile::create(&options.resolved_profile_root()).map_err(BrowserError::Profile)?;
         let profile_path = profile.path().to_path_buf();
 
         let (w, h) = options.viewport;
@@ -141,6 +151,13 @@ impl Browser {
             .viewport(None)
             .launch_timeout(options.launch_timeout)
             .request_timeout(options.request_timeout)
+            // CDP over fds 3 and 4: no DevTools port for any other local process to reach.
+            // Chromium also exits by itself when its end of the pipe closes.
+            .remote_debugging_pipe()
+            // Killed with this process, even by SIGKILL (see process::on_spawner_thread).
+            .die_with_parent()
+            // Its org.chromium.Chromium.* temp directories go with the profile.
+            .env("TMPDIR", profile::tmp_dir(&profile_path).to_string_lossy())
             // chromiumoxide adds the leading dashes itself (see CHROMIUM-NOTES.md).
             .args([
                 "disable-gpu",
@@ -160,9 +177,11 @@ impl Browser {
         };
         let config = builder.build().map_err(BrowserError::Launch)?;
 
-        let (browser, mut handler) = chromiumoxide::Browser::launch(config)
-            .await
-            .map_err(|e| BrowserError::Launch(e.to_string()))?;
+        let (browser, mut handler) =
+            process::on_spawner_thread(chromiumoxide::Browser::launch(config))
+                .await
+                .ok_or_else(|| BrowserError::Launch("the browser spawner thread is gone".into()))?
+                .map_err(|e| BrowserError::Launch(e.to_string()))?;
         let (alive_tx, alive) = watch::channel(true);
         // The handler drives every CDP exchange; it must be polled for as long as the browser
         // lives. Its end means the connection is gone: the browser closed or crashed.
@@ -170,11 +189,12 @@ impl Browser {
             while let Some(event) = handler.next().await {
                 match event {
                     Ok(()) => {}
-                    // The socket is gone: Chromium exited or was killed.
+                    // The connection is gone: Chromium exited or was killed.
                     Err(chromiumoxide::error::CdpError::Ws(e)) => {
                         tracing::debug!("CDP connection closed: {e}");
                         break;
                     }
+                    // Over the pipe, the browser's exit is an EOF, reported as this.
                     Err(chromiumoxide::error::CdpError::Io(e)) => {
                         tracing::debug!("CDP connection failed: {e}");
                         break;
@@ -209,10 +229,12 @@ impl Browser {
         Ok(this)
     }
 
-    /// Checks that the browser answers. More start-up steps (a pool's warm-up) go here.
+    /// Checks that the browser answers: over the pipe, `launch` returns as soon as the
+    /// process exists, so this first answer is the browser's readiness and gets the launch
+    /// timeout. More start-up steps (a pool's warm-up) go here.
     async fn start(&mut self) -> Result<(), BrowserError> {
         let browser = self.inner.as_ref().ok_or(BrowserError::Crashed)?;
-        tokio::time::timeout(self.options.request_timeout, browser.version())
+        tokio::time::timeout(self.options.launch_timeout, browser.version())
             .await
             .map_err(|_| BrowserError::Timeout("Browser.getVersion".into()))?
             .map_err(|e| BrowserError::Launch(e.to_string()))?;

@@ -1,12 +1,57 @@
-//! Chromium's processes outside chromiumoxide's reach: making this process a subreaper,
-//! reaping the helpers that Chromium leaves behind, and finding a browser's processes.
+//! Chromium's processes outside chromiumoxide's reach: the thread browsers are spawned
+//! from, making this process a subreaper, reaping the helpers that Chromium leaves behind,
+//! and finding a browser's processes.
 
 use std::collections::HashSet;
+use std::future::Future;
 use std::path::Path;
-use std::sync::{Mutex, Once};
+use std::sync::{Mutex, Once, OnceLock};
 
 use nix::sys::wait::{WaitPidFlag, waitpid};
 use nix::unistd::Pid;
+
+/// A job for the spawner thread.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Runs `launch` (which spawns a browser) on a thread that lives as long as this process,
+/// in the caller's runtime. The browser's parent-death signal (`PR_SET_PDEATHSIG`) fires
+/// when the *thread* that forked it exits, and a runtime's threads may come and go (the
+/// blocking pool, `block_in_place`, a test's runtime): forked from any of them, a browser
+/// could be killed in the middle of its collect. `None`: the spawner thread is gone.
+pub(crate) async fn on_spawner_thread<T: Send + 'static>(
+    launch: impl Future<Output = T> + Send + 'static,
+) -> Option<T> {
+    static SPAWNER: OnceLock<Mutex<std::sync::mpsc::Sender<Job>>> = OnceLock::new();
+    let spawner = SPAWNER.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let started = std::thread::Builder::new()
+            .name("gleaner-browser-spawner".into())
+            .spawn(move || {
+                for job in rx {
+                    // A panicking launch must not end this thread: the browsers it
+                    // spawned would all be killed.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                }
+            });
+        if let Err(e) = started {
+            tracing::warn!("cannot start the browser spawner thread: {e}");
+        }
+        Mutex::new(tx)
+    });
+    let runtime = tokio::runtime::Handle::current();
+    let (done, result) = tokio::sync::oneshot::channel();
+    let job: Job = Box::new(move || {
+        // This thread is outside the runtime; the caller's runtime drives the future's IO
+        // while the caller awaits `result`.
+        let _ = done.send(runtime.block_on(launch));
+    });
+    spawner
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .send(job)
+        .ok()?;
+    result.await.ok()
+}
 
 /// Main Chromium pids whose exit status chromiumoxide will collect itself: reaping them
 /// here would make its `wait()` fail.

@@ -10,6 +10,7 @@ mod guard;
 mod incremental;
 mod layout;
 mod live;
+mod lockdown;
 mod scenario;
 mod schedules;
 mod server;

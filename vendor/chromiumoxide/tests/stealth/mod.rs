@@ -1,0 +1,2 @@
+pub mod incolumitas;
+pub mod rebrowser;
