@@ -12,7 +12,7 @@ use futures::{SinkExt, StreamExt};
 use gleaner::browser::process::processes_using;
 use gleaner::browser::{Browser, LaunchOptions, PROFILE_PREFIX};
 use gleaner::collect::{self, CollectOptions};
-use gleaner::engine::{Event, Inputs, Io};
+use gleaner::engine::{Event, Inputs, Links};
 use gleaner::secrets::Redactor;
 use indexmap::IndexMap;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -183,14 +183,14 @@ async fn no_process_of_the_browser_listens_or_answers_cdp_during_a_collect() {
     let inputs = Inputs::new(fields, site.base_url().parse().unwrap());
     let (events_tx, mut events_rx) = mpsc::unbounded_channel();
     let (codes_tx, codes_rx) = mpsc::channel(4);
-    let io = Io {
+    let links = Links {
         events: events_tx,
         codes: Some(codes_rx),
         closes: None,
         redactor: Redactor::new(),
     };
     let plan = common::demo_connector();
-    let run = collect::run(&plan, inputs, &options, io, &|_| {});
+    let run = collect::run(&plan, inputs, &options, links, &|_| {});
     let inspect = async {
         // At the 2FA step the browser is logged half-way in, with the site's cookies.
         while let Some(ev) = events_rx.recv().await {
