@@ -82,6 +82,9 @@ pub struct Live {
     cancel: watch::Sender<Option<crate::codes::ErrorKind>>,
     /// The screencast runs (someone is watching and the tab exists).
     casting: watch::Sender<bool>,
+    /// When the collect reached its final state: its WebSocket path lives a short grace
+    /// period after it, so that a late viewer still gets the final state, and no longer.
+    ended_at: Mutex<Option<std::time::Instant>>,
 }
 
 /// The engine's ends of the person's channels, handed over when the collect starts.
@@ -123,6 +126,7 @@ impl Live {
             seq: AtomicU64::new(0),
             cancel: watch::Sender::new(None),
             casting: watch::Sender::new(false),
+            ended_at: Mutex::new(None),
         };
         let links = PersonLinks {
             codes: codes_rx,
@@ -148,7 +152,19 @@ impl Live {
         if self.is_finished() {
             self.code_request.send_replace(None);
             self.screen.send_replace(None);
+            self.ended_at
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get_or_insert_with(std::time::Instant::now);
         }
+    }
+
+    /// Whether the collect ended more than `grace` ago (its WebSocket path has expired).
+    pub fn ended_before(&self, grace: std::time::Duration) -> bool {
+        self.ended_at
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some_and(|at| at.elapsed() >= grace)
     }
 
     pub fn request_code(&self, request: Option<CodeRequest>) {
