@@ -72,7 +72,8 @@ impl IntoResponse for AppError {
             tracing::error!("internal error: {detail}");
         }
         let (status, code) = self.status_and_code();
-        let body = json!({ "error": { "code": code, "message": self.to_string() } });
+        let message = cap(&self.to_string(), MAX_MESSAGE);
+        let body = json!({ "error": { "code": code, "message": message } });
         let mut response = (status, Json(body)).into_response();
         let scheme = match &self {
             AppError::Unauthorized => Some("Bearer"),
@@ -113,7 +114,15 @@ pub const MAX_ECHOED: usize = 100;
 /// `text` cut to [`MAX_ECHOED`] characters with an ellipsis, for echoing a request's value
 /// in an error: a huge value is not sent back whole.
 pub fn capped(text: &str) -> String {
-    match text.char_indices().nth(MAX_ECHOED) {
+    cap(text, MAX_ECHOED)
+}
+
+/// The longest error message sent, in characters: a backstop for messages that echo a
+/// request's value without [`capped`] (serde's, axum's).
+const MAX_MESSAGE: usize = 1000;
+
+fn cap(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
         Some((at, _)) => format!("{}…", &text[..at]),
         None => text.to_string(),
     }

@@ -224,7 +224,10 @@ pub async fn add_account(
         .catalog()
         .get(&body.connector)
         .ok_or_else(|| {
-            AppError::Unprocessable(format!("unknown connector {:?}", body.connector))
+            AppError::Unprocessable(format!(
+                "unknown connector {:?}",
+                super::error::capped(&body.connector)
+            ))
         })?;
     let (fields, secrets) = split_fields(&connector, body.fields, false)?;
     let identity = identity_of(&connector, &fields);

@@ -46,8 +46,14 @@ pub struct LiveFrame {
     pub frame: Frame,
 }
 
+/// The longest one-time code accepted, in characters: codes are a few digits or words, and
+/// whatever is given is typed into the site.
+pub const MAX_CODE_LEN: usize = 64;
+
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
+    #[error("a code is 1 to {MAX_CODE_LEN} characters, without control characters")]
+    BadCode,
     #[error("the collect is not waiting for a code")]
     NoCodeAsked,
     #[error("the collect has ended")]
@@ -173,6 +179,12 @@ impl Live {
 
     /// The person's answer to the pending code request.
     pub fn give_code(&self, code: &str) -> Result<(), InputError> {
+        if code.trim().is_empty()
+            || code.chars().count() > MAX_CODE_LEN
+            || code.chars().any(char::is_control)
+        {
+            return Err(InputError::BadCode);
+        }
         if self.is_finished() {
             return Err(InputError::Ended);
         }

@@ -2,6 +2,7 @@
 //! ([`Cipher`], keyed by a [`MasterKey`] file).
 
 mod cipher;
+pub mod private_file;
 mod redactor;
 
 pub use cipher::{Cipher, CipherError, KEY_LEN, MasterKey, NONCE_LEN};

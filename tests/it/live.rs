@@ -489,6 +489,28 @@ async fn only_the_ui_and_backends_open_the_socket_and_the_path_dies_with_its_col
     ui.until_twofa().await;
     backend.until_twofa().await;
 
+    // A "code" of 10 KB is not typed into the site: 422 over the API, an error over the socket.
+    let (status, body) = svc
+        .call(
+            Method::POST,
+            &format!("/credential/{cred}/2fa"),
+            Some(serde_json::json!({ "code": "1".repeat(65) })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    backend
+        .send(&ClientMessage::Twofa {
+            code: "1".repeat(10_000),
+        })
+        .await;
+    let refusal = backend
+        .until(STEP, |m| match m {
+            ServerMessage::Error { message } => Some(message.clone()),
+            _ => None,
+        })
+        .await;
+    assert!(refusal.contains("64"), "{refusal}");
+
     // The UI's session ends while the code is asked: its socket can no longer give it.
     let expires_at = std::time::UNIX_EPOCH + Duration::from_millis(short.expires_at as u64);
     if let Ok(left) = expires_at.duration_since(std::time::SystemTime::now()) {
