@@ -2,6 +2,7 @@
 //! ([`Cipher`], keyed by a [`MasterKey`] file).
 
 mod cipher;
+pub mod log_redaction;
 pub mod private_file;
 mod redactor;
 
