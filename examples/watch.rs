@@ -70,10 +70,9 @@ async fn main() -> Result<()> {
     let url = format!("{}{ws_path}", args.api.replacen("http", "ws", 1));
     // A backend opens the socket with its API key (and no Origin).
     let mut request = url.into_client_request()?;
-    request.headers_mut().insert(
-        "Authorization",
-        format!("Bearer {}", args.key).parse()?,
-    );
+    request
+        .headers_mut()
+        .insert("Authorization", format!("Bearer {}", args.key).parse()?);
     let (mut ws, _) = tokio_tungstenite::connect_async(request).await?;
 
     // Codes are read on a thread of their own: stdin blocks.

@@ -139,7 +139,11 @@ async fn client_of(state: &AppState, headers: &HeaderMap, live: &Live) -> Result
             ));
         }
     };
-    let owner = state.collector.store().credential(&live.credential_id).await?;
+    let owner = state
+        .collector
+        .store()
+        .credential(&live.credential_id)
+        .await?;
     if owner.is_none_or(|c| c.user_id != ui_token.user_id) {
         // As if the collect did not exist for this user.
         return Err(AppError::NotFound("no live collect for this path".into()));

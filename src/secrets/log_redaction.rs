@@ -96,8 +96,14 @@ pub fn encodings(secret: &str) -> Vec<String> {
             })
             .collect()
     };
-    out.push(every(|b| b.is_ascii_alphanumeric() || b"-._~".contains(b), true));
-    out.push(every(|b| b.is_ascii_alphanumeric() || b"-._~".contains(b), false));
+    out.push(every(
+        |b| b.is_ascii_alphanumeric() || b"-._~".contains(b),
+        true,
+    ));
+    out.push(every(
+        |b| b.is_ascii_alphanumeric() || b"-._~".contains(b),
+        false,
+    ));
     out.push(percent.to_lowercase());
     out.push(percent);
     out.push(hex::encode(bytes));
@@ -138,7 +144,9 @@ fn json_escaped(text: &str) -> String {
 /// `line` with the live secrets (in every encoding) and header values masked.
 pub fn redact_line(line: &str) -> String {
     let mut out = match HEADER_VALUE.as_ref() {
-        Some(re) => re.replace_all(line, format!("${{1}}${{2}}{MASK}")).into_owned(),
+        Some(re) => re
+            .replace_all(line, format!("${{1}}${{2}}{MASK}"))
+            .into_owned(),
         None => line.to_string(),
     };
     let registry = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
@@ -224,11 +232,17 @@ mod tests {
         let b64 = base64::engine::general_purpose::STANDARD.encode(format!("user:{secret}"));
         let lines = [
             format!("typed {secret}"),
-            format!("body login=a&password={}", url::form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>()),
+            format!(
+                "body login=a&password={}",
+                url::form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>()
+            ),
             format!("Basic {b64}"),
             format!("frame 0x{}", hex::encode(format!("xx{secret}yy"))),
             format!("cdp {}", serde_json::json!({ "text": secret })),
-            format!("nested {}", serde_json::json!({ "m": serde_json::json!({ "text": secret }).to_string() })),
+            format!(
+                "nested {}",
+                serde_json::json!({ "m": serde_json::json!({ "text": secret }).to_string() })
+            ),
         ];
         for line in &lines {
             let out = redact_line(line);

@@ -184,7 +184,8 @@ impl Worker {
                 continue;
             }
             if event.next_attempt_at > now {
-                next_at = Some(next_at.map_or(event.next_attempt_at, |t| t.min(event.next_attempt_at)));
+                next_at =
+                    Some(next_at.map_or(event.next_attempt_at, |t| t.min(event.next_attempt_at)));
                 continue;
             }
             if busy.len() >= ROUND as usize {

@@ -510,11 +510,17 @@ async fn hostile_input_is_refused_briefly_and_the_data_is_private() {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}");
         let text = body.to_string();
         assert!(text.len() < 2_000, "{path}: {} bytes echoed", text.len());
-        assert!(text.contains('…'), "{path}: the echo says it was cut: {text}");
+        assert!(
+            text.contains('…'),
+            "{path}: the echo says it was cut: {text}"
+        );
     }
     for (fields, why) in [
         (json!({ "login": "ali\u{0}ce", "password": "demo" }), "NUL"),
-        (json!({ "login": "alice", "password": "x".repeat(4097) }), "4096"),
+        (
+            json!({ "login": "alice", "password": "x".repeat(4097) }),
+            "4096",
+        ),
     ] {
         let (status, body) = svc
             .call(
@@ -530,7 +536,10 @@ async fn hostile_input_is_refused_briefly_and_the_data_is_private() {
     // Session routes: the 401 is about the session token, not the API key.
     for (header, says) in [
         (None, "missing session token"),
-        (Some("Session not-a-token".to_string()), "unknown session token"),
+        (
+            Some("Session not-a-token".to_string()),
+            "unknown session token",
+        ),
         (Some(format!("Bearer {API_KEY}")), "missing session token"),
     ] {
         let mut req = reqwest::Client::new().get(format!("{}/ui/api/context", svc.base));
@@ -552,7 +561,12 @@ async fn hostile_input_is_refused_briefly_and_the_data_is_private() {
     let data = svc.data.path().to_path_buf();
     assert_eq!(mode(&data), 0o700, "data directory");
     assert_eq!(mode(&data.join("documents")), 0o700, "documents directory");
-    for file in ["gleaner.db", "gleaner.db-wal", "gleaner.db-shm", "master.key"] {
+    for file in [
+        "gleaner.db",
+        "gleaner.db-wal",
+        "gleaner.db-shm",
+        "master.key",
+    ] {
         let path = data.join(file);
         if path.exists() {
             assert_eq!(mode(&path), 0o600, "{file}");

@@ -453,7 +453,10 @@ async fn only_the_ui_and_backends_open_the_socket_and_the_path_dies_with_its_col
     };
     let refused = [
         (with(Some("http://evil.example"), None, None), 403),
-        (with(Some("http://evil.example"), None, Some(&live_token)), 403),
+        (
+            with(Some("http://evil.example"), None, Some(&live_token)),
+            403,
+        ),
         (with(Some("http://evil.example"), Some(API_KEY), None), 403),
         (with(Some("null"), None, Some(&live_token)), 403),
         (with(Some("null"), Some(API_KEY), None), 403),

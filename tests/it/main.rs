@@ -9,6 +9,7 @@ mod common;
 mod guard;
 mod incremental;
 mod live;
+mod logs;
 mod scenario;
 mod schedules;
 mod server;
