@@ -23,6 +23,7 @@ use gleaner::server::{Server, ServerConfig};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -264,9 +265,12 @@ async fn open(http: &reqwest::Client, api: &str, cred: &str) -> Result<Ws> {
         .json()
         .await?;
     let path = body["wsPath"].as_str().context("wsPath")?;
-    let (ws, _) =
-        tokio_tungstenite::connect_async(format!("{}{path}", api.replacen("http", "ws", 1)))
-            .await?;
+    // A backend opens the socket with its API key (and no Origin).
+    let mut request = format!("{}{path}", api.replacen("http", "ws", 1)).into_client_request()?;
+    request
+        .headers_mut()
+        .insert("Authorization", format!("Bearer {KEY}").parse()?);
+    let (ws, _) = tokio_tungstenite::connect_async(request).await?;
     Ok(ws)
 }
 

@@ -16,6 +16,7 @@ use clap::Parser;
 use futures::{SinkExt, StreamExt};
 use gleaner::api::messages::{ClientMessage, ServerMessage};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 #[derive(Parser)]
 struct Args {
@@ -67,7 +68,12 @@ async fn main() -> Result<()> {
         std::fs::create_dir_all(dir)?;
     }
     let url = format!("{}{ws_path}", args.api.replacen("http", "ws", 1));
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
+    // A backend opens the socket with its API key (and no Origin).
+    let mut request = url.into_client_request()?;
+    request
+        .headers_mut()
+        .insert("Authorization", format!("Bearer {}", args.key).parse()?);
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await?;
 
     // Codes are read on a thread of their own: stdin blocks.
     let (codes_tx, mut codes_rx) = tokio::sync::mpsc::channel::<String>(1);

@@ -202,12 +202,19 @@ async fn interrupted() -> &'static str {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "warn,chromiumoxide=off".into()),
+    // Every line is redacted by the writer itself, and the protocol dumps stay out whatever
+    // RUST_LOG asks (gleaner::secrets::log_redaction).
+    use gleaner::secrets::log_redaction::{Redacting, protocol_dump_filter};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{EnvFilter, Layer};
+    tracing_subscriber::registry()
+        .with(EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn,chromiumoxide=off".into()))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(Redacting(std::io::stderr))
+                .with_filter(protocol_dump_filter()),
         )
-        .with_writer(std::io::stderr)
         .init();
     match real_main().await {
         Ok(code) => code,

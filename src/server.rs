@@ -123,7 +123,15 @@ impl Server {
         }
         let webhooks = config.webhooks.validate()?;
         let documents = config.data_dir.join("documents");
+        create_dir(&config.data_dir)?;
         create_dir(&documents)?;
+        // Documents an older version wrote readable by all.
+        crate::secrets::private_file::restrict_files_in(&documents).map_err(|source| {
+            ServerError::DataDir {
+                path: documents.clone(),
+                source,
+            }
+        })?;
         let key = MasterKey::load_or_create(&config.key_file())?;
         let mut store = Store::open(&config.database_url(), Cipher::new(&key)).await?;
         if webhooks.is_some() {
@@ -218,8 +226,9 @@ impl Server {
     }
 }
 
+/// Creates a directory of mode 0700 (only gleaner's user reads the data), or fixes its mode.
 fn create_dir(path: &Path) -> Result<(), ServerError> {
-    std::fs::create_dir_all(path).map_err(|source| ServerError::DataDir {
+    crate::secrets::private_file::create_dir(path).map_err(|source| ServerError::DataDir {
         path: path.to_path_buf(),
         source,
     })

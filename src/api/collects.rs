@@ -102,6 +102,7 @@ pub struct GiveCode {
         (status = 204, description = "the code was handed to the collect"),
         (status = 404, body = ErrorBody, description = "no collect for this credential"),
         (status = 409, body = ErrorBody, description = "the collect is not waiting for a code"),
+        (status = 422, body = ErrorBody, description = "not a code: empty, over 64 characters, or with control characters"),
     )
 )]
 pub async fn give_code(
@@ -113,8 +114,10 @@ pub async fn give_code(
         state.collector.latest(&id).await.ok_or_else(|| {
             AppError::NotFound(format!("no collect in progress for credential {id}"))
         })?;
-    live.give_code(&body.code)
-        .map_err(|e| AppError::Conflict(e.to_string()))?;
+    live.give_code(&body.code).map_err(|e| match e {
+        crate::collect::live::InputError::BadCode => AppError::Unprocessable(e.to_string()),
+        e => AppError::Conflict(e.to_string()),
+    })?;
     Ok(StatusCode::NO_CONTENT)
 }
 

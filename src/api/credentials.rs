@@ -7,7 +7,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::error::{ApiJson, AppError, ErrorBody};
+use super::error::{ApiJson, AppError, ErrorBody, capped};
 use super::state::AppState;
 use crate::connector::Plan;
 use crate::store::{Credential, NewCredential};
@@ -92,7 +92,8 @@ pub(crate) fn split_fields(
     if let Some(unknown) = given.keys().find(|k| !connector.fields.contains_key(*k)) {
         let known: Vec<&str> = connector.fields.keys().map(String::as_str).collect();
         return Err(AppError::Unprocessable(format!(
-            "unknown field {unknown:?} for connector {}: it asks for {}",
+            "unknown field {:?} for connector {}: it asks for {}",
+            capped(unknown),
             connector.id,
             known.join(", ")
         )));
@@ -113,6 +114,12 @@ pub(crate) fn split_fields(
         if value.len() > MAX_VALUE {
             return Err(AppError::Unprocessable(format!(
                 "field {name:?} is longer than {MAX_VALUE} bytes"
+            )));
+        }
+        // A NUL would be cut, or typed, differently by the store, the browser and the site.
+        if value.contains('\0') {
+            return Err(AppError::Unprocessable(format!(
+                "field {name:?} contains a NUL character"
             )));
         }
         if def.is_secret() {
@@ -156,7 +163,7 @@ pub async fn create_credential(
         .ok_or_else(|| {
             AppError::Unprocessable(format!(
                 "unknown connector {:?} (see GET /connectors)",
-                body.connector
+                capped(&body.connector)
             ))
         })?;
     let (fields, secrets) = split_fields(&connector, body.fields, false)?;

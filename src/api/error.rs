@@ -18,6 +18,13 @@ use crate::store::StoreError;
 pub enum AppError {
     #[error("missing or wrong API key: send `Authorization: Bearer <api key>`")]
     Unauthorized,
+    /// 401 for another credential than the API key (the UI's session token, a WebSocket's
+    /// credentials), saying what is wrong with it.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// 403: the request comes from where it may not (a WebSocket's `Origin`).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -38,7 +45,7 @@ pub struct ErrorBody {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ErrorDetail {
-    /// `unauthorized`, `not_found`, `bad_request`, `unprocessable`, `conflict`, `internal`.
+    /// `unauthorized`, `forbidden`, `not_found`, `bad_request`, `unprocessable`, `conflict`, `internal`.
     pub code: String,
     pub message: String,
 }
@@ -46,7 +53,10 @@ pub struct ErrorDetail {
 impl AppError {
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
-            AppError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            AppError::Unauthorized | AppError::Unauthenticated(_) => {
+                (StatusCode::UNAUTHORIZED, "unauthorized")
+            }
+            AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             AppError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
@@ -62,12 +72,18 @@ impl IntoResponse for AppError {
             tracing::error!("internal error: {detail}");
         }
         let (status, code) = self.status_and_code();
-        let body = json!({ "error": { "code": code, "message": self.to_string() } });
+        let message = cap(&self.to_string(), MAX_MESSAGE);
+        let body = json!({ "error": { "code": code, "message": message } });
         let mut response = (status, Json(body)).into_response();
-        if status == StatusCode::UNAUTHORIZED {
+        let scheme = match &self {
+            AppError::Unauthorized => Some("Bearer"),
+            AppError::Unauthenticated(_) => Some("Session"),
+            _ => None,
+        };
+        if let Some(scheme) = scheme {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
-                axum::http::HeaderValue::from_static("Bearer"),
+                axum::http::HeaderValue::from_static(scheme),
             );
         }
         response
@@ -89,6 +105,26 @@ impl From<CollectorError> for AppError {
             }
             CollectorError::Store(e) => e.into(),
         }
+    }
+}
+
+/// The longest piece of a request echoed in an error message, in characters.
+pub const MAX_ECHOED: usize = 100;
+
+/// `text` cut to [`MAX_ECHOED`] characters with an ellipsis, for echoing a request's value
+/// in an error: a huge value is not sent back whole.
+pub fn capped(text: &str) -> String {
+    cap(text, MAX_ECHOED)
+}
+
+/// The longest error message sent, in characters: a backstop for messages that echo a
+/// request's value without [`capped`] (serde's, axum's).
+const MAX_MESSAGE: usize = 1000;
+
+fn cap(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
     }
 }
 

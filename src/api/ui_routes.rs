@@ -32,10 +32,19 @@ impl FromRequestParts<AppState> for UiTokenAuth {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Session "))
             .map(str::trim)
-            .ok_or(AppError::Unauthorized)?;
+            .ok_or_else(|| {
+                AppError::Unauthenticated(
+                    "missing session token: send `Authorization: Session <token>`".into(),
+                )
+            })?;
         match state.collector.store().ui_token(token).await? {
             Some(s) if !s.is_expired() => Ok(UiTokenAuth(s)),
-            _ => Err(AppError::Unauthorized),
+            Some(_) => Err(AppError::Unauthenticated(
+                "the session token has expired: open the UI again from the site".into(),
+            )),
+            None => Err(AppError::Unauthenticated(
+                "unknown session token: open the UI again from the site".into(),
+            )),
         }
     }
 }
@@ -215,7 +224,10 @@ pub async fn add_account(
         .catalog()
         .get(&body.connector)
         .ok_or_else(|| {
-            AppError::Unprocessable(format!("unknown connector {:?}", body.connector))
+            AppError::Unprocessable(format!(
+                "unknown connector {:?}",
+                super::error::capped(&body.connector)
+            ))
         })?;
     let (fields, secrets) = split_fields(&connector, body.fields, false)?;
     let identity = identity_of(&connector, &fields);

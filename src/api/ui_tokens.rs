@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::credentials::check_id;
-use super::error::{ApiJson, AppError, ErrorBody};
+use super::error::{ApiJson, AppError, ErrorBody, capped};
 use super::state::AppState;
 use crate::store::NewUiToken;
 
@@ -64,7 +64,8 @@ pub async fn create_ui_token(
         && state.collector.catalog().get(c).is_none()
     {
         return Err(AppError::Unprocessable(format!(
-            "unknown connector {c:?} (see GET /connectors)"
+            "unknown connector {:?} (see GET /connectors)",
+            capped(c)
         )));
     }
     if let Some(id) = &body.credential_id {
@@ -82,7 +83,8 @@ pub async fn create_ui_token(
         && !state.ui.allows_redirect(url)
     {
         return Err(AppError::Unprocessable(format!(
-            "redirectUrl {url:?} must be an http(s) URL on an allowed UI origin ({})",
+            "redirectUrl {:?} must be an http(s) URL on an allowed UI origin ({})",
+            capped(url),
             state.ui.allowed_origins.join(", ")
         )));
     }

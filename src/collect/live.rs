@@ -46,8 +46,14 @@ pub struct LiveFrame {
     pub frame: Frame,
 }
 
+/// The longest one-time code accepted, in characters: codes are a few digits or words, and
+/// whatever is given is typed into the site.
+pub const MAX_CODE_LEN: usize = 64;
+
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
+    #[error("a code is 1 to {MAX_CODE_LEN} characters, without control characters")]
+    BadCode,
     #[error("the collect is not waiting for a code")]
     NoCodeAsked,
     #[error("the collect has ended")]
@@ -82,6 +88,9 @@ pub struct Live {
     cancel: watch::Sender<Option<crate::codes::ErrorKind>>,
     /// The screencast runs (someone is watching and the tab exists).
     casting: watch::Sender<bool>,
+    /// When the collect reached its final state: its WebSocket path lives a short grace
+    /// period after it, so that a late viewer still gets the final state, and no longer.
+    ended_at: Mutex<Option<std::time::Instant>>,
 }
 
 /// The engine's ends of the person's channels, handed over when the collect starts.
@@ -123,6 +132,7 @@ impl Live {
             seq: AtomicU64::new(0),
             cancel: watch::Sender::new(None),
             casting: watch::Sender::new(false),
+            ended_at: Mutex::new(None),
         };
         let links = PersonLinks {
             codes: codes_rx,
@@ -148,7 +158,19 @@ impl Live {
         if self.is_finished() {
             self.code_request.send_replace(None);
             self.screen.send_replace(None);
+            self.ended_at
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get_or_insert_with(std::time::Instant::now);
         }
+    }
+
+    /// Whether the collect ended more than `grace` ago (its WebSocket path has expired).
+    pub fn ended_before(&self, grace: std::time::Duration) -> bool {
+        self.ended_at
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some_and(|at| at.elapsed() >= grace)
     }
 
     pub fn request_code(&self, request: Option<CodeRequest>) {
@@ -157,6 +179,12 @@ impl Live {
 
     /// The person's answer to the pending code request.
     pub fn give_code(&self, code: &str) -> Result<(), InputError> {
+        if code.trim().is_empty()
+            || code.chars().count() > MAX_CODE_LEN
+            || code.chars().any(char::is_control)
+        {
+            return Err(InputError::BadCode);
+        }
         if self.is_finished() {
             return Err(InputError::Ended);
         }

@@ -74,7 +74,7 @@ pub fn store(dir: &Path, bytes: &[u8], digest: &str, ext: &str) -> std::io::Resu
     let path = dir.join(format!("{digest}.{ext}"));
     if !path.exists() {
         let tmp = dir.join(format!(".{digest}.{}.part", std::process::id()));
-        std::fs::write(&tmp, bytes)?;
+        crate::secrets::private_file::write(&tmp, bytes)?;
         std::fs::rename(&tmp, &path)?;
     }
     Ok(path)

@@ -2,6 +2,8 @@
 //! ([`Cipher`], keyed by a [`MasterKey`] file).
 
 mod cipher;
+pub mod log_redaction;
+pub mod private_file;
 mod redactor;
 
 pub use cipher::{Cipher, CipherError, KEY_LEN, MasterKey, NONCE_LEN};

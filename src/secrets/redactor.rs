@@ -3,10 +3,32 @@
 use std::sync::{Arc, RwLock};
 
 /// The secrets of one collect. Every text that leaves the engine goes through
-/// [`Redactor::redact`] first.
+/// [`Redactor::redact`] first; while the redactor lives (the collect runs), its secrets are
+/// also masked in every log line ([`super::log_redaction`]).
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
-    secrets: Arc<RwLock<Vec<String>>>,
+    secrets: Arc<Secrets>,
+}
+
+#[derive(Debug, Default)]
+struct Secrets(RwLock<Vec<String>>);
+
+impl std::ops::Deref for Secrets {
+    type Target = RwLock<Vec<String>>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl Drop for Secrets {
+    /// The collect has ended: its secrets leave the log layer's registry.
+    fn drop(&mut self) {
+        let list = self.0.read().unwrap_or_else(|e| e.into_inner());
+        for s in list.iter() {
+            super::log_redaction::unregister(s);
+        }
+    }
 }
 
 pub const MASK: &str = "•••";
@@ -23,6 +45,7 @@ impl Redactor {
         if s.chars().count() >= 3 {
             let mut list = self.secrets.write().unwrap_or_else(|e| e.into_inner());
             if !list.iter().any(|x| x == s) {
+                super::log_redaction::register(s);
                 list.push(s.to_string());
                 // Longest first, so that a secret containing another is masked whole.
                 list.sort_by_key(|x| std::cmp::Reverse(x.len()));

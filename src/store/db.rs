@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 
 use super::change::Reporter;
 use super::error::StoreError;
-use crate::secrets::Cipher;
+use crate::secrets::{Cipher, private_file};
 
 /// The store. Cloning is cheap (a pool handle and a key handle).
 #[derive(Debug, Clone)]
@@ -43,10 +43,35 @@ impl Store {
             .busy_timeout(Duration::from_secs(5))
             // Deleted rows (wiped secrets, sessions) are overwritten with zeros on disk.
             .pragma("secure_delete", "ON");
+        // The file exists with mode 0600 before SQLite opens it, and SQLite gives its WAL and
+        // SHM the database's mode; files an older version left readable are fixed.
+        let file = options.get_filename().to_path_buf();
+        let on_disk = !file.as_os_str().is_empty() && file.as_os_str() != ":memory:";
+        let restrict = |path: &std::path::Path, create: bool| {
+            let done = if create {
+                private_file::create_empty(path)
+            } else {
+                private_file::restrict(path)
+            };
+            done.map_err(|source| StoreError::FileMode {
+                path: path.to_path_buf(),
+                source,
+            })
+        };
+        if on_disk {
+            restrict(&file, true)?;
+        }
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
             .await?;
+        if on_disk {
+            for suffix in ["-wal", "-shm"] {
+                let mut side = file.clone().into_os_string();
+                side.push(suffix);
+                restrict(std::path::Path::new(&side), false)?;
+            }
+        }
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Store {
             pool,

@@ -15,4 +15,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("not found: {0}")]
     NotFound(String),
+    /// The database file's mode could not be set to 0600.
+    #[error("database file {}: {source}", path.display())]
+    FileMode {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }

@@ -29,6 +29,9 @@ pub struct UiConfig {
     /// The service's address as people's browsers reach it (`url` of `POST /session`).
     pub public_url: Option<Url>,
     pub session_ttl: Duration,
+    /// How long a collect's WebSocket path still answers after its final state, so that
+    /// a late viewer gets that state; 404 afterwards.
+    pub live_path_grace: Duration,
 }
 
 impl Default for UiConfig {
@@ -37,6 +40,7 @@ impl Default for UiConfig {
             allowed_origins: Vec::new(),
             public_url: None,
             session_ttl: Duration::from_secs(15 * 60),
+            live_path_grace: Duration::from_secs(60),
         }
     }
 }
@@ -68,6 +72,19 @@ impl UiConfig {
             .as_ref()
             .map(|u| u.as_str().trim_end_matches('/').to_string())
             .unwrap_or_default()
+    }
+
+    /// Whether a WebSocket handshake's `Origin` may open a live collect: one of the UI
+    /// origins, or gleaner's own (the UI page itself). `null` and anything else may not.
+    pub fn allows_socket_origin(&self, origin: &str) -> bool {
+        let Some(origin) = origin_of(origin) else {
+            return false;
+        };
+        self.allowed_origins.contains(&origin)
+            || self
+                .public_url
+                .as_ref()
+                .is_some_and(|u| u.origin().ascii_serialization() == origin)
     }
 
     pub fn allows_redirect(&self, url: &str) -> bool {
@@ -289,6 +306,15 @@ mod tests {
             ["https://app.example", "http://127.0.0.1:5000"]
         );
         assert!(ui.allows_redirect("https://app.example/done?x=1"));
+        let own = UiConfig {
+            public_url: Url::parse("https://gleaner.example/").ok(),
+            ..ui.clone()
+        };
+        assert!(own.allows_socket_origin("https://gleaner.example"));
+        assert!(own.allows_socket_origin("https://app.example"));
+        assert!(!own.allows_socket_origin("null"));
+        assert!(!own.allows_socket_origin("http://evil.example"));
+        assert!(!own.allows_socket_origin("https://gleaner.example.evil.example"));
         assert!(!ui.allows_redirect("https://evil.example/"));
         assert!(!ui.allows_redirect("javascript:alert(1)"));
         assert!(

@@ -1,11 +1,13 @@
 //! The delivery worker: one task, started with the service and stopped with it.
 //!
-//! Each round it reads the head of every credential's pending queue
-//! ([`Store::webhook_heads`]), sends the ones that are due in parallel, and records each
-//! attempt. Between rounds it waits for the store's wake-up (new events, a replay), the
-//! next retry time, or the stop. A stop lets the requests in flight finish (each is bounded
+//! It reads the head of every credential's pending queue ([`Store::webhook_heads`]) and
+//! sends each one that is due as soon as its credential has no send in flight, so that a
+//! slow receiver for one credential never holds back another's events, while each
+//! credential's events stay in order; each attempt is recorded. It looks again when a send
+//! ends, on the store's wake-up (new events, a replay), at the next retry time, or stops. A stop lets the requests in flight finish (each is bounded
 //! by the timeout) and leaves everything else pending, for the next start.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -18,7 +20,7 @@ use super::config::Webhooks;
 use super::event::EventType;
 use crate::store::{Attempt, PendingEvent, Store};
 
-/// Credentials served at once in a round.
+/// Sends in flight at once (one per credential).
 const ROUND: u32 = 16;
 /// How much of a refusing receiver's answer is kept as `lastError`.
 const ERROR_BODY: usize = 300;
@@ -84,9 +86,8 @@ pub fn client(webhooks: &Webhooks) -> reqwest::Result<reqwest::Client> {
         .build()
 }
 
-/// When the worker looks at the outbox again (or when woken up).
+/// When the worker looks at the outbox again (or when woken up, or when a send ends).
 enum Next {
-    Now,
     After(Duration),
     Idle,
 }
@@ -102,65 +103,106 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
+/// A send in flight: its queue, and whether its attempt was recorded.
+type Delivery<'a> = futures::future::BoxFuture<'a, (String, bool)>;
+
+/// What orders deliveries: a credential's events go one at a time, in order; an event of
+/// no credential is its own queue.
+fn queue_of(event: &PendingEvent) -> String {
+    match &event.credential_id {
+        Some(credential) => format!("credential:{credential}"),
+        None => format!("event:{}", event.id),
+    }
+}
+
 impl Worker {
+    /// Each queue's head goes out as soon as it is due and its queue is free: a receiver
+    /// that hangs on one credential's event delays only that credential's later events.
     async fn run(self, mut stopped: watch::Receiver<bool>) {
         let wake = self.store.webhook_wakeup();
+        let mut busy: HashSet<String> = HashSet::new();
+        let mut sends: FuturesUnordered<Delivery<'_>> = FuturesUnordered::new();
+        // After a store error, the outbox is left alone until then.
+        let mut hold_until: Option<tokio::time::Instant> = None;
         while !*stopped.borrow() {
-            let wait = match self.round().await {
-                Next::Now => continue,
-                Next::After(delay) => Some(delay),
-                Next::Idle => None,
+            let wait = match hold_until {
+                Some(at) if at > tokio::time::Instant::now() => {
+                    Next::After(at - tokio::time::Instant::now())
+                }
+                _ => {
+                    hold_until = None;
+                    self.start_due(&mut busy, &mut sends).await
+                }
             };
             let timer = async {
                 match wait {
-                    Some(delay) => tokio::time::sleep(delay).await,
-                    None => std::future::pending().await,
+                    Next::After(delay) => tokio::time::sleep(delay).await,
+                    Next::Idle => std::future::pending().await,
                 }
             };
             tokio::select! {
                 _ = stopped.changed() => {}
                 _ = wake.notified() => {}
                 _ = timer => {}
+                Some((queue, recorded)) = sends.next(), if !sends.is_empty() => {
+                    busy.remove(&queue);
+                    if !recorded {
+                        // An attempt that could not be recorded would go out again at once.
+                        hold_until = Some(tokio::time::Instant::now() + self.pause());
+                    }
+                }
             }
             if stopped.has_changed().is_err() {
                 // The handle was dropped: stop too.
-                return;
+                break;
             }
         }
+        // The requests in flight finish (each bounded by the timeout) and are recorded.
+        while sends.next().await.is_some() {}
     }
 
-    /// Sends the events that are due, each credential's head at once, and says when to
-    /// look again.
-    async fn round(&self) -> Next {
+    /// Starts sending the due head of every free queue (at most [`ROUND`] sends at once),
+    /// and says when the next one is due.
+    async fn start_due<'a>(
+        &'a self,
+        busy: &mut HashSet<String>,
+        sends: &mut FuturesUnordered<Delivery<'a>>,
+    ) -> Next {
         let now = now_ms();
-        let heads = match self.store.webhook_heads(ROUND).await {
+        let limit = ROUND.saturating_add(u32::try_from(busy.len()).unwrap_or(u32::MAX));
+        let heads = match self.store.webhook_heads(limit).await {
             Ok(heads) => heads,
             Err(e) => {
                 tracing::warn!("webhooks: cannot read the outbox: {e}");
                 return Next::After(self.pause());
             }
         };
-        let (due, later): (Vec<_>, Vec<_>) =
-            heads.into_iter().partition(|e| e.next_attempt_at <= now);
-        if due.is_empty() {
-            return match later.iter().map(|e| e.next_attempt_at).min() {
-                Some(at) => {
-                    Next::After(Duration::from_millis(u64::try_from(at - now).unwrap_or(0)))
-                }
-                None => Next::Idle,
-            };
+        let mut next_at: Option<i64> = None;
+        for event in heads {
+            let queue = queue_of(&event);
+            if busy.contains(&queue) {
+                continue;
+            }
+            if event.next_attempt_at > now {
+                next_at =
+                    Some(next_at.map_or(event.next_attempt_at, |t| t.min(event.next_attempt_at)));
+                continue;
+            }
+            if busy.len() >= ROUND as usize {
+                // A send ending wakes the worker, which takes this one then.
+                continue;
+            }
+            busy.insert(queue.clone());
+            sends.push(Box::pin(self.attempt_in(queue, event)));
         }
-        let mut sends: FuturesUnordered<_> = due.into_iter().map(|e| self.attempt(e)).collect();
-        let mut recorded = true;
-        while let Some(ok) = sends.next().await {
-            recorded &= ok;
+        match next_at {
+            Some(at) => Next::After(Duration::from_millis(u64::try_from(at - now).unwrap_or(0))),
+            None => Next::Idle,
         }
-        if recorded {
-            Next::Now
-        } else {
-            // An attempt that could not be recorded would go out again at once.
-            Next::After(self.pause())
-        }
+    }
+
+    async fn attempt_in(&self, queue: String, event: PendingEvent) -> (String, bool) {
+        (queue, self.attempt(event).await)
     }
 
     /// How long to wait after a store error.

@@ -485,3 +485,94 @@ async fn a_credential_is_updated_through_the_api() {
     assert_eq!(after["state"], 0);
     svc.stop().await;
 }
+
+/// The smaller findings of issue 11: huge or hostile input is refused without being echoed
+/// back whole, session routes say what is wrong with the session token, and the data is
+/// readable by gleaner's user only.
+#[tokio::test]
+async fn hostile_input_is_refused_briefly_and_the_data_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let svc = TestService::start().await;
+    let huge = "x".repeat(1024 * 1024);
+    for (path, body) in [
+        (
+            "/credential",
+            json!({ "userId": "u", "connector": huge, "fields": {} }),
+        ),
+        ("/session", json!({ "userId": "u", "connector": huge })),
+        (
+            "/credential",
+            json!({ "userId": "u", "connector": "demo-bank",
+                    "fields": { "login": "alice", "password": "demo", huge.clone(): "x" } }),
+        ),
+    ] {
+        let (status, body) = svc.call(Method::POST, path, Some(body)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        let text = body.to_string();
+        assert!(text.len() < 2_000, "{path}: {} bytes echoed", text.len());
+        assert!(
+            text.contains('…'),
+            "{path}: the echo says it was cut: {text}"
+        );
+    }
+    for (fields, why) in [
+        (json!({ "login": "ali\u{0}ce", "password": "demo" }), "NUL"),
+        (
+            json!({ "login": "alice", "password": "x".repeat(4097) }),
+            "4096",
+        ),
+    ] {
+        let (status, body) = svc
+            .call(
+                Method::POST,
+                "/credential",
+                Some(json!({ "userId": "u", "connector": "demo-bank", "fields": fields })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert!(body.to_string().contains(why), "{body}");
+    }
+
+    // Session routes: the 401 is about the session token, not the API key.
+    for (header, says) in [
+        (None, "missing session token"),
+        (
+            Some("Session not-a-token".to_string()),
+            "unknown session token",
+        ),
+        (Some(format!("Bearer {API_KEY}")), "missing session token"),
+    ] {
+        let mut req = reqwest::Client::new().get(format!("{}/ui/api/context", svc.base));
+        if let Some(h) = header {
+            req = req.header("Authorization", h);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        let body: Value = res.json().await.unwrap();
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{message}");
+        assert!(!message.contains("API key"), "{message}");
+    }
+
+    // Only gleaner's user reads the data.
+    let cred = svc.create_credential("demo-bank", "alice", "demo").await;
+    assert!(!cred.is_empty());
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let data = svc.data.path().to_path_buf();
+    assert_eq!(mode(&data), 0o700, "data directory");
+    assert_eq!(mode(&data.join("documents")), 0o700, "documents directory");
+    for file in [
+        "gleaner.db",
+        "gleaner.db-wal",
+        "gleaner.db-shm",
+        "master.key",
+    ] {
+        let path = data.join(file);
+        if path.exists() {
+            assert_eq!(mode(&path), 0o600, "{file}");
+        } else {
+            assert_ne!(file, "gleaner.db", "the database exists");
+        }
+    }
+    svc.stop().await;
+}

@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use sha2::{Digest, Sha256};
 
 use crate::common::{FIXED_CODE, browser_slot, root};
-use crate::server::{TestService, decode_frame, open_store, state_of, timeline};
+use crate::server::{API_KEY, TestService, decode_frame, open_store, state_of, timeline};
 
 const STEP: Duration = Duration::from_secs(30);
 
@@ -408,4 +408,139 @@ async fn deleting_a_credential_cancels_its_collect_and_stopping_the_server_inter
     assert_eq!(collect.error.unwrap().code, "INTERRUPTED");
     assert!(store.credential(&doomed).await.unwrap().is_none());
     store.close().await;
+}
+
+/// The attacks of issue 11 on the WebSocket: another site's page, a sandboxed (`null`)
+/// page and a client with nothing to show are refused in the handshake; a UI socket whose
+/// session expired can no longer give the code; the path dies with its collect.
+#[tokio::test]
+async fn only_the_ui_and_backends_open_the_socket_and_the_path_dies_with_its_collect() {
+    use crate::server::Handshake;
+    const UI_ORIGIN: &str = "http://app.example";
+    let _slot = browser_slot().await;
+    let svc = TestService::start_tuned(|c| {
+        c.ui = c.ui.clone().with_origins(&[UI_ORIGIN.into()]).unwrap();
+        // The path answers no longer than the final state's own delivery.
+        c.ui.live_path_grace = Duration::ZERO;
+    })
+    .await;
+    let cred = svc.create_credential("demo-bank", "alice", "demo").await; // user-1
+    let (_, _, ws) = svc.collect(&cred, false).await;
+    let ui_token = |user: &str, ttl: Duration| {
+        let store = svc.collector.store().clone();
+        let user = user.to_string();
+        async move {
+            store
+                .create_ui_token(gleaner::store::NewUiToken {
+                    user_id: user,
+                    connector: None,
+                    credential_id: None,
+                    redirect_url: None,
+                    hide_end_screen: false,
+                    ttl,
+                })
+                .await
+                .unwrap()
+        }
+    };
+    let (live_token, _) = ui_token("user-1", Duration::from_secs(600)).await;
+    let (short_token, short) = ui_token("user-1", Duration::from_secs(3)).await;
+    let (intruder_token, _) = ui_token("intruder", Duration::from_secs(600)).await;
+    let with = |origin: Option<&str>, key: Option<&str>, token: Option<&str>| Handshake {
+        origin: origin.map(str::to_string),
+        api_key: key.map(str::to_string),
+        ui_token: token.map(str::to_string),
+    };
+    let refused = [
+        (with(Some("http://evil.example"), None, None), 403),
+        (
+            with(Some("http://evil.example"), None, Some(&live_token)),
+            403,
+        ),
+        (with(Some("http://evil.example"), Some(API_KEY), None), 403),
+        (with(Some("null"), None, Some(&live_token)), 403),
+        (with(Some("null"), Some(API_KEY), None), 403),
+        (with(None, None, None), 401),
+        (with(None, Some("wrong-key"), None), 401),
+        (with(Some(UI_ORIGIN), None, None), 401),
+        (with(Some(UI_ORIGIN), None, Some("not-a-token")), 401),
+        (with(Some(UI_ORIGIN), None, Some(&intruder_token)), 404),
+    ];
+    for (handshake, status) in &refused {
+        let got = svc.open_socket(&ws, handshake).await.err();
+        assert_eq!(
+            got.map(|s| s.as_u16()),
+            Some(*status),
+            "{handshake:?} is refused"
+        );
+    }
+    // Those that may: a backend with the key, the UI (its origin or gleaner's own) with a
+    // live token of the collect's user.
+    let mut backend = svc
+        .open_socket(&ws, &with(None, Some(API_KEY), None))
+        .await
+        .expect("a backend with the API key opens it");
+    svc.open_socket(&ws, &with(Some(UI_ORIGIN), None, Some(&live_token)))
+        .await
+        .expect("the UI origin with a live token opens it")
+        .close()
+        .await;
+    let mut ui = svc
+        .open_socket(&ws, &with(Some(&svc.base), None, Some(&short_token)))
+        .await
+        .expect("gleaner's own origin with a live token opens it");
+    ui.until_twofa().await;
+    backend.until_twofa().await;
+
+    // A "code" of 10 KB is not typed into the site: 422 over the API, an error over the socket.
+    let (status, body) = svc
+        .call(
+            Method::POST,
+            &format!("/credential/{cred}/2fa"),
+            Some(serde_json::json!({ "code": "1".repeat(65) })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    backend
+        .send(&ClientMessage::Twofa {
+            code: "1".repeat(10_000),
+        })
+        .await;
+    let refusal = backend
+        .until(STEP, |m| match m {
+            ServerMessage::Error { message } => Some(message.clone()),
+            _ => None,
+        })
+        .await;
+    assert!(refusal.contains("64"), "{refusal}");
+
+    // The UI's session ends while the code is asked: its socket can no longer give it.
+    let expires_at = std::time::UNIX_EPOCH + Duration::from_millis(short.expires_at as u64);
+    if let Ok(left) = expires_at.duration_since(std::time::SystemTime::now()) {
+        tokio::time::sleep(left + Duration::from_millis(50)).await;
+    }
+    let code = svc.site.wait_code("alice", STEP).await.unwrap();
+    ui.send(&ClientMessage::Twofa { code: code.clone() }).await;
+    let refusal = ui
+        .until(STEP, |m| match m {
+            ServerMessage::Error { message } => Some(message.clone()),
+            _ => None,
+        })
+        .await;
+    assert!(refusal.contains("expired"), "{refusal}");
+    let live = svc
+        .collector
+        .by_token(ws.trim_start_matches("/ws/"))
+        .unwrap();
+    assert_eq!(live.status().state.index(), 3, "still waiting for the code");
+
+    backend.send(&ClientMessage::Twofa { code }).await;
+    let (end, _) = backend.final_state().await;
+    assert_eq!(end, 7);
+    // Past the grace period (zero here), the path is gone.
+    assert_eq!(
+        svc.open_socket(&ws, &Handshake::backend()).await.err(),
+        Some(StatusCode::NOT_FOUND)
+    );
+    svc.stop().await;
 }

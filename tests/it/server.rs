@@ -195,12 +195,46 @@ impl TestService {
         )
     }
 
+    /// A backend's viewer: no `Origin`, the API key.
     pub async fn viewer(&self, ws_path: &str) -> Viewer {
-        let url = format!("{}{ws_path}", self.base.replacen("http", "ws", 1));
-        let (ws, _) = tokio_tungstenite::connect_async(url)
+        self.open_socket(ws_path, &Handshake::backend())
             .await
-            .expect("WebSocket opens");
-        Viewer { ws }
+            .expect("WebSocket opens")
+    }
+
+    /// Opens a collect's WebSocket with this handshake; the HTTP status when refused.
+    pub async fn open_socket(
+        &self,
+        ws_path: &str,
+        handshake: &Handshake,
+    ) -> Result<Viewer, StatusCode> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        use tokio_tungstenite::tungstenite::http::HeaderValue;
+        let url = format!("{}{ws_path}", self.base.replacen("http", "ws", 1));
+        let mut request = url.into_client_request().unwrap();
+        let headers = request.headers_mut();
+        if let Some(origin) = &handshake.origin {
+            headers.insert("Origin", HeaderValue::from_str(origin).unwrap());
+        }
+        if let Some(key) = &handshake.api_key {
+            headers.insert(
+                "Authorization",
+                HeaderValue::from_str(&format!("Bearer {key}")).unwrap(),
+            );
+        }
+        if let Some(token) = &handshake.ui_token {
+            headers.insert(
+                "Sec-WebSocket-Protocol",
+                HeaderValue::from_str(&format!("gleaner-ui.{token}")).unwrap(),
+            );
+        }
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((ws, _)) => Ok(Viewer { ws }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                Err(StatusCode::from_u16(response.status().as_u16()).unwrap())
+            }
+            Err(e) => panic!("WebSocket handshake failed: {e}"),
+        }
     }
 
     /// Stops the server (running collects end INTERRUPTED) and checks that no browser is
@@ -224,6 +258,25 @@ impl TestService {
             ..
         } = self;
         (site, data, profiles)
+    }
+}
+
+/// What a client sends in a WebSocket handshake.
+#[derive(Debug, Clone, Default)]
+pub struct Handshake {
+    pub origin: Option<String>,
+    pub api_key: Option<String>,
+    /// Offered as the subprotocol `gleaner-ui.<token>`, as the UI page does.
+    pub ui_token: Option<String>,
+}
+
+impl Handshake {
+    /// A backend: no `Origin`, the API key.
+    pub fn backend() -> Handshake {
+        Handshake {
+            api_key: Some(API_KEY.into()),
+            ..Handshake::default()
+        }
     }
 }
 

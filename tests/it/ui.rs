@@ -325,10 +325,15 @@ async fn a_person_adds_the_demo_bank_in_the_iframe_and_the_host_never_sees_the_p
     let url = session(&svc, json!({ "userId": "user-1" })).await;
     let mut person = Person::new("add-account", (1280, 720)).await;
     person.goto(&host.page_for(&url)).await;
-    person.frame = Some("/ui?token=".into());
+    person.frame = Some(format!("{}/ui", svc.base));
 
     person.wait_screen("connectors").await;
     person.shot("connectors").await;
+    // The token left the UI's address once the page had it (no history, no Referer).
+    let href = person.eval("location.href").await;
+    let href = href.as_str().unwrap();
+    assert!(href.starts_with(&format!("{}/ui", svc.base)), "{href}");
+    assert!(!href.contains("token="), "{href}");
     person.type_into("#search", "demo").await;
     person
         .wait_visible("button.connector[data-id='demo-bank']")
@@ -414,7 +419,7 @@ async fn a_person_adds_the_demo_bank_in_the_iframe_and_the_host_never_sees_the_p
     .await;
     person.frame = None;
     person.goto(&host.page_for(&url)).await;
-    person.frame = Some("/ui?token=".into());
+    person.frame = Some(format!("{}/ui", svc.base));
     person.wait_screen("form").await;
     person.type_into("#field-login", "alice").await;
     person.type_into("#field-password", "demo").await;
@@ -448,7 +453,7 @@ async fn a_wrong_password_fails_verification_then_the_corrected_one_succeeds() {
     .await;
     let mut person = Person::new("wrong-password", (1280, 720)).await;
     person.goto(&host.page_for(&url)).await;
-    person.frame = Some("/ui?token=".into());
+    person.frame = Some(format!("{}/ui", svc.base));
     person.wait_screen("form").await;
     person.shot("form").await;
     const WRONG: &str = "Wr0ng-Secret-7f2c";

@@ -791,3 +791,109 @@ async fn serve_refuses_to_start_with_a_bad_webhook_ca_file() {
         assert!(out.stdout.is_empty(), "not serving");
     }
 }
+
+/// The receiver of the slow-receiver test: it hangs on every event of one credential until
+/// released, and answers the others at once; it reports (hung, body) for each request.
+#[derive(Clone)]
+struct Hanging {
+    slow: Arc<Mutex<Option<String>>>,
+    released: tokio::sync::watch::Receiver<bool>,
+    seen: mpsc::UnboundedSender<(bool, Value)>,
+}
+
+async fn next_request(requests: &mut mpsc::UnboundedReceiver<(bool, Value)>) -> (bool, Value) {
+    tokio::time::timeout(WITHIN, requests.recv())
+        .await
+        .expect("a webhook request in time")
+        .expect("the receiver runs")
+}
+
+async fn hang_or_answer(State(state): State<Hanging>, body: Bytes) -> StatusCode {
+    let payload: Value = serde_json::from_slice(&body).expect("a JSON body");
+    let slow = state.slow.lock().unwrap().clone();
+    let hangs = slow.is_some_and(|s| payload["data"]["credentialId"] == s.as_str());
+    let _ = state.seen.send((hangs, payload));
+    if hangs {
+        let mut released = state.released.clone();
+        let _ = released.wait_for(|r| *r).await;
+    }
+    StatusCode::OK
+}
+
+#[tokio::test]
+async fn a_receiver_hanging_on_one_credential_does_not_hold_back_another() {
+    let _slot = crate::common::browser_slot().await;
+    let (release, released) = tokio::sync::watch::channel(false);
+    let (seen, mut requests) = mpsc::unbounded_channel();
+    let slow = Arc::new(Mutex::new(None));
+    let app = axum::Router::new()
+        .route("/hook", axum::routing::post(hang_or_answer))
+        .with_state(Hanging {
+            slow: slow.clone(),
+            released,
+            seen,
+        });
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let receiver = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let mut config = hooks(&url, 8);
+    // The hang would end at this timeout: far beyond what the other credential may wait.
+    config.timeout = Duration::from_secs(120);
+    let svc = TestService::start_tuned(move |c| c.webhooks = config).await;
+    let hung = svc.create_credential("demo-bank", "carol", "demo").await;
+    let other = svc.create_credential("demo-bank", "carol", "demo").await;
+    *slow.lock().unwrap() = Some(hung.clone());
+
+    let (_, state) = collect(&svc, &hung).await;
+    assert_eq!(state, 7);
+    let (hangs, first) = next_request(&mut requests).await;
+    assert!(hangs, "the hung credential's head is sent first: {first}");
+
+    let started = std::time::Instant::now();
+    let (_, state) = collect(&svc, &other).await;
+    assert_eq!(state, 7);
+    let written = deliveries_of(&svc, &other, "").await;
+    assert!(written.len() >= 5, "{written:?}");
+    let mut got = Vec::new();
+    while got.len() < written.len() {
+        let (hangs, payload) = next_request(&mut requests).await;
+        assert!(!hangs, "nothing more of the hung credential: {payload}");
+        got.push(payload);
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "the other credential's events came while the first still hung"
+    );
+    let delivered = deliveries_of(&svc, &other, "").await;
+    assert!(
+        delivered.iter().all(|d| d["status"] == "delivered"),
+        "{delivered:?}"
+    );
+    let types = |list: &[Value]| -> Vec<String> {
+        list.iter()
+            .map(|d| d["type"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    assert_eq!(types(&got), types(&written), "in order");
+    assert!(
+        deliveries_of(&svc, &hung, "")
+            .await
+            .iter()
+            .all(|d| d["status"] == "pending"),
+        "the hung credential's events wait their turn"
+    );
+
+    // Released, the hung credential's events follow, in order.
+    release.send_replace(true);
+    let pending = deliveries_of(&svc, &hung, "").await;
+    let mut rest = vec![first];
+    while rest.len() < pending.len() {
+        let (_, payload) = next_request(&mut requests).await;
+        rest.push(payload);
+    }
+    assert_eq!(types(&rest), types(&pending), "in order");
+    svc.stop().await;
+    receiver.abort();
+}

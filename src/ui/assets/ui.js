@@ -173,6 +173,16 @@
     config = {};
   }
 
+  // The token is in the page's config now: out of the address bar, the history and any
+  // Referer or screenshot of the URL.
+  try {
+    const url = new URL(location.href);
+    if (url.searchParams.has('token')) {
+      url.searchParams.delete('token');
+      history.replaceState(history.state, '', url.pathname + url.search + url.hash);
+    }
+  } catch (_) { /* an old browser keeps the URL as it is */ }
+
   const lang = (() => {
     if (config.lang === 'fr' || config.lang === 'en') return config.lang;
     const nav = (navigator.language || '').toLowerCase();
@@ -732,7 +742,9 @@
     clearTimeout(S.reconnectTimer);
     let ws;
     try {
-      ws = new WebSocket(wsUrl());
+      // The session token goes as a subprotocol, which the server checks against the
+      // live UI tokens (a browser cannot set headers on a WebSocket).
+      ws = new WebSocket(wsUrl(), ['gleaner-ui.' + config.token]);
     } catch (_) {
       scheduleReconnect();
       return;
