@@ -122,7 +122,7 @@ pub fn remove_stale_profiles(options: &LaunchOptions) -> usize {
 pub struct Browser {
     inner: Option<chromiumoxide::Browser>,
     handler: Option<JoinHandle<()>>,
-    profile: Option<tempfile::TempDir>,
+    profile: Option<profile::Profile>,
     profile_path: PathBuf,
     pid: Option<i32>,
     alive: watch::Receiver<bool>,
@@ -157,7 +157,7 @@ impl Browser {
             // Killed with this process, even by SIGKILL (see process::on_spawner_thread).
             .die_with_parent()
             // Its org.chromium.Chromium.* temp directories go with the profile.
-            .env("TMPDIR", profile::tmp_dir(&profile_path).to_string_lossy())
+            .env("TMPDIR", profile.tmp_dir().to_string_lossy())
             // chromiumoxide adds the leading dashes itself (see CHROMIUM-NOTES.md).
             .args([
                 "disable-gpu",

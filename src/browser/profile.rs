@@ -19,24 +19,69 @@ pub const PROFILE_PREFIX: &str = "gleaner-profile-";
 /// `org.chromium.Chromium.*` directories it makes there go with the profile.
 const TMP_DIR: &str = "tmp";
 
-/// A fresh profile under `root`, mode 0700 (it holds the session's cookies), with its
-/// private temp directory. Removed when the returned handle is closed or dropped.
-pub fn create(root: &Path) -> std::io::Result<tempfile::TempDir> {
-    std::fs::create_dir_all(root)?;
-    let profile = tempfile::Builder::new()
-        .prefix(&format!("{PROFILE_PREFIX}{}-", std::process::id()))
-        // tempfile makes directories with the default mode (0755 under umask 022).
-        .permissions(Permissions::from_mode(0o700))
-        .tempdir_in(root)?;
-    std::fs::DirBuilder::new()
-        .mode(0o700)
-        .create(tmp_dir(profile.path()))?;
-    Ok(profile)
+/// Chromium binds a Unix socket inside its `TMPDIR` (`…/org.chromium.Chromium.XXXXXX/SingletonSocket`,
+/// 46 more bytes) and dies at once when that path passes the 107 bytes a socket path may
+/// have; a `TMPDIR` longer than this goes to a short directory of its own instead.
+const MAX_TMP_DIR_LEN: usize = 60;
+
+/// Where Chromium's temp directory goes when the one inside the profile is too long.
+const SHORT_TMP_ROOT: &str = "/tmp";
+
+/// Chromium's temp directories made outside a profile are named with this prefix, then the
+/// owner's pid and a dash, like profiles.
+const TMP_PREFIX: &str = "gleaner-tmp-";
+
+/// A browser's profile directory and Chromium's temp directory, removed together.
+pub struct Profile {
+    dir: tempfile::TempDir,
+    /// Chromium's `TMPDIR` when it could not be inside the profile.
+    short_tmp: Option<tempfile::TempDir>,
 }
 
-/// Chromium's `TMPDIR` for this profile.
-pub fn tmp_dir(profile: &Path) -> PathBuf {
-    profile.join(TMP_DIR)
+impl Profile {
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Chromium's `TMPDIR`: the `org.chromium.Chromium.*` directories it makes there go
+    /// with the profile.
+    pub fn tmp_dir(&self) -> PathBuf {
+        match &self.short_tmp {
+            Some(tmp) => tmp.path().to_path_buf(),
+            None => self.dir.path().join(TMP_DIR),
+        }
+    }
+
+    /// Removes both directories.
+    pub fn close(self) -> std::io::Result<()> {
+        let short = self.short_tmp.map(tempfile::TempDir::close).transpose();
+        self.dir.close()?;
+        short.map(|_| ())
+    }
+}
+
+/// A private (0700) directory named after this process, in `root`.
+fn owned_dir(root: &Path, prefix: &str) -> std::io::Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix(&format!("{prefix}{}-", std::process::id()))
+        // tempfile makes directories with the default mode (0755 under umask 022).
+        .permissions(Permissions::from_mode(0o700))
+        .tempdir_in(root)
+}
+
+/// A fresh profile under `root`, mode 0700 (it holds the session's cookies), with its
+/// private temp directory. Removed when the returned handle is closed or dropped.
+pub fn create(root: &Path) -> std::io::Result<Profile> {
+    std::fs::create_dir_all(root)?;
+    let dir = owned_dir(root, PROFILE_PREFIX)?;
+    let inner = dir.path().join(TMP_DIR);
+    let short_tmp = if inner.as_os_str().len() <= MAX_TMP_DIR_LEN {
+        std::fs::DirBuilder::new().mode(0o700).create(&inner)?;
+        None
+    } else {
+        Some(owned_dir(Path::new(SHORT_TMP_ROOT), TMP_PREFIX)?)
+    };
+    Ok(Profile { dir, short_tmp })
 }
 
 /// Removes the profiles under `root` whose owning gleaner process is gone, after killing
@@ -44,13 +89,19 @@ pub fn tmp_dir(profile: &Path) -> PathBuf {
 /// running next to this one) are left alone, and so are names that carry no pid.
 /// Returns the removed directories.
 pub fn remove_stale(root: &Path) -> Vec<PathBuf> {
+    let mut removed = remove_stale_named(root, PROFILE_PREFIX);
+    removed.extend(remove_stale_named(Path::new(SHORT_TMP_ROOT), TMP_PREFIX));
+    removed
+}
+
+fn remove_stale_named(root: &Path, prefix: &str) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(root) else {
         return Vec::new();
     };
     let mut removed = Vec::new();
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let Some(owner) = name.to_str().and_then(owner_pid) else {
+        let Some(owner) = name.to_str().and_then(|n| owner_pid(n, prefix)) else {
             continue;
         };
         // Not a symlink to follow elsewhere: only real directories are profiles.
@@ -68,8 +119,8 @@ pub fn remove_stale(root: &Path) -> Vec<PathBuf> {
 }
 
 /// The owner's pid in a profile directory's name: `gleaner-profile-<pid>-<random>`.
-fn owner_pid(name: &str) -> Option<i32> {
-    let (pid, _random) = name.strip_prefix(PROFILE_PREFIX)?.split_once('-')?;
+fn owner_pid(name: &str, prefix: &str) -> Option<i32> {
+    let (pid, _random) = name.strip_prefix(prefix)?.split_once('-')?;
     pid.parse().ok().filter(|p| *p > 0)
 }
 
@@ -85,10 +136,13 @@ mod tests {
 
     #[test]
     fn the_owner_pid_is_read_from_the_name() {
-        assert_eq!(owner_pid("gleaner-profile-1234-a1B2c3"), Some(1234));
-        assert_eq!(owner_pid("gleaner-profile-a1B2c3"), None);
-        assert_eq!(owner_pid("gleaner-profile-0-x"), None);
-        assert_eq!(owner_pid("other-1234-x"), None);
+        assert_eq!(
+            owner_pid("gleaner-profile-1234-a1B2c3", PROFILE_PREFIX),
+            Some(1234)
+        );
+        assert_eq!(owner_pid("gleaner-profile-a1B2c3", PROFILE_PREFIX), None);
+        assert_eq!(owner_pid("gleaner-profile-0-x", PROFILE_PREFIX), None);
+        assert_eq!(owner_pid("other-1234-x", PROFILE_PREFIX), None);
     }
 
     #[test]
@@ -101,7 +155,7 @@ mod tests {
             0o700
         );
         assert_eq!(
-            std::fs::metadata(tmp_dir(mine.path())).unwrap().mode() & 0o777,
+            std::fs::metadata(mine.tmp_dir()).unwrap().mode() & 0o777,
             0o700
         );
         // A pid above the kernel's maximum (4194304) never names a live process.

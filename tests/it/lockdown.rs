@@ -273,17 +273,31 @@ async fn profiles_are_private_and_chromium_temp_dirs_go_with_them() {
     let mode = std::fs::metadata(&profile).unwrap().mode() & 0o777;
     eprintln!("profile {name}: mode {mode:o}");
     assert_eq!(mode, 0o700, "profile mode {mode:o}");
-    // Chromium makes its org.chromium.Chromium.* dirs in its TMPDIR: inside the profile.
+    // Chromium makes its org.chromium.Chromium.* dirs in its TMPDIR: inside the profile, or
+    // (when that path is too long for the socket Chromium binds there) a private directory
+    // of this process's that goes with the profile.
     let pid = browser.pid().expect("a pid");
     let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
-    let tmpdir = format!("TMPDIR={}", profile.join("tmp").display());
+    let tmpdir = environ
+        .split(|b| *b == 0)
+        .find_map(|v| v.strip_prefix(b"TMPDIR="))
+        .map(|v| std::path::PathBuf::from(String::from_utf8_lossy(v).into_owned()))
+        .expect("the browser has a TMPDIR");
+    let own_short = tmpdir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with(&format!("gleaner-tmp-{}-", std::process::id())));
     assert!(
-        environ.split(|b| *b == 0).any(|v| v == tmpdir.as_bytes()),
-        "the browser's {tmpdir}"
+        tmpdir == profile.join("tmp") || own_short,
+        "the browser's TMPDIR {}",
+        tmpdir.display()
     );
+    let mode = std::fs::metadata(&tmpdir).unwrap().mode() & 0o777;
+    assert_eq!(mode, 0o700, "TMPDIR mode {mode:o}");
     assert_eq!(profiles_in(profiles.path()), vec![profile.clone()]);
     browser.close().await;
     common::assert_nothing_left(profiles.path());
+    assert!(!tmpdir.exists(), "{} is left", tmpdir.display());
 }
 
 /// `gleaner run` killed with SIGKILL while it waits for alice's 2FA code: its Chromium is
