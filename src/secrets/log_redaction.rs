@@ -19,7 +19,7 @@ use base64::Engine as _;
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::MakeWriter;
 
-use super::MASK;
+use super::mask::MASK;
 
 /// Secrets shorter than this are not registered (see [`super::Redactor::add`]).
 const MIN_SECRET: usize = 3;

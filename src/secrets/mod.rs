@@ -3,11 +3,13 @@
 
 mod cipher;
 pub mod log_redaction;
+mod mask;
 pub mod private_file;
 mod redactor;
 
 pub use cipher::{Cipher, CipherError, KEY_LEN, MasterKey, NONCE_LEN};
-pub use redactor::{MASK, Redactor};
+pub use mask::MASK;
+pub use redactor::Redactor;
 
 /// An unguessable token (256 random bits, hex): WebSocket paths, session tokens.
 pub fn random_token() -> String {

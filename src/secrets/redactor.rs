@@ -1,5 +1,6 @@
 //! Keeping secret values (passwords, one-time codes) out of every message, error and log line.
 
+use super::mask::MASK;
 use std::sync::{Arc, RwLock};
 
 /// The secrets of one collect. Every text that leaves the engine goes through
@@ -30,8 +31,6 @@ impl Drop for Secrets {
         }
     }
 }
-
-pub const MASK: &str = "•••";
 
 impl Redactor {
     pub fn new() -> Self {
