@@ -1,10 +1,19 @@
 //! Keeps a tab on the connector's sites. Every request the page makes is paused (CDP
-//! `Fetch`) and let through only when its host is allowed: a logged-in page cannot send the
+//! `Fetch`) and let through only when its origin is allowed: a logged-in page cannot send the
 //! person's data to a tracker or a third-party script's server, and a site that redirects
 //! somewhere unexpected stops the collect instead of leading the browser there.
 //!
+//! An origin is allowed by scheme, host and port, never by host alone: the base URL allows
+//! its own scheme and port (and its host's subdomains), a `domains` entry `bank.example`
+//! allows that host and its subdomains on the default ports (`https` 443, `http` 80), and
+//! `bank.example:8443` on that port only. Private, loopback and link-local addresses (in any
+//! spelling the URL parser accepts: `2130706433`, `0x7f.1`, `0177.0.0.1`, `[::ffff:7f00:1]`,
+//! and the names `localhost` and `*.localhost`) are refused unless the base URL is itself
+//! such an address, so a public site's page cannot reach the machine or its network.
+//!
 //! `data:` and `blob:` URLs never reach the network, so `Fetch` does not pause them.
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, Mutex};
 
 use chromiumoxide::Page;
@@ -16,56 +25,276 @@ use chromiumoxide::cdp::browser_protocol::network::{ErrorReason, ResourceType};
 use chromiumoxide::cdp::browser_protocol::page::FrameId;
 use futures::StreamExt;
 use tokio::task::JoinHandle;
-use url::Url;
+use url::{Host, Url};
 
-/// The hosts a page may reach: each one and its subdomains.
+/// Which ports an allowed host may be reached on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Ports {
+    /// The default port of the URL's scheme: 443 for `https`/`wss`, 80 for `http`/`ws`.
+    Default,
+    /// This port, whatever the scheme.
+    Only(u16),
+    /// The base URL's: this scheme (`http` or `https`, its WebSocket twin included) and port.
+    Origin { secure: bool, port: u16 },
+}
+
+/// One allowed host (and its subdomains) with its ports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Allowed {
+    /// Lowercase, as the URL parser writes it (`127.0.0.1`, `[::1]`, `xn--…`).
+    host: String,
+    ports: Ports,
+}
+
+/// A `domains` entry that is not `host` or `host:port`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "domain {0:?} must be a host name, optionally with a port, such as bank.example or bank.example:8443"
+)]
+pub struct BadDomain(pub String);
+
+/// The origins a page may reach: the base URL's, and the connector's `domains`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HostAllowList {
-    hosts: Vec<String>,
+    allowed: Vec<Allowed>,
+    /// The base URL is itself a private address: the connector targets a local site.
+    private_ok: bool,
 }
 
 impl HostAllowList {
-    pub fn new<I, S>(hosts: I) -> HostAllowList
+    /// The base URL's origin (and its host's subdomains), and each `domains` entry. Entries
+    /// that do not parse are skipped: the connector check refuses them before a collect.
+    pub fn for_collect<I, S>(base_url: &Url, domains: I) -> HostAllowList
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let mut list = HostAllowList::default();
-        for host in hosts {
-            list.add(host.as_ref());
+        let mut list = HostAllowList {
+            allowed: Vec::new(),
+            private_ok: url_is_private(base_url),
+        };
+        if let (Some(host), Some(port)) = (base_url.host_str(), base_url.port_or_known_default()) {
+            list.push(Allowed {
+                host: host.to_ascii_lowercase(),
+                ports: Ports::Origin {
+                    secure: matches!(base_url.scheme(), "https" | "wss"),
+                    port,
+                },
+            });
+        }
+        for entry in domains {
+            if let Ok(allowed) = parse_domain(entry.as_ref()) {
+                list.push(allowed);
+            }
         }
         list
     }
 
-    pub fn add(&mut self, host: &str) {
-        let host = host.trim().trim_start_matches('.').to_ascii_lowercase();
-        if !host.is_empty() && !self.hosts.contains(&host) {
-            self.hosts.push(host);
+    fn push(&mut self, allowed: Allowed) {
+        if !self.allowed.contains(&allowed) {
+            self.allowed.push(allowed);
         }
     }
 
-    pub fn hosts(&self) -> &[String] {
-        &self.hosts
+    /// The allowed hosts, without ports: whose cookies and storage make a browser session.
+    pub fn hosts(&self) -> Vec<String> {
+        let mut hosts: Vec<String> = Vec::new();
+        for a in &self.allowed {
+            let host = a
+                .host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string();
+            if !hosts.contains(&host) {
+                hosts.push(host);
+            }
+        }
+        hosts
     }
 
     /// Whether a page may load `url`. URLs without a host pass only for `about:` and
     /// `data:`/`blob:` (which stay in the browser).
     pub fn permits(&self, url: &Url) -> bool {
-        let Some(host) = url.host_str() else {
-            return matches!(url.scheme(), "about" | "data" | "blob");
-        };
-        let host = host.to_ascii_lowercase();
-        self.hosts.iter().any(|allowed| {
-            host == *allowed
-                || host
-                    .strip_suffix(allowed.as_str())
-                    .is_some_and(|prefix| prefix.ends_with('.'))
-        })
+        self.refusal(url).is_none()
     }
 
     pub fn permits_str(&self, url: &str) -> bool {
         Url::parse(url).is_ok_and(|u| self.permits(&u))
     }
+
+    /// Why `url` is refused, or `None` when it is allowed.
+    pub fn refusal(&self, url: &Url) -> Option<BlockKind> {
+        let scheme = url.scheme();
+        let Some(host) = url.host_str() else {
+            return (!matches!(scheme, "about" | "data" | "blob")).then_some(BlockKind::Scheme);
+        };
+        let secure = match scheme {
+            "https" | "wss" => true,
+            "http" | "ws" => false,
+            _ => return Some(BlockKind::Scheme),
+        };
+        if !self.private_ok && url_is_private(url) {
+            return Some(BlockKind::Private);
+        }
+        let Some(port) = url.port_or_known_default() else {
+            return Some(BlockKind::Scheme);
+        };
+        let host = host.to_ascii_lowercase();
+        let mut host_known = false;
+        for a in &self.allowed {
+            if !host_matches(&host, &a.host) {
+                continue;
+            }
+            host_known = true;
+            let port_ok = match a.ports {
+                Ports::Default => port == if secure { 443 } else { 80 },
+                Ports::Only(p) => port == p,
+                Ports::Origin { secure: s, port: p } => secure == s && port == p,
+            };
+            if port_ok {
+                return None;
+            }
+        }
+        Some(if host_known {
+            BlockKind::Port
+        } else {
+            BlockKind::Host
+        })
+    }
+
+    /// Whether the base URL is a private address (and other private addresses are then
+    /// allowed, when listed).
+    pub fn private_ok(&self) -> bool {
+        self.private_ok
+    }
+}
+
+/// Why a request was kept from the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockKind {
+    /// A host that neither the base URL nor `domains` names.
+    Host,
+    /// An allowed host, on a port or scheme not allowed.
+    Port,
+    /// A private, loopback or link-local address, while the base URL is public.
+    Private,
+    /// A scheme that reaches no allowed origin (`file:`, `ftp:`…).
+    Scheme,
+    /// A tab the page opened (`window.open`, `target=_blank`), closed before it ran.
+    Popup,
+    /// A WebSocket to an origin outside the list.
+    WebSocket,
+}
+
+impl BlockKind {
+    /// The `kind` label of `gleaner_guard_blocked_total`.
+    pub fn label(self) -> &'static str {
+        match self {
+            BlockKind::Host => "host",
+            BlockKind::Port => "port",
+            BlockKind::Private => "private_address",
+            BlockKind::Scheme => "scheme",
+            BlockKind::Popup => "popup",
+            BlockKind::WebSocket => "websocket",
+        }
+    }
+}
+
+/// `host` is `allowed` or one of its subdomains. IP addresses have no subdomains.
+fn host_matches(host: &str, allowed: &str) -> bool {
+    host == allowed
+        || (!is_ip_literal(allowed)
+            && host
+                .strip_suffix(allowed)
+                .is_some_and(|prefix| prefix.ends_with('.')))
+}
+
+fn is_ip_literal(host: &str) -> bool {
+    host.starts_with('[') || host.parse::<Ipv4Addr>().is_ok()
+}
+
+/// Checks the syntax of a `domains` entry: `bank.example`, `bank.example:8443`,
+/// `127.0.0.1:4000`, `[::1]:4000`. A leading dot (`.bank.example`) is the same as none.
+pub fn check_domain(entry: &str) -> Result<(), BadDomain> {
+    parse_domain(entry).map(drop)
+}
+
+fn parse_domain(entry: &str) -> Result<Allowed, BadDomain> {
+    let bad = || BadDomain(entry.to_string());
+    let trimmed = entry.trim().trim_start_matches('.');
+    if trimmed.is_empty()
+        || trimmed.contains(['/', '\\', '@', '?', '#', ' '])
+        || trimmed.contains("://")
+    {
+        return Err(bad());
+    }
+    // An explicit port is a number after the host's last colon (outside `[...]`).
+    let explicit_port = match trimmed.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && (!host.contains(':') || host.ends_with(']')) => {
+            Some(
+                port.parse::<u16>()
+                    .ok()
+                    .filter(|p| *p > 0)
+                    .ok_or_else(bad)?,
+            )
+        }
+        Some(_) if !trimmed.starts_with('[') => return Err(bad()),
+        _ => None,
+    };
+    let url = Url::parse(&format!("http://{trimmed}/")).map_err(|_| bad())?;
+    let host = url.host_str().filter(|h| !h.is_empty()).ok_or_else(bad)?;
+    Ok(Allowed {
+        host: host.to_ascii_lowercase(),
+        ports: explicit_port.map_or(Ports::Default, Ports::Only),
+    })
+}
+
+/// Whether the URL's host is a private, loopback or link-local address, or a name that
+/// always means this machine (`localhost`, `*.localhost`).
+pub fn url_is_private(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(ip)) => ip_is_private(IpAddr::V4(ip)),
+        Some(Host::Ipv6(ip)) => ip_is_private(IpAddr::V6(ip)),
+        Some(Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+        None => false,
+    }
+}
+
+/// 127/8, 10/8, 172.16/12, 192.168/16, 169.254/16, 0/8, ::1, ::, fc00::/7, fe80::/10, and
+/// IPv4 addresses mapped or embedded in IPv6 (`::ffff:127.0.0.1`, `::127.0.0.1`).
+pub fn ip_is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.octets()[0] == 0
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = embedded_v4(v6) {
+                return ip_is_private(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// The IPv4 address inside `::ffff:a.b.c.d` (mapped) or `::a.b.c.d` (compatible).
+fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        return Some(v4);
+    }
+    let s = v6.segments();
+    (s[..6] == [0; 6] && !v6.is_loopback() && !v6.is_unspecified())
+        .then(|| Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8))
 }
 
 /// Requests kept from the network: how many, the first few, and the pages the main frame
@@ -78,13 +307,16 @@ pub struct BlockedRequests {
     /// Navigations of the main frame blocked, and the last one's URL.
     pub documents: u64,
     pub last_document: Option<String>,
+    /// How many of each kind (see [`BlockKind::label`]).
+    pub by_kind: std::collections::BTreeMap<&'static str, u64>,
 }
 
 impl BlockedRequests {
     pub const KEPT: usize = 20;
 
-    fn record(&mut self, url: &str, document: bool) {
+    pub(super) fn record(&mut self, url: &str, kind: BlockKind, document: bool) {
         self.count += 1;
+        *self.by_kind.entry(kind.label()).or_insert(0) += 1;
         if self.first.len() < Self::KEPT {
             self.first.push(url.to_string());
         }
@@ -96,6 +328,28 @@ impl BlockedRequests {
 }
 
 pub(super) type BlockedLog = Arc<Mutex<BlockedRequests>>;
+
+/// What a log line may show of a blocked URL: its scheme, host and port, never its path or
+/// query, which can carry the person's data.
+pub(super) fn loggable_origin(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(u) if u.host_str().is_some() => u.origin().ascii_serialization(),
+        Ok(u) => format!("{}:", u.scheme()),
+        Err(_) => "(not a URL)".into(),
+    }
+}
+
+/// Records a block in `log` and says it in the log, redacted to the origin.
+pub(super) fn note_block(log: &BlockedLog, url: &str, kind: BlockKind, document: bool) {
+    tracing::info!(
+        origin = %loggable_origin(url),
+        kind = kind.label(),
+        "guard: blocked, outside the connector's domains"
+    );
+    log.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .record(url, kind, document);
+}
 
 /// Starts pausing the page's requests and deciding on each. The returned task ends when
 /// the page's event stream does (the tab closed or the browser went away).
@@ -117,20 +371,19 @@ pub(super) async fn start(
     Ok(tokio::spawn(async move {
         while let Some(event) = paused.next().await {
             let page = page.clone();
-            let permitted = allow.permits_str(&event.request.url);
-            if !permitted {
+            let refusal = Url::parse(&event.request.url)
+                .map(|u| allow.refusal(&u))
+                .unwrap_or(Some(BlockKind::Scheme));
+            if let Some(kind) = refusal {
                 let document = matches!(event.resource_type, ResourceType::Document)
                     && main_frame.as_ref() == Some(&event.frame_id);
-                tracing::debug!(url = %event.request.url, "blocked: outside the connector's domains");
-                log.lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .record(&event.request.url, document);
+                note_block(&log, &event.request.url, kind, document);
             }
             // One task per request: a slow answer must not hold the requests behind it.
             // The answer can fail when the page navigated away meanwhile; nothing to do then.
             tokio::spawn(async move {
                 let id = event.request_id.clone();
-                let _ = if permitted {
+                let _ = if refusal.is_none() {
                     page.execute(ContinueRequestParams::new(id)).await.map(drop)
                 } else {
                     page.execute(FailRequestParams::new(id, ErrorReason::BlockedByClient))
@@ -150,38 +403,238 @@ mod tests {
         Url::parse(s).unwrap()
     }
 
+    fn list(base: &str, domains: &[&str]) -> HostAllowList {
+        HostAllowList::for_collect(&url(base), domains.iter().copied())
+    }
+
     #[test]
-    fn hosts_and_their_subdomains_pass() {
-        let list = HostAllowList::new(["bank.example", ".Static.CDN.example", "127.0.0.1"]);
-        assert!(list.permits(&url("https://bank.example/login")));
-        assert!(list.permits(&url("https://www.bank.example/")));
-        assert!(list.permits(&url("https://img.static.cdn.example/a.png")));
-        assert!(list.permits(&url("http://127.0.0.1:8080/")));
-        assert!(list.permits(&url("HTTPS://BANK.EXAMPLE/")));
-        assert!(list.permits(&url("data:text/plain,hi")));
-        assert!(list.permits(&url("about:blank")));
+    fn the_base_origin_and_listed_hosts_with_their_subdomains_pass() {
+        let l = list(
+            "https://bank.example/",
+            &["Static.CDN.example", ".img.example"],
+        );
+        assert!(l.permits(&url("https://bank.example/login")));
+        assert!(l.permits(&url("https://www.bank.example/")));
+        assert!(l.permits(&url("wss://bank.example/socket")));
+        assert!(l.permits(&url("https://img.static.cdn.example/a.png")));
+        assert!(l.permits(&url("http://img.static.cdn.example/a.png")));
+        assert!(l.permits(&url("https://a.img.example/")));
+        assert!(l.permits(&url("HTTPS://BANK.EXAMPLE:443/")));
+        assert!(l.permits(&url("data:text/plain,hi")));
+        assert!(l.permits(&url("about:blank")));
+        assert!(l.permits(&url("blob:https://bank.example/1")));
     }
 
     #[test]
     fn other_hosts_do_not() {
-        let list = HostAllowList::new(["bank.example", "127.0.0.1"]);
-        assert!(!list.permits(&url("https://evilbank.example/")));
-        assert!(!list.permits(&url("https://bank.example.evil.test/")));
-        assert!(!list.permits(&url("https://tracker.test/pixel.gif")));
-        assert!(!list.permits(&url("http://localhost:8080/")));
-        assert!(!list.permits(&url("file:///etc/passwd")));
-        assert!(!list.permits_str("not a url"));
+        let l = list("https://bank.example/", &[]);
+        assert_eq!(
+            l.refusal(&url("https://evilbank.example/")),
+            Some(BlockKind::Host)
+        );
+        assert!(!l.permits(&url("https://bank.example.evil.test/")));
+        assert!(!l.permits(&url("https://tracker.test/pixel.gif")));
+        assert_eq!(
+            l.refusal(&url("file:///etc/passwd")),
+            Some(BlockKind::Scheme)
+        );
+        assert!(!l.permits(&url("ftp://bank.example/")));
+        assert!(!l.permits_str("not a url"));
+    }
+
+    #[test]
+    fn the_base_url_allows_its_own_scheme_and_port_only() {
+        let l = list("http://127.0.0.1:47000/", &[]);
+        assert!(l.permits(&url("http://127.0.0.1:47000/accounts")));
+        assert!(l.permits(&url("ws://127.0.0.1:47000/live")));
+        assert_eq!(
+            l.refusal(&url("http://127.0.0.1:47001/")),
+            Some(BlockKind::Port)
+        );
+        assert_eq!(
+            l.refusal(&url("https://127.0.0.1:47000/")),
+            Some(BlockKind::Port)
+        );
+        assert!(!l.permits(&url("ws://127.0.0.1:47001/")));
+        assert!(!l.permits(&url("http://127.0.0.1/")));
+        // An address has no subdomains.
+        assert!(!host_matches("1.127.0.0.1", "127.0.0.1"));
+        assert!(!host_matches("a.[::1]", "[::1]"));
+        let l = list("https://bank.example/", &[]);
+        assert!(
+            !l.permits(&url("http://bank.example/")),
+            "the scheme counts"
+        );
+        assert!(!l.permits(&url("https://bank.example:8443/")));
+    }
+
+    #[test]
+    fn a_domain_without_a_port_opens_the_default_ports_only() {
+        let l = list("http://127.0.0.1:47000/", &["localhost"]);
+        assert!(l.permits(&url("http://localhost/")));
+        assert!(l.permits(&url("https://localhost/")));
+        assert!(l.permits(&url("https://a.localhost/")));
+        assert_eq!(
+            l.refusal(&url("http://localhost:47000/")),
+            Some(BlockKind::Port)
+        );
+        assert!(!l.permits(&url("http://a.localhost:8080/")));
+        assert!(!l.permits(&url("ws://localhost:47001/")));
+    }
+
+    #[test]
+    fn a_domain_can_name_its_port() {
+        let l = list(
+            "https://bank.example/",
+            &[
+                "api.bank.example:8443",
+                "cdn.example:80",
+                "[2001:db8::1]:9000",
+            ],
+        );
+        assert!(l.permits(&url("https://api.bank.example:8443/")));
+        assert!(l.permits(&url("https://v2.api.bank.example:8443/")));
+        assert!(l.permits(&url("wss://api.bank.example:8443/")));
+        assert!(!l.permits(&url("https://cdn.example/")));
+        assert!(l.permits(&url("http://cdn.example/")));
+        assert!(l.permits(&url("http://[2001:db8::1]:9000/")));
+        assert!(!l.permits(&url("http://[2001:db8::1]:9001/")));
+    }
+
+    #[test]
+    fn domain_syntax() {
+        for ok in [
+            "bank.example",
+            ".bank.example",
+            "bank.example:8443",
+            "127.0.0.1:4000",
+            "[::1]:4000",
+            "[::1]",
+            "xn--bcher-kva.example",
+        ] {
+            assert_eq!(check_domain(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "",
+            ".",
+            "https://bank.example",
+            "bank.example/x",
+            "bank.example:",
+            "bank.example:0",
+            "bank.example:99999",
+            "bank.example:https",
+            "user@bank.example",
+            "::1",
+            "bank example",
+        ] {
+            assert!(check_domain(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn private_addresses_are_refused_for_a_public_base_url_in_every_spelling() {
+        let everything = [
+            "127.0.0.1",
+            "127.0.0.2",
+            "10.1.2.3",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "localhost",
+            "a.localhost",
+            "[::1]",
+            "[fc00::1]",
+            "[fd12:3456::1]",
+            "[fe80::1]",
+            "[::ffff:127.0.0.1]",
+            "[::ffff:169.254.169.254]",
+            "[::ffff:7f00:1]",
+            "[::10.0.0.1]",
+            // decimal, hex, octal and short IPv4 forms, as browsers parse them
+            "2130706433",
+            "0x7f000001",
+            "0x7f.1",
+            "0177.0.0.1",
+            "0177.1",
+            "127.1",
+            "017700000001",
+            "0xa9.0xfe.0xa9.0xfe",
+            "2852039166",
+            "3232235777",
+        ];
+        let domains: Vec<String> = everything.iter().map(|h| format!("{h}:80")).collect();
+        let l = HostAllowList::for_collect(&url("https://bank.example/"), &domains);
+        for host in everything {
+            let u = url(&format!("http://{host}/"));
+            assert_eq!(l.refusal(&u), Some(BlockKind::Private), "{host} ({u})");
+        }
+        for public in [
+            "8.8.8.8",
+            "172.32.0.1",
+            "192.169.0.1",
+            "[2001:db8::1]",
+            "11.0.0.1",
+        ] {
+            assert!(
+                !url_is_private(&url(&format!("http://{public}/"))),
+                "{public}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_local_base_url_may_reach_listed_local_addresses() {
+        let l = list(
+            "http://127.0.0.1:47000/",
+            &["10.0.0.5:8080", "localhost:47000"],
+        );
+        assert!(l.private_ok());
+        assert!(l.permits(&url("http://10.0.0.5:8080/")));
+        assert!(l.permits(&url("http://localhost:47000/")));
+        // Listed or not is still the rule.
+        assert_eq!(
+            l.refusal(&url("http://127.0.0.2:47000/")),
+            Some(BlockKind::Host)
+        );
+        assert_eq!(
+            l.refusal(&url("http://2130706434:47000/")),
+            Some(BlockKind::Host)
+        );
+        assert!(list("http://localhost:3000/", &[]).private_ok());
+        assert!(list("http://[::1]:3000/", &[]).private_ok());
+        assert!(!list("https://bank.example/", &[]).private_ok());
     }
 
     #[test]
     fn the_log_keeps_the_first_urls_and_the_last_document() {
         let mut log = BlockedRequests::default();
         for i in 0..30 {
-            log.record(&format!("https://t.test/{i}"), i == 3);
+            log.record(&format!("https://t.test/{i}"), BlockKind::Host, i == 3);
         }
         assert_eq!(log.count, 30);
         assert_eq!(log.documents, 1);
         assert_eq!(log.first.len(), BlockedRequests::KEPT);
         assert_eq!(log.last_document.as_deref(), Some("https://t.test/3"));
+        assert_eq!(log.by_kind["host"], 30);
+    }
+
+    #[test]
+    fn logs_show_the_origin_only() {
+        assert_eq!(
+            loggable_origin("https://t.test:8443/p?iban=FR76&pw=x"),
+            "https://t.test:8443"
+        );
+        assert_eq!(loggable_origin("file:///etc/passwd"), "file:");
+    }
+
+    #[test]
+    fn hosts_are_the_session_hosts() {
+        let l = list(
+            "http://127.0.0.1:47000/",
+            &["bank.example", "bank.example:8443", "[::1]:1"],
+        );
+        assert_eq!(l.hosts(), vec!["127.0.0.1", "bank.example", "::1"]);
     }
 }

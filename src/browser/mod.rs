@@ -26,7 +26,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use error::BrowserError;
-pub use guard::{BlockedRequests, HostAllowList};
+pub use guard::{BadDomain, BlockKind, BlockedRequests, HostAllowList, check_domain};
 pub use profile::PROFILE_PREFIX;
 pub use screen::{Frame, Screen, Screencast};
 pub use state::{BrowserState, KeptCookie};

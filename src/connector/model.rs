@@ -20,8 +20,9 @@ pub struct Connector {
     pub name: String,
     /// Where relative URLs (`goto: /login`) point. `gleaner run --base-url` overrides it.
     pub base_url: Located<String>,
-    /// The hosts the page may reach, with their subdomains (the base URL's host is always
-    /// allowed). Requests to any other host are blocked inside the browser.
+    /// The hosts the page may reach, with their subdomains (the base URL's origin is always
+    /// allowed): `bank.example` on the default ports (443, 80), `bank.example:8443` on that
+    /// port. Requests to any other host or port are blocked inside the browser.
     #[serde(default)]
     pub domains: Vec<Located<String>>,
     /// What the person must give: login, password, ... in the order they are asked.

@@ -20,7 +20,7 @@ impl Runner<'_> {
     /// The hosts whose cookies and storage make the browser state: the base URL's (the
     /// override included) and the connector's `domains`.
     fn browser_state_hosts(&self) -> Vec<String> {
-        self.allow.hosts().to_vec()
+        self.allow.hosts()
     }
 
     /// Restores the kept browser state into the tab, which has not navigated yet. Returns

@@ -414,11 +414,7 @@ impl<'a> Runner<'a> {
 
 /// The base URL's host (an override included) and the connector's `domains`.
 fn allowed_hosts(plan: &Plan, base_url: &Url) -> HostAllowList {
-    let mut allow = HostAllowList::new(plan.domains.iter().map(String::as_str));
-    if let Some(host) = base_url.host_str() {
-        allow.add(host);
-    }
-    allow
+    HostAllowList::for_collect(base_url, &plan.domains)
 }
 
 fn lookup(vars: &HashMap<String, Value>, path: &[String]) -> Option<Value> {

@@ -75,7 +75,8 @@ async fn third_party_requests_never_leave_the_browser() {
 #[tokio::test]
 async fn a_listed_domain_is_reached() {
     let site = common::demo_site().await;
-    let run = run(&site, "[demo-bank.example, localhost]", LOAD_THIRD_PARTY).await;
+    let domains = format!("[demo-bank.example, 'localhost:{}']", site.addr().port());
+    let run = run(&site, &domains, LOAD_THIRD_PARTY).await;
     assert_eq!(
         run.outcome().lists["results"],
         vec![json!({ "loaded": "true true true" })]
@@ -88,6 +89,22 @@ async fn a_listed_domain_is_reached() {
     ] {
         assert_eq!(site.hits(path), 1, "{path}: {:?}", tracker_hits(&site));
     }
+}
+
+/// `domains: [localhost]` opens the default ports of `localhost` only, not the site's.
+#[tokio::test]
+async fn a_listed_domain_without_its_port_is_not_reached() {
+    let site = common::demo_site().await;
+    let run = run(&site, "[demo-bank.example, localhost]", LOAD_THIRD_PARTY).await;
+    assert_eq!(
+        run.outcome().lists["results"],
+        vec![json!({ "loaded": "false false false" })]
+    );
+    assert!(
+        tracker_hits(&site).iter().all(|(_, n)| *n == 0),
+        "{:?}",
+        tracker_hits(&site)
+    );
 }
 
 #[tokio::test]

@@ -216,14 +216,8 @@ impl Checker<'_> {
             }
         };
         for d in &c.domains {
-            if d.is_empty() || d.contains('/') || d.contains(':') {
-                self.err(
-                    d.pos,
-                    format!(
-                        "domain {:?} must be a host name such as bank.example",
-                        d.value
-                    ),
-                );
+            if let Err(e) = crate::browser::check_domain(d) {
+                self.err(d.pos, e.to_string());
             }
         }
         for (name, field) in &c.fields {
