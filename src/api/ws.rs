@@ -29,7 +29,7 @@ use super::error::AppError;
 use super::messages::{BadClientMessage, ClientMessage, MAX_CLIENT_MESSAGE, ServerMessage};
 use super::state::AppState;
 use crate::collect::live::{InputError, Live, LiveFrame, Status};
-use crate::store::UiToken;
+use crate::store::Store;
 
 /// The subprotocol prefix by which the UI page offers its token.
 pub const UI_TOKEN_PROTOCOL: &str = "gleaner-ui.";
@@ -80,7 +80,10 @@ pub async fn live_ws(
         Client::Backend => upgrade,
     };
     let bound = match client {
-        Client::Ui { ui_token, .. } => Some(ui_token),
+        Client::Ui { token, .. } => Some(Binding {
+            store: state.collector.store().clone(),
+            token,
+        }),
         Client::Backend => None,
     };
     Ok(upgrade
@@ -94,7 +97,27 @@ enum Client {
     /// A backend, with the API key.
     Backend,
     /// The UI page, with a live token of the collect's user, offered as `protocol`.
-    Ui { ui_token: UiToken, protocol: String },
+    Ui { token: String, protocol: String },
+}
+
+/// The UI token a socket was opened with. It is read again from the store for each message,
+/// so the socket gives no input once the token has expired (or is gone).
+struct Binding {
+    store: Store,
+    token: String,
+}
+
+impl Binding {
+    async fn is_live(&self) -> bool {
+        match self.store.ui_token(&self.token).await {
+            Ok(Some(t)) => !t.is_expired(),
+            Ok(None) => false,
+            Err(e) => {
+                tracing::error!("UI token lookup: {e}");
+                false
+            }
+        }
+    }
 }
 
 /// The API key, or a live UI token of the collect's user; 401 with the reason otherwise.
@@ -149,7 +172,7 @@ async fn client_of(state: &AppState, headers: &HeaderMap, live: &Live) -> Result
         return Err(AppError::NotFound("no live collect for this path".into()));
     }
     Ok(Client::Ui {
-        ui_token,
+        token: token.to_string(),
         protocol: protocol.to_string(),
     })
 }
@@ -187,7 +210,7 @@ async fn send(socket: &mut WebSocket, message: &ServerMessage) -> bool {
         .is_ok()
 }
 
-async fn serve(mut socket: WebSocket, live: Arc<Live>, bound: Option<UiToken>) {
+async fn serve(mut socket: WebSocket, live: Arc<Live>, bound: Option<Binding>) {
     let mut viewer = live.attach();
     let status = viewer.status.borrow_and_update().clone();
     if !send(&mut socket, &state_message(&status)).await {
@@ -283,8 +306,10 @@ enum Refused {
 }
 
 /// Applies one client message; on a socket bound to a UI token, only while it lives.
-async fn handle(live: &Live, bound: Option<&UiToken>, text: &str) -> Result<(), Refused> {
-    if bound.is_some_and(UiToken::is_expired) {
+async fn handle(live: &Live, bound: Option<&Binding>, text: &str) -> Result<(), Refused> {
+    if let Some(binding) = bound
+        && !binding.is_live().await
+    {
         return Err(Refused::SessionExpired);
     }
     let message = ClientMessage::parse(text)?;

@@ -444,7 +444,7 @@ async fn only_the_ui_and_backends_open_the_socket_and_the_path_dies_with_its_col
         }
     };
     let (live_token, _) = ui_token("user-1", Duration::from_secs(600)).await;
-    let (short_token, short) = ui_token("user-1", Duration::from_secs(3)).await;
+    let (short_token, _) = ui_token("user-1", Duration::from_secs(600)).await;
     let (intruder_token, _) = ui_token("intruder", Duration::from_secs(600)).await;
     let with = |origin: Option<&str>, key: Option<&str>, token: Option<&str>| Handshake {
         origin: origin.map(str::to_string),
@@ -514,11 +514,9 @@ async fn only_the_ui_and_backends_open_the_socket_and_the_path_dies_with_its_col
         .await;
     assert!(refusal.contains("64"), "{refusal}");
 
-    // The UI's session ends while the code is asked: its socket can no longer give it.
-    let expires_at = std::time::UNIX_EPOCH + Duration::from_millis(short.expires_at as u64);
-    if let Ok(left) = expires_at.duration_since(std::time::SystemTime::now()) {
-        tokio::time::sleep(left + Duration::from_millis(50)).await;
-    }
+    // The UI's session ends while the code is asked (its expiry, in the store, passes):
+    // its socket can no longer give it.
+    expire_ui_token(&svc, &short_token).await;
     let code = svc.site.wait_code("alice", STEP).await.unwrap();
     ui.send(&ClientMessage::Twofa { code: code.clone() }).await;
     let refusal = ui
@@ -543,4 +541,21 @@ async fn only_the_ui_and_backends_open_the_socket_and_the_path_dies_with_its_col
         Some(StatusCode::NOT_FOUND)
     );
     svc.stop().await;
+}
+
+/// Moves a UI token's expiry to the past in the service's database, as time would.
+async fn expire_ui_token(svc: &TestService, token: &str) {
+    use sha2::Digest;
+    let db = svc.data.path().join("gleaner.db");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .expect("open the service's database");
+    let hash = hex::encode(sha2::Sha256::digest(token.as_bytes()));
+    let updated = sqlx::query("UPDATE ui_tokens SET expires_at = 0 WHERE token_hash = $1")
+        .bind(hash)
+        .execute(&pool)
+        .await
+        .expect("update the token");
+    assert_eq!(updated.rows_affected(), 1, "the token is in the store");
+    pool.close().await;
 }
