@@ -109,18 +109,6 @@ impl FieldDef {
     }
 }
 
-impl Connector {
-    /// The field that names the account: the one marked `identity`, else the first
-    /// non-secret one.
-    pub fn identity_field(&self) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(_, f)| f.identity)
-            .or_else(|| self.fields.iter().find(|(_, f)| !f.is_secret()))
-            .map(|(name, _)| name.as_str())
-    }
-}
-
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FieldKind {
