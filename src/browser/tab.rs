@@ -11,7 +11,9 @@ use chromiumoxide::cdp::browser_protocol::io::{CloseParams, ReadParams};
 use chromiumoxide::cdp::browser_protocol::network::{
     EventResponseReceived, LoadNetworkResourceOptions, LoadNetworkResourceParams, ResourceType,
 };
-use chromiumoxide::cdp::browser_protocol::page::{FrameId, NavigateParams};
+use chromiumoxide::cdp::browser_protocol::page::{
+    AddScriptToEvaluateOnNewDocumentParams, FrameId, NavigateParams,
+};
 use chromiumoxide::cdp::js_protocol::runtime::{EvaluateParams, EventExecutionContextCreated};
 use chromiumoxide::error::CdpError;
 use futures::StreamExt;
@@ -27,6 +29,29 @@ use super::input;
 use super::screen::Screen;
 
 const AGENT: &str = include_str!("agent.js");
+
+/// Runs before each document's own scripts: removes frames (and objects, embeds) pointing at
+/// local schemes as soon as they are inserted. Chromium refuses to load them, but the frame
+/// then never sends a lifecycle event, and a navigation's wait for every frame's `load`
+/// (chromiumoxide's) held `goto` until its timeout.
+const REFUSE_LOCAL_FRAMES: &str = r#"(() => {
+  const local = (u) => /^\s*(file|filesystem|view-source|chrome|chrome-extension|chrome-untrusted|devtools):/i.test(u || '');
+  const check = (el) => {
+    const tag = el.localName;
+    const src = tag === 'object' ? el.getAttribute('data') : el.getAttribute('src');
+    if (['iframe', 'frame', 'object', 'embed'].includes(tag) && local(src)) el.remove();
+  };
+  new MutationObserver((records) => {
+    for (const r of records) {
+      if (r.type === 'attributes') check(r.target);
+      for (const n of r.addedNodes) {
+        if (n.nodeType !== 1) continue;
+        check(n);
+        n.querySelectorAll('iframe, frame, object, embed').forEach(check);
+      }
+    }
+  }).observe(document, { childList: true, subtree: true, attributes: true, attributeFilter: ['src', 'data'] });
+})();"#;
 
 /// The state of one selector in a [`Probe`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -147,6 +172,9 @@ impl Tab {
             .map_err(|e| cdp_error(e, &alive))?;
         // The main frame's id is the target's and stays the same across navigations.
         let main_frame = page.mainframe().await.map_err(|e| cdp_error(e, &alive))?;
+        page.execute(AddScriptToEvaluateOnNewDocumentParams::new(REFUSE_LOCAL_FRAMES))
+            .await
+            .map_err(|e| cdp_error(e, &alive))?;
         let last_document: LastDocument = Arc::new(Mutex::new(None));
         let mut responses = page
             .event_listener::<EventResponseReceived>()
