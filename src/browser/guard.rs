@@ -314,6 +314,20 @@ pub struct BlockedRequests {
 impl BlockedRequests {
     pub const KEPT: usize = 20;
 
+    /// Adds `other`'s counts (the egress proxy's to a tab's).
+    pub(super) fn merge(&mut self, other: &BlockedRequests) {
+        self.count += other.count;
+        for (kind, n) in &other.by_kind {
+            *self.by_kind.entry(kind).or_insert(0) += n;
+        }
+        let room = Self::KEPT.saturating_sub(self.first.len());
+        self.first.extend(other.first.iter().take(room).cloned());
+        self.documents += other.documents;
+        if other.last_document.is_some() {
+            self.last_document.clone_from(&other.last_document);
+        }
+    }
+
     pub(super) fn record(&mut self, url: &str, kind: BlockKind, document: bool) {
         self.count += 1;
         *self.by_kind.entry(kind.label()).or_insert(0) += 1;

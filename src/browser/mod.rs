@@ -6,6 +6,7 @@
 //! their own context with [`Browser::new_isolated_tab`] and hands out the same `Tab`.
 
 mod cdp;
+mod egress;
 mod error;
 mod guard;
 mod input;
@@ -25,6 +26,7 @@ use futures::StreamExt;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use egress::EgressHandle;
 pub use error::BrowserError;
 pub use guard::{BadDomain, BlockKind, BlockedRequests, HostAllowList, check_domain};
 pub use profile::PROFILE_PREFIX;
@@ -124,6 +126,8 @@ pub struct Browser {
     handler: Option<JoinHandle<()>>,
     profile: Option<profile::Profile>,
     profile_path: PathBuf,
+    /// Outlives the browser's process: dropped in `cleanup`.
+    egress: Option<egress::Egress>,
     pid: Option<i32>,
     alive: watch::Receiver<bool>,
     options: LaunchOptions,
@@ -141,6 +145,9 @@ impl Browser {
         let profile =
             profile::create(&options.resolved_profile_root()).map_err(BrowserError::Profile)?;
         let profile_path = profile.path().to_path_buf();
+        let egress = egress::Egress::start()
+            .await
+            .map_err(|e| BrowserError::Launch(format!("cannot start the egress proxy: {e}")))?;
 
         let (w, h) = options.viewport;
         let mut builder = chromiumoxide::BrowserConfig::builder()
@@ -169,6 +176,15 @@ impl Browser {
                 "disable-default-apps",
                 "password-store=basic",
                 "lang=fr-FR,fr,en",
+            ])
+            // Every connection, loopback included, through the egress proxy (see egress.rs),
+            // which resolves names itself: Chromium resolves none (no DNS prefetch, no
+            // lookup that could carry data out in a name), and WebRTC sends no UDP.
+            .arg(format!("proxy-server={}", egress.proxy_server()))
+            .args([
+                "proxy-bypass-list=<-loopback>",
+                "host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+                "webrtc-ip-handling-policy=disable_non_proxied_udp",
             ]);
         builder = if options.headless {
             builder.new_headless_mode()
@@ -209,6 +225,7 @@ impl Browser {
             handler: Some(handler_task),
             profile: Some(profile),
             profile_path,
+            egress: Some(egress),
             pid: None,
             alive,
             options,
@@ -284,7 +301,12 @@ impl Browser {
             .new_page(params)
             .await
             .map_err(|e| cdp::cdp_error(e, &self.alive))?;
-        Tab::new(page, self.alive.clone(), self.options.viewport).await
+        let egress = self
+            .egress
+            .as_ref()
+            .map(egress::Egress::handle)
+            .ok_or(BrowserError::Crashed)?;
+        Tab::new(page, self.alive.clone(), self.options.viewport, egress).await
     }
 
     /// Closes the browser: a polite `Browser.close`, then a kill if it does not exit in
@@ -332,6 +354,7 @@ impl Browser {
             );
         }
         process::reap_orphans();
+        self.egress.take();
     }
 }
 

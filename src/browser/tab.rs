@@ -23,6 +23,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::cdp::cdp_error;
+use super::egress::EgressHandle;
 use super::error::BrowserError;
 use super::guard::{self, BlockedLog, BlockedRequests, HostAllowList};
 use super::input;
@@ -142,6 +143,8 @@ pub struct Tab {
     /// Decides on each request once [`Tab::allow_only`] was called.
     guard: Mutex<Option<tokio::task::JoinHandle<()>>>,
     blocked: BlockedLog,
+    /// The browser's egress proxy: what the tab's `Fetch` guard cannot see.
+    egress: EgressHandle,
     viewport: (u32, u32),
 }
 
@@ -164,6 +167,7 @@ impl Tab {
         page: Page,
         alive: watch::Receiver<bool>,
         viewport: (u32, u32),
+        egress: EgressHandle,
     ) -> Result<Tab, BrowserError> {
         let metrics =
             SetDeviceMetricsOverrideParams::new(viewport.0 as i64, viewport.1 as i64, 1.0, false);
@@ -172,9 +176,11 @@ impl Tab {
             .map_err(|e| cdp_error(e, &alive))?;
         // The main frame's id is the target's and stays the same across navigations.
         let main_frame = page.mainframe().await.map_err(|e| cdp_error(e, &alive))?;
-        page.execute(AddScriptToEvaluateOnNewDocumentParams::new(REFUSE_LOCAL_FRAMES))
-            .await
-            .map_err(|e| cdp_error(e, &alive))?;
+        page.execute(AddScriptToEvaluateOnNewDocumentParams::new(
+            REFUSE_LOCAL_FRAMES,
+        ))
+        .await
+        .map_err(|e| cdp_error(e, &alive))?;
         let last_document: LastDocument = Arc::new(Mutex::new(None));
         let mut responses = page
             .event_listener::<EventResponseReceived>()
@@ -200,6 +206,7 @@ impl Tab {
             main_frame,
             guard: Mutex::new(None),
             blocked: BlockedLog::default(),
+            egress,
             viewport,
         })
     }
@@ -207,6 +214,8 @@ impl Tab {
     /// From now on, requests to hosts outside `allow` fail (`net::ERR_BLOCKED_BY_CLIENT`)
     /// before they leave the browser. Calling it again replaces the list.
     pub async fn allow_only(&self, allow: HostAllowList) -> Result<(), BrowserError> {
+        // Every target of the browser, not only this tab: popups, workers, WebSockets.
+        self.egress.restrict(allow.clone());
         let task = guard::start(
             &self.page,
             self.main_frame.clone(),
@@ -228,10 +237,18 @@ impl Tab {
 
     /// The requests kept from the network so far.
     pub fn blocked(&self) -> BlockedRequests {
-        self.blocked
+        let mut blocked = self
+            .blocked
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .clone()
+            .clone();
+        blocked.merge(&self.egress.blocked());
+        blocked
+    }
+
+    /// The browser's egress proxy, which this tab's [`Tab::allow_only`] restricts too.
+    pub fn egress(&self) -> &EgressHandle {
+        &self.egress
     }
 
     pub(super) fn err(&self, e: CdpError) -> BrowserError {

@@ -86,6 +86,9 @@ impl<'a> Runner<'a> {
         }
         let result = self.run_sections().await;
         let blocked = self.tab.blocked();
+        for (kind, n) in &blocked.by_kind {
+            crate::metrics::guard_blocked(self.plan.id.as_str(), kind, *n);
+        }
         if blocked.count > 0 {
             let first = self.links.redactor.redact(&blocked.first.join(" "));
             tracing::info!(

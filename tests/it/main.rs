@@ -6,6 +6,7 @@ mod browser;
 mod check;
 mod collect;
 mod common;
+mod escape;
 mod guard;
 mod incremental;
 mod layout;

@@ -19,6 +19,7 @@
 mod app;
 mod data;
 mod extra;
+pub mod hostile;
 mod human;
 mod login;
 mod render;
