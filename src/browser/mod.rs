@@ -6,7 +6,7 @@
 //! their own context with [`Browser::new_isolated_tab`] and hands out the same `Tab`.
 
 mod cdp;
-mod egress;
+pub mod egress;
 mod error;
 mod guard;
 mod input;

@@ -31,7 +31,7 @@ use admission::{Policy, Shared};
 use resolve::{Lookup, PinnedResolver, SystemLookup};
 
 /// A running egress proxy. Dropping it stops it.
-pub(crate) struct Egress {
+pub struct Egress {
     addr: SocketAddr,
     handle: EgressHandle,
     task: JoinHandle<()>,
@@ -39,11 +39,11 @@ pub(crate) struct Egress {
 
 impl Egress {
     /// Listens on `127.0.0.1:0`, open until [`EgressHandle::restrict`].
-    pub(crate) async fn start() -> std::io::Result<Egress> {
+    pub async fn start() -> std::io::Result<Egress> {
         Egress::start_with(Box::new(SystemLookup)).await
     }
 
-    pub(crate) async fn start_with(lookup: Box<dyn Lookup>) -> std::io::Result<Egress> {
+    pub async fn start_with(lookup: Box<dyn Lookup>) -> std::io::Result<Egress> {
         let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
@@ -61,11 +61,11 @@ impl Egress {
     }
 
     /// The `--proxy-server` value.
-    pub(crate) fn proxy_server(&self) -> String {
+    pub fn proxy_server(&self) -> String {
         format!("http://{}", self.addr)
     }
 
-    pub(crate) fn handle(&self) -> EgressHandle {
+    pub fn handle(&self) -> EgressHandle {
         self.handle.clone()
     }
 }
