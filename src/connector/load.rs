@@ -29,11 +29,33 @@ fn render(diags: &[Diagnostic]) -> String {
 
 /// Reads, parses, checks and compiles a connector file.
 pub fn load(path: &Path) -> Result<Plan, LoadError> {
-    let src = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    parse(&src, &path.display().to_string())
+    let file = path.display().to_string();
+    let src = utf8(&bytes, &file).map_err(|d| LoadError::Invalid(vec![d]))?;
+    parse(src, &file)
+}
+
+/// The file's text, or a diagnostic at its first byte that is not UTF-8.
+pub fn utf8<'a>(bytes: &'a [u8], file: &str) -> Result<&'a str, Diagnostic> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let valid = &bytes[..e.valid_up_to()];
+        // The prefix is valid UTF-8 by definition; count lines and characters in it.
+        let before = std::str::from_utf8(valid).unwrap_or_default();
+        let line = before.matches('\n').count() as u32 + 1;
+        let column = before.rsplit('\n').next().unwrap_or("").chars().count() as u32 + 1;
+        let bad = bytes[e.valid_up_to()];
+        Diagnostic {
+            file: file.to_string(),
+            pos: Pos { line, column },
+            message: format!(
+                "the file is not UTF-8: byte 0x{bad:02X} here is not a character \
+                 (save the file as UTF-8)"
+            ),
+        }
+    })
 }
 
 /// Parses, checks and compiles connector source; `file` names it in diagnostics.
@@ -61,9 +83,26 @@ pub fn parse_unchecked(src: &str, file: &str) -> Result<Connector, Diagnostic> {
     })
 }
 
+/// The error under serde-saphyr's snippet and alias wrappers.
+fn innermost(mut e: &serde_saphyr::Error) -> &serde_saphyr::Error {
+    loop {
+        match e {
+            serde_saphyr::Error::WithSnippet { error, .. }
+            | serde_saphyr::Error::AliasError { error, .. } => e = error,
+            other => return other,
+        }
+    }
+}
+
 /// serde-saphyr renders errors with a source snippet and location; the diagnostic carries
 /// the location itself, so keep only the first line and drop a trailing " at line N column M".
 fn plain_message(e: &serde_saphyr::Error) -> String {
+    if let serde_saphyr::Error::DuplicateMappingKey { key, .. } = innermost(e) {
+        return match key {
+            Some(k) => format!("`{k}` is given twice in the same mapping; keep one"),
+            None => "a key is given twice in the same mapping; keep one".to_string(),
+        };
+    }
     let full = e.to_string();
     let first = full.lines().next().unwrap_or("").trim();
     let first = match first.rfind(" at line ") {

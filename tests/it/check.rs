@@ -119,3 +119,30 @@ fn every_connector_names_the_schema() {
         );
     }
 }
+
+/// A file saved as Latin-1: the position of the first byte that is not UTF-8 (`é` in
+/// `/résumé`), not a bare "stream did not contain valid UTF-8".
+#[test]
+fn a_file_that_is_not_utf8_gets_the_position_of_its_first_bad_byte() {
+    let (code, lines) = check("tests/fixtures/broken/latin1.yaml");
+    assert_eq!(code, 1);
+    assert_eq!(
+        lines,
+        vec![
+            "tests/fixtures/broken/latin1.yaml:8:13: the file is not UTF-8: byte 0xE9 here is not a character (save the file as UTF-8)"
+        ]
+    );
+}
+
+#[test]
+fn a_duplicate_key_is_named_without_the_yaml_library_advice() {
+    let (code, lines) = check("tests/fixtures/broken/duplicate-key.yaml");
+    assert_eq!(code, 1);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with("tests/fixtures/broken/duplicate-key.yaml:6:")
+            && lines[0].ends_with("`name` is given twice in the same mapping; keep one"),
+        "{}",
+        lines[0]
+    );
+}
