@@ -6,6 +6,7 @@
 //! their own context with [`Browser::new_isolated_tab`] and hands out the same `Tab`.
 
 mod cdp;
+mod crash;
 pub mod egress;
 mod error;
 mod guard;
@@ -26,6 +27,7 @@ use futures::StreamExt;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use crash::Crash;
 pub use egress::EgressHandle;
 pub use error::BrowserError;
 pub use guard::{BadDomain, BlockKind, BlockedRequests, HostAllowList, check_domain};
@@ -128,6 +130,9 @@ pub struct Browser {
     profile_path: PathBuf,
     /// Outlives the browser's process: dropped in `cleanup`.
     egress: Option<egress::Egress>,
+    /// Renderer crashes, by target; set once the browser answers.
+    crashes: Option<crash::CrashedTargets>,
+    crash_watch: Option<JoinHandle<()>>,
     pid: Option<i32>,
     alive: watch::Receiver<bool>,
     options: LaunchOptions,
@@ -226,6 +231,8 @@ impl Browser {
             profile: Some(profile),
             profile_path,
             egress: Some(egress),
+            crashes: None,
+            crash_watch: None,
             pid: None,
             alive,
             options,
@@ -255,6 +262,11 @@ impl Browser {
             .await
             .map_err(|_| BrowserError::Timeout("Browser.getVersion".into()))?
             .map_err(|e| BrowserError::Launch(e.to_string()))?;
+        let (crashes, task) = crash::watch_targets(browser)
+            .await
+            .map_err(|e| BrowserError::Launch(e.to_string()))?;
+        self.crashes = Some(crashes);
+        self.crash_watch = Some(task);
         Ok(())
     }
 
@@ -306,7 +318,8 @@ impl Browser {
             .as_ref()
             .map(egress::Egress::handle)
             .ok_or(BrowserError::Crashed)?;
-        Tab::new(page, self.alive.clone(), self.options.viewport, egress).await
+        let crashes = self.crashes.clone().ok_or(BrowserError::Crashed)?;
+        Tab::new(page, self.alive.clone(), crashes, self.options.viewport, egress).await
     }
 
     /// Closes the browser: a polite `Browser.close`, then a kill if it does not exit in
@@ -355,6 +368,9 @@ impl Browser {
         }
         process::reap_orphans();
         self.egress.take();
+        if let Some(task) = self.crash_watch.take() {
+            task.abort();
+        }
     }
 }
 

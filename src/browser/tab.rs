@@ -23,6 +23,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::cdp::cdp_error;
+use super::crash::{self, Crash, CrashedTargets};
 use super::egress::EgressHandle;
 use super::error::BrowserError;
 use super::guard::{self, BlockedLog, BlockedRequests, HostAllowList};
@@ -145,6 +146,9 @@ pub struct Tab {
     blocked: BlockedLog,
     /// The browser's egress proxy: what the tab's `Fetch` guard cannot see.
     egress: EgressHandle,
+    /// The browser's crashed targets; this tab's is `target`.
+    crashes: CrashedTargets,
+    target: String,
     viewport: (u32, u32),
 }
 
@@ -166,9 +170,11 @@ impl Tab {
     pub(crate) async fn new(
         page: Page,
         alive: watch::Receiver<bool>,
+        crashes: CrashedTargets,
         viewport: (u32, u32),
         egress: EgressHandle,
     ) -> Result<Tab, BrowserError> {
+        let target = page.target_id().inner().clone();
         let metrics =
             SetDeviceMetricsOverrideParams::new(viewport.0 as i64, viewport.1 as i64, 1.0, false);
         page.execute(metrics)
@@ -207,6 +213,8 @@ impl Tab {
             guard: Mutex::new(None),
             blocked: BlockedLog::default(),
             egress,
+            crashes,
+            target,
             viewport,
         })
     }
@@ -256,9 +264,14 @@ impl Tab {
     }
 
     /// Resolves when the browser is gone.
-    pub async fn crashed(&self) {
-        let mut alive = self.alive.clone();
-        let _ = alive.wait_for(|a| !*a).await;
+    /// Resolves when the tab's renderer crashes or the browser is gone, with which.
+    pub async fn crashed(&self) -> Crash {
+        crash::crashed(&self.target, self.crashes.clone(), self.alive.clone()).await
+    }
+
+    /// The crash that already happened, if any.
+    pub fn crash_now(&self) -> Option<Crash> {
+        crash::crash_now(&self.target, &self.crashes, &self.alive)
     }
 
     pub fn is_alive(&self) -> bool {

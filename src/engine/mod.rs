@@ -19,7 +19,8 @@ pub mod pages;
 mod person;
 mod runner;
 
-use crate::browser::Tab;
+use crate::browser::{Crash, Tab};
+use crate::codes::{ErrorCode, ErrorKind};
 use crate::connector::plan::Plan;
 
 pub use document::DocumentRecord;
@@ -48,8 +49,20 @@ pub async fn run(
     }
     let mut runner = runner::Runner::new(plan, tab, inputs, options, links);
     let work = runner.run_all();
-    tokio::select! {
+    let result = tokio::select! {
         result = work => result,
-        _ = tab.crashed() => Err(CollectError::new(crate::codes::ErrorKind::BrowserCrashed, "the browser crashed or closed during the collect")),
+        crash = tab.crashed() => Err(crash_error(crash)),
+    };
+    // A step that failed because its renderer had just crashed fails for that reason.
+    match (result, tab.crash_now()) {
+        (Err(e), Some(crash)) if e.kind() != ErrorKind::BrowserCrashed => Err(crash_error(crash)),
+        (result, _) => result,
     }
+}
+
+fn crash_error(crash: Crash) -> CollectError {
+    CollectError::new(
+        ErrorCode::with_detail(ErrorKind::BrowserCrashed, crash.detail()),
+        crash.describe(),
+    )
 }

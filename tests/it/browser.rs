@@ -110,13 +110,36 @@ async fn a_browser_killed_mid_collect_ends_in_browser_crashed() {
         Codes::KillBrowser,
     )
     .await;
-    assert_eq!(run.error().code.to_string(), "BROWSER_CRASHED");
+    assert_eq!(run.error().code.to_string(), "BROWSER_CRASHED.BROWSER");
     assert_eq!(run.final_state(), State::Error);
     assert!(
         run.events
             .iter()
             .any(|e| matches!(e, Event::CodeRequested { .. }))
     );
+}
+
+/// The renderer killed while the collect waits for the 2FA code: the collect ends at once
+/// in `BROWSER_CRASHED.RENDERER`, not at the code's timeout in `TWOFA_EXPIRED` (which would
+/// send the person to act) nor later in `TIMEOUT`.
+#[tokio::test]
+async fn a_renderer_killed_during_the_2fa_wait_ends_in_browser_crashed_renderer() {
+    let site = common::demo_site().await;
+    let run = common::collect(
+        &site,
+        &common::demo_connector(),
+        "alice",
+        "demo",
+        Codes::KillRenderer,
+    )
+    .await;
+    assert_eq!(run.error().code.to_string(), "BROWSER_CRASHED.RENDERER");
+    assert_eq!(run.final_state(), State::Error);
+    let asked = run
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::CodeRequested { .. }));
+    assert!(asked);
 }
 
 /// The deadline of each wait in the screen tests.

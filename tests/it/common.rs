@@ -71,6 +71,8 @@ pub enum Codes {
     Nobody,
     /// Kill the browser instead of answering.
     KillBrowser,
+    /// Kill the page's renderer processes instead of answering.
+    KillRenderer,
 }
 
 pub struct Run {
@@ -160,6 +162,26 @@ pub async fn collect(
                         .expect("the site issued a code"),
                     Codes::Fixed(c) => c.clone(),
                     Codes::Nobody => unreachable!("no code is asked in the background"),
+                    Codes::KillRenderer => {
+                        let renderers: Vec<i32> =
+                            gleaner::browser::process::processes_using(profiles.path())
+                                .into_iter()
+                                .filter(|pid| {
+                                    std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+                                        String::from_utf8_lossy(&c).contains("--type=renderer")
+                                    })
+                                })
+                                .collect();
+                        assert!(!renderers.is_empty(), "no renderer process found");
+                        for pid in renderers {
+                            let _ = nix::sys::signal::kill(
+                                nix::unistd::Pid::from_raw(pid),
+                                nix::sys::signal::Signal::SIGKILL,
+                            );
+                        }
+                        events.push(ev);
+                        continue;
+                    }
                     Codes::KillBrowser => {
                         for pid in gleaner::browser::process::processes_using(profiles.path()) {
                             let _ = nix::sys::signal::kill(
