@@ -11,6 +11,7 @@ mod incremental;
 mod layout;
 mod live;
 mod lockdown;
+mod sandbox;
 mod logs;
 mod scenario;
 mod schedules;
