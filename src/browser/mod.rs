@@ -248,10 +248,7 @@ impl Browser {
             options,
         };
         let child = this.inner.as_mut().and_then(|b| b.get_mut_child());
-        this.pid = child
-            .as_ref()
-            .and_then(|c| c.inner.id())
-            .map(|p| p as i32);
+        this.pid = child.as_ref().and_then(|c| c.inner.id()).map(|p| p as i32);
         this.stderr = child
             .and_then(|c| c.stderr.take())
             .map(|e| stderr::StderrTail::follow(e.into_inner()));

@@ -136,7 +136,9 @@ mod tests {
         assert!(!is_sandbox_failure(
             "[9:9:0101/000000.1:ERROR:bus.cc(408)] Failed to connect to the bus"
         ));
-        assert!(!is_sandbox_failure("/usr/bin/chromium: 1: [: x: unexpected operator"));
+        assert!(!is_sandbox_failure(
+            "/usr/bin/chromium: 1: [: x: unexpected operator"
+        ));
     }
 
     #[tokio::test]

@@ -75,7 +75,10 @@ mod tests {
 
     #[test]
     fn a_uid_or_a_name_is_read() {
-        assert_eq!("0".parse::<BrowserUser>().unwrap(), BrowserUser { uid: 0, gid: 0 });
+        assert_eq!(
+            "0".parse::<BrowserUser>().unwrap(),
+            BrowserUser { uid: 0, gid: 0 }
+        );
         // No passwd entry: the group of the same number.
         assert_eq!(
             "4000123".parse::<BrowserUser>().unwrap(),

@@ -105,7 +105,10 @@ async fn browser_on_a_page(
     let browser = Browser::launch(options).await.expect("launch");
     let tab = browser.new_tab().await.unwrap();
     let status = tab
-        .goto(&format!("{}login", site.base_url()), Duration::from_secs(10))
+        .goto(
+            &format!("{}login", site.base_url()),
+            Duration::from_secs(10),
+        )
         .await
         .unwrap();
     assert_eq!(status, 200);
@@ -124,10 +127,16 @@ async fn renderers_run_in_their_own_user_namespace_under_seccomp_and_nothing_as_
     assert!(!renderers.is_empty(), "no renderer in {tree:#?}");
     for r in &renderers {
         assert_eq!(r.seccomp, 2, "renderer without seccomp-bpf: {r:?}");
-        assert_ne!(r.user_ns, ours, "renderer in gleaner's user namespace: {r:?}");
+        assert_ne!(
+            r.user_ns, ours,
+            "renderer in gleaner's user namespace: {r:?}"
+        );
     }
     for p in &tree {
-        assert!(!p.uids.contains(&0), "a Chromium process runs as root: {p:?}");
+        assert!(
+            !p.uids.contains(&0),
+            "a Chromium process runs as root: {p:?}"
+        );
     }
     if Uid::effective().is_root() {
         // Started as the default browser user, with no supplementary group (root's
@@ -168,7 +177,10 @@ async fn with_the_opt_in_the_browser_runs_without_its_sandbox() {
     }
     // Still not root.
     for p in &tree {
-        assert!(!p.uids.contains(&0), "a Chromium process runs as root: {p:?}");
+        assert!(
+            !p.uids.contains(&0),
+            "a Chromium process runs as root: {p:?}"
+        );
     }
     browser.close().await;
     common::assert_nothing_left(profiles.path());
@@ -198,7 +210,10 @@ async fn the_popup_blocker_is_on() {
     let before = pages(&tab).await;
 
     // No user gesture: window.open returns null and opens nothing.
-    let opened = tab.eval("window.open(location.href) !== null").await.unwrap();
+    let opened = tab
+        .eval("window.open(location.href) !== null")
+        .await
+        .unwrap();
     assert_eq!(opened, false, "a popup opened without a user gesture");
     assert_eq!(pages(&tab).await, before);
 
@@ -271,7 +286,11 @@ async fn a_sandbox_that_cannot_start_fails_the_launch_at_once_saying_what_to_do(
     assert!(message.contains("user namespaces"), "{message}");
     assert!(message.contains("--no-sandbox"), "{message}");
     // Well within the 20 s launch timeout.
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
     let left: Vec<_> = std::fs::read_dir(profiles.path())
         .unwrap()
         .filter_map(|e| e.ok())
