@@ -156,6 +156,40 @@ async fn renderers_run_in_their_own_user_namespace_under_seccomp_and_nothing_as_
 }
 
 #[tokio::test]
+async fn chromium_gets_none_of_gleaners_environment_and_a_home_in_its_profile() {
+    let _slot = common::browser_slot().await;
+    let site = common::demo_site().await;
+    let (profiles, browser, _tab) = browser_on_a_page(LaunchOptions::default(), &site).await;
+    let environ = |pid: &str| -> Vec<(String, String)> {
+        std::fs::read(format!("/proc/{pid}/environ"))
+            .unwrap()
+            .split(|b| *b == 0)
+            .filter_map(|kv| {
+                let kv = String::from_utf8_lossy(kv);
+                let (k, v) = kv.split_once('=')?;
+                Some((k.to_string(), v.to_string()))
+            })
+            .collect()
+    };
+    // The control: cargo gives this process CARGO_* variables.
+    assert!(environ("self").iter().any(|(k, _)| k.starts_with("CARGO_")));
+    let pid = browser.pid().expect("the browser's pid").to_string();
+    let theirs = environ(&pid);
+    let inherited: Vec<_> = theirs
+        .iter()
+        .filter(|(k, _)| k.starts_with("CARGO_") || k.starts_with("GLEANER_"))
+        .collect();
+    assert!(inherited.is_empty(), "{inherited:?}");
+    let home = theirs.iter().find(|(k, _)| k == "HOME").map(|(_, v)| v);
+    assert_eq!(
+        home.map(std::path::PathBuf::from),
+        Some(browser.profile_dir().join("home"))
+    );
+    browser.close().await;
+    common::assert_nothing_left(profiles.path());
+}
+
+#[tokio::test]
 async fn with_the_opt_in_the_browser_runs_without_its_sandbox() {
     let _slot = common::browser_slot().await;
     let site = common::demo_site().await;
