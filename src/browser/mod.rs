@@ -264,8 +264,8 @@ impl Browser {
 
     /// Checks that the browser answers: over the pipe, `launch` returns as soon as the
     /// process exists, so this first answer is the browser's readiness and gets the launch
-    /// timeout. More start-up steps (a pool's warm-up) go here.
-    /// A sandbox that cannot start ends the launch as soon as Chromium says so.
+    /// timeout. A sandbox that cannot start ends the launch as soon as Chromium says so,
+    /// and a browser that exits says why. More start-up steps (a pool's warm-up) go here.
     async fn start(&mut self) -> Result<(), BrowserError> {
         let browser = self.inner.as_ref().ok_or(BrowserError::Crashed)?;
         let answer = tokio::time::timeout(self.options.launch_timeout, browser.version());
