@@ -115,7 +115,7 @@ pub fn create(root: &Path, owner: Option<BrowserUser>) -> std::io::Result<Profil
 /// Checks that `user` can reach `root` (search permission on it and on every directory
 /// above): Chromium must open its profile by path. A root that this process owns gets
 /// search permission for others (`o+x`: no listing; each profile in it is 0700 and its
-/// user's), as a test's private temp directory needs; any other blocking directory is an
+/// user's), as a private directory made for profiles needs; any other blocking one is an
 /// error that names it. ACLs are not read.
 fn make_reachable(root: &Path, user: BrowserUser) -> std::io::Result<()> {
     use std::os::unix::fs::MetadataExt;
@@ -212,6 +212,30 @@ mod tests {
         assert_eq!(owner_pid("gleaner-profile-a1B2c3", PROFILE_PREFIX), None);
         assert_eq!(owner_pid("gleaner-profile-0-x", PROFILE_PREFIX), None);
         assert_eq!(owner_pid("other-1234-x", PROFILE_PREFIX), None);
+    }
+
+    #[test]
+    fn the_browser_user_must_reach_the_profile_root() {
+        use std::os::unix::fs::MetadataExt;
+        let other = BrowserUser {
+            uid: 4000123,
+            gid: 4000123,
+        };
+        let private = Permissions::from_mode(0o700);
+        // A private root of our own gets search permission for others.
+        let mine = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(mine.path(), private.clone()).unwrap();
+        make_reachable(mine.path(), other).unwrap();
+        let mode = std::fs::metadata(mine.path()).unwrap().mode() & 0o777;
+        assert_eq!(mode, 0o701);
+        // A directory above it is not ours to open up.
+        let above = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(above.path(), private).unwrap();
+        let root = above.path().join("profiles");
+        std::fs::create_dir(&root).unwrap();
+        let err = make_reachable(&root, other).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::PermissionDenied);
+        assert!(err.to_string().contains("4000123"), "{err}");
     }
 
     #[test]
