@@ -62,6 +62,8 @@ enum Command {
         /// Print each step as it runs.
         #[arg(short, long)]
         verbose: bool,
+        #[command(flatten)]
+        browser: BrowserArgs,
     },
     /// Serve the HTTP API (backends) and live collects (WebSocket) until Ctrl-C / SIGTERM.
     Serve(Box<ServeArgs>),
@@ -135,6 +137,36 @@ struct ServeArgs {
     /// Attempts before an event is dead-lettered (then replayable through the API).
     #[arg(long, env = "GLEANER_WEBHOOK_MAX_ATTEMPTS", default_value_t = 8)]
     webhook_max_attempts: u32,
+    #[command(flatten)]
+    browser: BrowserArgs,
+}
+
+/// How Chromium is confined, for `run` and `serve`.
+#[derive(clap::Args)]
+struct BrowserArgs {
+    /// Run Chromium without its sandbox (--no-sandbox). Only where the kernel allows no
+    /// user namespaces: a page that breaks into the browser then runs with its rights.
+    #[arg(long, env = "GLEANER_NO_SANDBOX")]
+    no_sandbox: bool,
+    /// When gleaner runs as root: the user Chromium runs as, a name or a uid (root cannot
+    /// keep Chromium's sandbox). Default: 65534 (nobody); a dedicated user is better.
+    #[arg(long, env = "GLEANER_BROWSER_USER", value_name = "USER")]
+    browser_user: Option<gleaner::browser::BrowserUser>,
+}
+
+impl BrowserArgs {
+    fn apply(&self, launch: &mut gleaner::browser::LaunchOptions) {
+        if self.no_sandbox {
+            tracing::warn!(
+                "Chromium runs WITHOUT its sandbox (--no-sandbox / GLEANER_NO_SANDBOX): a page \
+                 that breaks into the browser runs with its rights"
+            );
+            launch.sandbox = false;
+        }
+        if let Some(user) = self.browser_user {
+            launch.browser_user = user;
+        }
+    }
 }
 
 async fn serve(args: ServeArgs) -> Result<ExitCode> {
@@ -144,6 +176,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
     config.api_keys = args.api_keys;
     config.code_timeout = args.code_timeout;
     config.launch.headless = !args.headful;
+    args.browser.apply(&mut config.launch);
     config.max_concurrent_collects = args.max_collects;
     config.webhooks.url = args.webhook_url;
     config.webhooks.secret = args.webhook_secret;
@@ -244,6 +277,7 @@ async fn real_main() -> Result<ExitCode> {
             background,
             code_timeout,
             verbose,
+            browser,
         } => {
             run(RunArgs {
                 file,
@@ -254,6 +288,7 @@ async fn real_main() -> Result<ExitCode> {
                 background,
                 code_timeout,
                 verbose,
+                browser,
             })
             .await
         }
@@ -300,6 +335,7 @@ struct RunArgs {
     background: bool,
     code_timeout: Duration,
     verbose: bool,
+    browser: BrowserArgs,
 }
 
 async fn run(args: RunArgs) -> Result<ExitCode> {
@@ -317,6 +353,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     };
     let mut options = CollectOptions::default();
     options.launch.headless = !args.headful;
+    args.browser.apply(&mut options.launch);
     options.engine.out_dir = args.out.clone();
     options.engine.code_timeout = args.code_timeout;
     // Profiles of a killed gleaner hold its sessions' cookies; its browsers died with it.

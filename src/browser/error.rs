@@ -14,6 +14,17 @@ pub enum BrowserError {
     Profile(#[source] std::io::Error),
     #[error("Chromium did not start: {0}")]
     Launch(String),
+    /// Chromium's own sandbox (user namespaces and seccomp-bpf) cannot start here.
+    #[error(
+        "Chromium's sandbox cannot start ({0}). Let it create user namespaces (sysctl \
+         user.max_user_namespaces above 0 and kernel.unprivileged_userns_clone=1; on Ubuntu \
+         23.10+, the AppArmor user-namespace restriction; in a container, a seccomp profile \
+         that allows them), and do not run Chromium as root (gleaner as root starts it as \
+         --browser-user, default nobody). Or, accepting that a page that breaks into the \
+         renderer then runs with gleaner's rights, opt out with --no-sandbox \
+         (GLEANER_NO_SANDBOX=1)"
+    )]
+    NoSandbox(String),
     #[error("the browser crashed or closed")]
     Crashed,
     #[error("the browser did not answer in time ({0})")]

@@ -8,14 +8,18 @@
 mod cdp;
 mod crash;
 pub mod egress;
+mod environment;
 mod error;
+mod flags;
 mod guard;
 mod input;
 pub mod process;
 mod profile;
 mod screen;
 mod state;
+mod stderr;
 mod tab;
+mod user;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -35,6 +39,7 @@ pub use profile::PROFILE_PREFIX;
 pub use screen::{Frame, Screen, Screencast};
 pub use state::{BrowserState, KeptCookie};
 pub use tab::{Fetched, InputRefused, Probe, ReadyState, SelectorState, Tab, Target};
+pub use user::{BadBrowserUser, BrowserUser};
 
 /// The names tried on PATH, in order, when `GLEANER_CHROME` is not set.
 pub const CHROME_NAMES: &[&str] = &[
@@ -89,6 +94,12 @@ pub struct LaunchOptions {
     pub launch_timeout: Duration,
     /// The longest a single CDP command may take.
     pub request_timeout: Duration,
+    /// Chromium's own sandbox. `false` (`--no-sandbox`) only by an explicit opt-in: a
+    /// page that breaks into a renderer then runs with the browser's rights.
+    pub sandbox: bool,
+    /// Who Chromium runs as when gleaner runs as root (see [`BrowserUser`]); ignored
+    /// otherwise.
+    pub browser_user: BrowserUser,
 }
 
 impl Default for LaunchOptions {
@@ -100,6 +111,8 @@ impl Default for LaunchOptions {
             profile_root: None,
             launch_timeout: Duration::from_secs(20),
             request_timeout: Duration::from_secs(30),
+            sandbox: true,
+            browser_user: BrowserUser::default(),
         }
     }
 }
@@ -133,6 +146,8 @@ pub struct Browser {
     /// Renderer crashes, by target; set once the browser answers.
     crashes: Option<crash::CrashedTargets>,
     crash_watch: Option<JoinHandle<()>>,
+    /// Chromium's stderr, drained for as long as it runs.
+    stderr: Option<stderr::StderrTail>,
     pid: Option<i32>,
     alive: watch::Receiver<bool>,
     options: LaunchOptions,
@@ -147,8 +162,10 @@ impl Browser {
             Some(p) => p.clone(),
             None => find_chromium()?,
         };
-        let profile =
-            profile::create(&options.resolved_profile_root()).map_err(BrowserError::Profile)?;
+        // As root, Chromium would have to run without its sandbox: it runs as another user.
+        let run_as = options.browser_user.to_switch_to();
+        let profile = profile::create(&options.resolved_profile_root(), run_as)
+            .map_err(BrowserError::Profile)?;
         let profile_path = profile.path().to_path_buf();
         let egress = egress::Egress::start()
             .await
@@ -158,7 +175,11 @@ impl Browser {
         let mut builder = chromiumoxide::BrowserConfig::builder()
             .chrome_executable(&executable)
             .user_data_dir(&profile_path)
-            .no_sandbox()
+            // chromiumoxide's defaults turn the popup blocker off, among others: gleaner
+            // passes the ones it keeps itself (see flags.rs).
+            .disable_default_args()
+            .args(flags::SWITCHES.iter().copied())
+            .args(flags::VALUED.iter().copied())
             .window_size(w, h)
             .viewport(None)
             .launch_timeout(options.launch_timeout)
@@ -168,8 +189,13 @@ impl Browser {
             .remote_debugging_pipe()
             // Killed with this process, even by SIGKILL (see process::on_spawner_thread).
             .die_with_parent()
-            // Its org.chromium.Chromium.* temp directories go with the profile.
-            .env("TMPDIR", profile.tmp_dir().to_string_lossy())
+            // None of gleaner's environment (it may hold secrets); home and temp
+            // directories inside the profile.
+            .env_clear()
+            .envs(environment::for_chromium(&profile, run_as.is_some()))
+            // Read for as long as it runs; it says why a launch failed (a sandbox that
+            // cannot start).
+            .capture_stderr()
             // chromiumoxide adds the leading dashes itself (see CHROMIUM-NOTES.md).
             .args([
                 "disable-gpu",
@@ -191,6 +217,13 @@ impl Browser {
                 "host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
                 "webrtc-ip-handling-policy=disable_non_proxied_udp",
             ]);
+        if !options.sandbox {
+            tracing::debug!("Chromium starts without its sandbox (--no-sandbox)");
+            builder = builder.no_sandbox();
+        }
+        if let Some(user) = run_as {
+            builder = builder.run_as(user.uid, user.gid);
+        }
         builder = if options.headless {
             builder.new_headless_mode()
         } else {
@@ -233,16 +266,16 @@ impl Browser {
             egress: Some(egress),
             crashes: None,
             crash_watch: None,
+            stderr: None,
             pid: None,
             alive,
             options,
         };
-        this.pid = this
-            .inner
-            .as_mut()
-            .and_then(|b| b.get_mut_child())
-            .and_then(|c| c.as_mut_inner().id())
-            .map(|p| p as i32);
+        let child = this.inner.as_mut().and_then(|b| b.get_mut_child());
+        this.pid = child.as_ref().and_then(|c| c.inner.id()).map(|p| p as i32);
+        this.stderr = child
+            .and_then(|c| c.stderr.take())
+            .map(|e| stderr::StderrTail::follow(e.into_inner()));
         if let Some(pid) = this.pid {
             process::own(pid);
         }
@@ -255,13 +288,41 @@ impl Browser {
 
     /// Checks that the browser answers: over the pipe, `launch` returns as soon as the
     /// process exists, so this first answer is the browser's readiness and gets the launch
-    /// timeout. More start-up steps (a pool's warm-up) go here.
+    /// timeout. A sandbox that cannot start ends the launch as soon as Chromium says so,
+    /// and a browser that exits says why. More start-up steps (a pool's warm-up) go here.
     async fn start(&mut self) -> Result<(), BrowserError> {
         let browser = self.inner.as_ref().ok_or(BrowserError::Crashed)?;
-        tokio::time::timeout(self.options.launch_timeout, browser.version())
-            .await
-            .map_err(|_| BrowserError::Timeout("Browser.getVersion".into()))?
-            .map_err(|e| BrowserError::Launch(e.to_string()))?;
+        let answer = tokio::time::timeout(self.options.launch_timeout, browser.version());
+        let no_sandbox = async {
+            match &self.stderr {
+                Some(stderr) => stderr.sandbox_failure().await,
+                None => std::future::pending().await,
+            }
+        };
+        let failed = tokio::select! {
+            answer = answer => match answer {
+                Ok(Ok(_)) => return self.watch_crashes().await,
+                Ok(Err(e)) => e.to_string(),
+                Err(_) => return Err(BrowserError::Timeout("Browser.getVersion".into())),
+            },
+            message = no_sandbox => return Err(BrowserError::NoSandbox(message)),
+        };
+        // The connection ended: Chromium exited. Its stderr says why.
+        let Some(stderr) = self.stderr.as_mut() else {
+            return Err(BrowserError::Launch(failed));
+        };
+        Err(match stderr.explain(Duration::from_secs(2)).await {
+            stderr::Explanation::NoSandbox(message) => BrowserError::NoSandbox(message),
+            stderr::Explanation::LastLine(Some(line)) => {
+                BrowserError::Launch(format!("{failed}; it printed: {line}"))
+            }
+            stderr::Explanation::LastLine(None) => BrowserError::Launch(failed),
+        })
+    }
+
+    /// Starts gathering renderer crashes, once the browser answers.
+    async fn watch_crashes(&mut self) -> Result<(), BrowserError> {
+        let browser = self.inner.as_ref().ok_or(BrowserError::Crashed)?;
         let (crashes, task) = crash::watch_targets(browser)
             .await
             .map_err(|e| BrowserError::Launch(e.to_string()))?;

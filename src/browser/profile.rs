@@ -10,6 +10,7 @@ use nix::sys::signal::kill;
 use nix::unistd::Pid;
 
 use super::process;
+use super::user::BrowserUser;
 
 /// Profile directories are named with this prefix, then the owner's pid and a dash, so
 /// leftovers are easy to find and their owner is known.
@@ -18,6 +19,10 @@ pub const PROFILE_PREFIX: &str = "gleaner-profile-";
 /// The directory inside a profile given to Chromium as its `TMPDIR`: the
 /// `org.chromium.Chromium.*` directories it makes there go with the profile.
 const TMP_DIR: &str = "tmp";
+
+/// The directory inside a profile given to Chromium as its `HOME` and XDG directories: its
+/// NSS database (`~/.pki`), fontconfig cache and the like go with the profile too.
+const HOME_DIR: &str = "home";
 
 /// Chromium binds a Unix socket inside its `TMPDIR` (`…/org.chromium.Chromium.XXXXXX/SingletonSocket`,
 /// 46 more bytes) and dies at once when that path passes the 107 bytes a socket path may
@@ -52,6 +57,11 @@ impl Profile {
         }
     }
 
+    /// Chromium's `HOME`.
+    pub fn home_dir(&self) -> PathBuf {
+        self.dir.path().join(HOME_DIR)
+    }
+
     /// Removes both directories.
     pub fn close(self) -> std::io::Result<()> {
         let short = self.short_tmp.map(tempfile::TempDir::close).transpose();
@@ -70,18 +80,77 @@ fn owned_dir(root: &Path, prefix: &str) -> std::io::Result<tempfile::TempDir> {
 }
 
 /// A fresh profile under `root`, mode 0700 (it holds the session's cookies), with its
-/// private temp directory. Removed when the returned handle is closed or dropped.
-pub fn create(root: &Path) -> std::io::Result<Profile> {
+/// private temp and home directories. Removed when the returned handle is closed or
+/// dropped. With `owner` (Chromium runs as another user), they are that user's, and that
+/// user must be able to reach `root` (see [`make_reachable`]).
+pub fn create(root: &Path, owner: Option<BrowserUser>) -> std::io::Result<Profile> {
     std::fs::create_dir_all(root)?;
+    if let Some(owner) = owner {
+        make_reachable(root, owner)?;
+    }
     let dir = owned_dir(root, PROFILE_PREFIX)?;
+    let mut private = std::fs::DirBuilder::new();
+    private.mode(0o700);
+    private.create(dir.path().join(HOME_DIR))?;
     let inner = dir.path().join(TMP_DIR);
     let short_tmp = if inner.as_os_str().len() <= MAX_TMP_DIR_LEN {
-        std::fs::DirBuilder::new().mode(0o700).create(&inner)?;
+        private.create(&inner)?;
         None
     } else {
         Some(owned_dir(Path::new(SHORT_TMP_ROOT), TMP_PREFIX)?)
     };
-    Ok(Profile { dir, short_tmp })
+    let profile = Profile { dir, short_tmp };
+    if let Some(owner) = owner {
+        for dir in [
+            profile.path().to_path_buf(),
+            profile.home_dir(),
+            profile.tmp_dir(),
+        ] {
+            std::os::unix::fs::chown(&dir, Some(owner.uid), Some(owner.gid))?;
+        }
+    }
+    Ok(profile)
+}
+
+/// Checks that `user` can reach `root` (search permission on it and on every directory
+/// above): Chromium must open its profile by path. A root that this process owns gets
+/// search permission for others (`o+x`: no listing; each profile in it is 0700 and its
+/// user's), as a private directory made for profiles needs; any other blocking one is an
+/// error that names it. ACLs are not read.
+fn make_reachable(root: &Path, user: BrowserUser) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let root = std::fs::canonicalize(root)?;
+    let can_search = |m: &std::fs::Metadata| {
+        let mode = m.mode();
+        if m.uid() == user.uid {
+            mode & 0o100 != 0
+        } else if m.gid() == user.gid {
+            mode & 0o010 != 0
+        } else {
+            mode & 0o001 != 0
+        }
+    };
+    for dir in root.ancestors() {
+        let meta = std::fs::metadata(dir)?;
+        if can_search(&meta) {
+            continue;
+        }
+        if dir == root && meta.uid() == nix::unistd::geteuid().as_raw() {
+            let mode = meta.mode() & 0o7777;
+            std::fs::set_permissions(dir, Permissions::from_mode(mode | 0o001))?;
+            continue;
+        }
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!(
+                "Chromium runs as uid {} and cannot reach {} (no search permission): \
+                 give it one (chmod o+x), or put the profiles elsewhere (TMPDIR)",
+                user.uid,
+                dir.display()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Removes the profiles under `root` whose owning gleaner process is gone, after killing
@@ -146,10 +215,34 @@ mod tests {
     }
 
     #[test]
+    fn the_browser_user_must_reach_the_profile_root() {
+        use std::os::unix::fs::MetadataExt;
+        let other = BrowserUser {
+            uid: 4000123,
+            gid: 4000123,
+        };
+        let private = Permissions::from_mode(0o700);
+        // A private root of our own gets search permission for others.
+        let mine = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(mine.path(), private.clone()).unwrap();
+        make_reachable(mine.path(), other).unwrap();
+        let mode = std::fs::metadata(mine.path()).unwrap().mode() & 0o777;
+        assert_eq!(mode, 0o701);
+        // A directory above it is not ours to open up.
+        let above = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(above.path(), private).unwrap();
+        let root = above.path().join("profiles");
+        std::fs::create_dir(&root).unwrap();
+        let err = make_reachable(&root, other).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::PermissionDenied);
+        assert!(err.to_string().contains("4000123"), "{err}");
+    }
+
+    #[test]
     fn profiles_are_private_and_only_dead_owners_lose_theirs() {
         use std::os::unix::fs::MetadataExt;
         let root = tempfile::tempdir().unwrap();
-        let mine = create(root.path()).unwrap();
+        let mine = create(root.path(), None).unwrap();
         assert_eq!(
             std::fs::metadata(mine.path()).unwrap().mode() & 0o777,
             0o700

@@ -185,7 +185,6 @@ async fn control_popups_reach_the_sentinel_in_a_plain_browser() {
 /// The popup blocker is on: one click that calls `window.open` 100 times opens one tab.
 /// (Closing the tabs a page opens beyond a cap is issue 13's.)
 #[tokio::test]
-#[ignore = "the popup blocker is still off (--disable-popup-blocking): removed with the sandbox work"]
 async fn a_popup_flood_opens_one_tab_per_click() {
     let site = common::demo_site().await;
     let g = open(&site, Some(&[])).await;

@@ -13,6 +13,7 @@ mod layout;
 mod live;
 mod lockdown;
 mod logs;
+mod sandbox;
 mod scenario;
 mod schedules;
 mod server;

@@ -48,6 +48,21 @@ impl Command {
         self
     }
 
+    /// The child inherits no environment variable: only those set with [`Command::envs`].
+    pub fn env_clear(&mut self) -> &mut Self {
+        self.inner.env_clear();
+        self
+    }
+
+    /// Runs the child as this user and group. std drops the supplementary groups too
+    /// (`setgroups(0)`) when it changes the user, before `setgid`, `setuid`, and before
+    /// the `pre_exec` hooks run.
+    #[cfg(unix)]
+    pub fn uid_gid(&mut self, uid: u32, gid: u32) -> &mut Self {
+        self.inner.uid(uid).gid(gid);
+        self
+    }
+
     pub fn stdout<T: Into<Stdio>>(&mut self, cfg: T) -> &mut Self {
         self.inner.stdout(cfg);
         self

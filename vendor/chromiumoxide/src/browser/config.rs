@@ -110,6 +110,15 @@ pub struct BrowserConfig {
 
     /// Linux: the browser process gets `SIGKILL` when the thread that spawned it exits.
     pub(crate) die_with_parent: bool,
+
+    /// Unix: the user and group the browser runs as (supplementary groups dropped).
+    pub(crate) run_as: Option<(u32, u32)>,
+
+    /// The browser inherits no environment variable, only `process_envs`.
+    pub(crate) env_clear: bool,
+
+    /// Pipe mode: the browser's stderr is piped, for the caller to read (and drain).
+    pub(crate) capture_stderr: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -137,6 +146,9 @@ pub struct BrowserConfigBuilder {
     hidden: bool,
     pipe: bool,
     die_with_parent: bool,
+    run_as: Option<(u32, u32)>,
+    env_clear: bool,
+    capture_stderr: bool,
 }
 
 impl BrowserConfig {
@@ -175,6 +187,9 @@ impl Default for BrowserConfigBuilder {
             hidden: false,
             pipe: false,
             die_with_parent: false,
+            run_as: None,
+            env_clear: false,
+            capture_stderr: false,
         }
     }
 }
@@ -354,7 +369,7 @@ impl BrowserConfigBuilder {
     /// Talk CDP over `--remote-debugging-pipe` instead of a WebSocket: the browser gets
     /// one end of a `socketpair(2)` as its fds 3 and 4 and opens no port, so no other
     /// process can reach its DevTools. [`crate::Browser::websocket_address`] is then
-    /// `"pipe"`, and the browser's stderr is not captured.
+    /// `"pipe"`, and the browser's stderr is not captured (see `capture_stderr`).
     #[cfg(unix)]
     pub fn remote_debugging_pipe(mut self) -> Self {
         self.pipe = true;
@@ -368,6 +383,30 @@ impl BrowserConfigBuilder {
     #[cfg(target_os = "linux")]
     pub fn die_with_parent(mut self) -> Self {
         self.die_with_parent = true;
+        self
+    }
+
+    /// Unix: the browser runs as this user and group, with no supplementary group (std's
+    /// `Command::uid`/`gid`). `die_with_parent` still holds: its signal is set after the
+    /// user changes.
+    #[cfg(unix)]
+    pub fn run_as(mut self, uid: u32, gid: u32) -> Self {
+        self.run_as = Some((uid, gid));
+        self
+    }
+
+    /// The browser inherits none of this process's environment variables: only those set
+    /// with [`BrowserConfigBuilder::env`] / [`BrowserConfigBuilder::envs`].
+    pub fn env_clear(mut self) -> Self {
+        self.env_clear = true;
+        self
+    }
+
+    /// Pipe mode: the browser's stderr is piped instead of discarded, and is in
+    /// `Child::stderr` ([`crate::Browser::get_mut_child`]). The caller must keep reading it,
+    /// or the browser blocks once the pipe is full.
+    pub fn capture_stderr(mut self) -> Self {
+        self.capture_stderr = true;
         self
     }
 
@@ -401,6 +440,9 @@ impl BrowserConfigBuilder {
             hidden: self.hidden,
             pipe: self.pipe,
             die_with_parent: self.die_with_parent,
+            run_as: self.run_as,
+            env_clear: self.env_clear,
+            capture_stderr: self.capture_stderr,
         })
     }
 }
@@ -515,8 +557,17 @@ impl BrowserConfig {
         let args = builder.into_iter().collect::<Vec<String>>();
         cmd.args(args);
 
+        if self.env_clear {
+            cmd.env_clear();
+        }
         if let Some(ref envs) = self.process_envs {
             cmd.envs(envs);
+        }
+        // Changing the user clears PR_SET_PDEATHSIG; std changes it before it runs the
+        // pre_exec hooks, so `die_with_parent`'s hook below still sets the signal.
+        #[cfg(unix)]
+        if let Some((uid, gid)) = self.run_as {
+            cmd.uid_gid(uid, gid);
         }
         #[cfg(target_os = "linux")]
         if self.die_with_parent {
@@ -559,8 +610,14 @@ impl BrowserConfig {
                     Ok(())
                 });
             }
-            // Nothing reads stderr in pipe mode: a piped stderr would fill and block it.
-            return cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn();
+            // Nothing reads stderr in pipe mode unless the caller asked to: a piped stderr
+            // that no one drains would fill and block the browser.
+            let stderr = if self.capture_stderr {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            };
+            return cmd.stdout(Stdio::null()).stderr(stderr).spawn();
         }
         cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn()
     }
