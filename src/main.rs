@@ -62,6 +62,10 @@ enum Command {
         /// Print each step as it runs.
         #[arg(short, long)]
         verbose: bool,
+        /// The largest document a collect downloads (e.g. 100MiB, 5MB, 6GiB, or bytes); a
+        /// larger one ends the collect with CONNECTOR_ERROR and nothing of it is kept.
+        #[arg(long, env = "GLEANER_MAX_DOCUMENT_SIZE", default_value = "100MiB", value_parser = gleaner::engine::document::parse_size)]
+        max_document_size: u64,
     },
     /// Serve the HTTP API (backends) and live collects (WebSocket) until Ctrl-C / SIGTERM.
     Serve(Box<ServeArgs>),
@@ -104,6 +108,10 @@ struct ServeArgs {
     /// How long a collect waits for a one-time code.
     #[arg(long, env = "GLEANER_CODE_TIMEOUT", default_value = "5m", value_parser = gleaner::duration::parse)]
     code_timeout: Duration,
+    /// The largest document a collect downloads (e.g. 100MiB, 5MB, 6GiB, or bytes); a
+    /// larger one ends the collect with CONNECTOR_ERROR and nothing of it is kept.
+    #[arg(long, env = "GLEANER_MAX_DOCUMENT_SIZE", default_value = "100MiB", value_parser = gleaner::engine::document::parse_size)]
+    max_document_size: u64,
     /// Show the browsers' windows.
     #[arg(long, env = "GLEANER_HEADFUL")]
     headful: bool,
@@ -143,6 +151,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
     config.key_file = args.key_file;
     config.api_keys = args.api_keys;
     config.code_timeout = args.code_timeout;
+    config.max_document_size = args.max_document_size;
     config.launch.headless = !args.headful;
     config.max_concurrent_collects = args.max_collects;
     config.webhooks.url = args.webhook_url;
@@ -244,6 +253,7 @@ async fn real_main() -> Result<ExitCode> {
             background,
             code_timeout,
             verbose,
+            max_document_size,
         } => {
             run(RunArgs {
                 file,
@@ -254,6 +264,7 @@ async fn real_main() -> Result<ExitCode> {
                 background,
                 code_timeout,
                 verbose,
+                max_document_size,
             })
             .await
         }
@@ -300,6 +311,7 @@ struct RunArgs {
     background: bool,
     code_timeout: Duration,
     verbose: bool,
+    max_document_size: u64,
 }
 
 async fn run(args: RunArgs) -> Result<ExitCode> {
@@ -319,6 +331,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     options.launch.headless = !args.headful;
     options.engine.out_dir = args.out.clone();
     options.engine.code_timeout = args.code_timeout;
+    options.engine.max_document_size = args.max_document_size;
     // Profiles of a killed gleaner hold its sessions' cookies; its browsers died with it.
     gleaner::browser::remove_stale_profiles(&options.launch);
 

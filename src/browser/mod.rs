@@ -6,6 +6,7 @@
 //! their own context with [`Browser::new_isolated_tab`] and hands out the same `Tab`.
 
 mod cdp;
+mod download;
 mod error;
 mod guard;
 mod input;
@@ -25,12 +26,13 @@ use futures::StreamExt;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use download::{DownloadError, DownloadLimits, Downloaded, MAX_REDIRECTS};
 pub use error::BrowserError;
 pub use guard::{BadDomain, BlockKind, BlockedRequests, HostAllowList, check_domain};
 pub use profile::PROFILE_PREFIX;
 pub use screen::{Frame, Screen, Screencast};
 pub use state::{BrowserState, KeptCookie};
-pub use tab::{Fetched, InputRefused, Probe, ReadyState, SelectorState, Tab, Target};
+pub use tab::{InputRefused, Probe, ReadyState, SelectorState, Tab, Target};
 
 /// The names tried on PATH, in order, when `GLEANER_CHROME` is not set.
 pub const CHROME_NAMES: &[&str] = &[

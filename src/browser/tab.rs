@@ -4,13 +4,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use base64::Engine as _;
 use chromiumoxide::Page;
 use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
-use chromiumoxide::cdp::browser_protocol::io::{CloseParams, ReadParams};
-use chromiumoxide::cdp::browser_protocol::network::{
-    EventResponseReceived, LoadNetworkResourceOptions, LoadNetworkResourceParams, ResourceType,
-};
+use chromiumoxide::cdp::browser_protocol::network::{EventResponseReceived, ResourceType};
 use chromiumoxide::cdp::browser_protocol::page::{
     AddScriptToEvaluateOnNewDocumentParams, FrameId, NavigateParams,
 };
@@ -21,8 +17,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio::time::Instant;
+use url::Url;
 
 use super::cdp::cdp_error;
+use super::download::DownloadError;
 use super::error::BrowserError;
 use super::guard::{self, BlockedLog, BlockedRequests, HostAllowList};
 use super::input;
@@ -122,14 +120,6 @@ impl InputRefused {
     }
 }
 
-/// A file fetched with the page's cookies.
-#[derive(Debug, Clone)]
-pub struct Fetched {
-    pub status: u16,
-    pub content_type: Option<String>,
-    pub bytes: Vec<u8>,
-}
-
 /// The last main-document response seen: its URL and HTTP status.
 type LastDocument = Arc<Mutex<Option<(String, u16)>>>;
 
@@ -143,6 +133,14 @@ pub struct Tab {
     guard: Mutex<Option<tokio::task::JoinHandle<()>>>,
     blocked: BlockedLog,
     viewport: (u32, u32),
+    /// The list given to [`Tab::allow_only`]: downloads check each hop against it.
+    allow: Mutex<Option<HostAllowList>>,
+    /// Where downloads go out (see [`Tab::set_egress_proxy`]); `None`: straight out.
+    egress_proxy: Option<Url>,
+    /// `navigator.userAgent`, read once, sent with downloads.
+    user_agent: tokio::sync::OnceCell<String>,
+    /// The downloads' HTTP client, built once (it depends on `egress_proxy`).
+    http: std::sync::OnceLock<reqwest::Client>,
 }
 
 impl Drop for Tab {
@@ -172,9 +170,11 @@ impl Tab {
             .map_err(|e| cdp_error(e, &alive))?;
         // The main frame's id is the target's and stays the same across navigations.
         let main_frame = page.mainframe().await.map_err(|e| cdp_error(e, &alive))?;
-        page.execute(AddScriptToEvaluateOnNewDocumentParams::new(REFUSE_LOCAL_FRAMES))
-            .await
-            .map_err(|e| cdp_error(e, &alive))?;
+        page.execute(AddScriptToEvaluateOnNewDocumentParams::new(
+            REFUSE_LOCAL_FRAMES,
+        ))
+        .await
+        .map_err(|e| cdp_error(e, &alive))?;
         let last_document: LastDocument = Arc::new(Mutex::new(None));
         let mut responses = page
             .event_listener::<EventResponseReceived>()
@@ -201,6 +201,10 @@ impl Tab {
             guard: Mutex::new(None),
             blocked: BlockedLog::default(),
             viewport,
+            allow: Mutex::new(None),
+            egress_proxy: None,
+            user_agent: tokio::sync::OnceCell::new(),
+            http: std::sync::OnceLock::new(),
         })
     }
 
@@ -210,11 +214,12 @@ impl Tab {
         let task = guard::start(
             &self.page,
             self.main_frame.clone(),
-            allow,
+            allow.clone(),
             self.blocked.clone(),
         )
         .await
         .map_err(|e| self.err(e))?;
+        *self.allow.lock().unwrap_or_else(|e| e.into_inner()) = Some(allow);
         let previous = self
             .guard
             .lock()
@@ -224,6 +229,46 @@ impl Tab {
             previous.abort();
         }
         Ok(())
+    }
+
+    /// Sends this tab's downloads through an HTTP proxy (the browser's egress proxy), or
+    /// straight out with `None` (the default; never through the environment's proxy).
+    pub fn set_egress_proxy(&mut self, proxy: Option<Url>) {
+        self.egress_proxy = proxy;
+        self.http = std::sync::OnceLock::new();
+    }
+
+    /// The list given to [`Tab::allow_only`], if any.
+    pub(super) fn allowed(&self) -> Option<HostAllowList> {
+        self.allow.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(super) fn blocked_log(&self) -> &BlockedLog {
+        &self.blocked
+    }
+
+    /// The page's `navigator.userAgent`, read once.
+    pub(super) async fn user_agent(&self) -> Result<String, BrowserError> {
+        self.user_agent
+            .get_or_try_init(|| async {
+                Ok(self
+                    .eval("navigator.userAgent")
+                    .await?
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string())
+            })
+            .await
+            .cloned()
+    }
+
+    /// The downloads' HTTP client (see [`super::download`]).
+    pub(super) fn http_client(&self) -> Result<reqwest::Client, DownloadError> {
+        if let Some(client) = self.http.get() {
+            return Ok(client.clone());
+        }
+        let client = super::download::http_client(self.egress_proxy.as_ref())?;
+        Ok(self.http.get_or_init(|| client).clone())
     }
 
     /// The requests kept from the network so far.
@@ -453,83 +498,6 @@ impl Tab {
             .as_str()
             .unwrap_or("")
             .to_string())
-    }
-
-    /// Fetches a URL through the browser's network stack, with the page's cookies and
-    /// without CORS (`Network.loadNetworkResource`), and reads the body from the stream.
-    pub async fn fetch(&self, url: &str, timeout: Duration) -> Result<Fetched, BrowserError> {
-        let work = async {
-            let frame = self.page.mainframe().await.map_err(|e| self.err(e))?;
-            let mut params =
-                LoadNetworkResourceParams::new(url, LoadNetworkResourceOptions::new(true, true));
-            params.frame_id = frame;
-            let res = self
-                .page
-                .execute(params)
-                .await
-                .map_err(|e| self.err(e))?
-                .result
-                .resource;
-            if !res.success {
-                let why = res.net_error_name.unwrap_or_else(|| "network error".into());
-                let status = res.http_status_code.map(|s| s as u16).unwrap_or(0);
-                if status > 0 {
-                    return Ok(Fetched {
-                        status,
-                        content_type: None,
-                        bytes: Vec::new(),
-                    });
-                }
-                return Err(BrowserError::Cdp(format!("fetching {url}: {why}")));
-            }
-            let status = res.http_status_code.map(|s| s as u16).unwrap_or(0);
-            let content_type = res.headers.as_ref().and_then(|h| {
-                h.inner()
-                    .as_object()?
-                    .iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))?
-                    .1
-                    .as_str()
-                    .map(str::to_string)
-            });
-            let mut bytes = Vec::new();
-            if let Some(handle) = res.stream {
-                loop {
-                    let chunk = self
-                        .page
-                        .execute(
-                            ReadParams::builder()
-                                .handle(handle.clone())
-                                .size(1 << 20)
-                                .build()
-                                .map_err(BrowserError::Cdp)?,
-                        )
-                        .await
-                        .map_err(|e| self.err(e))?
-                        .result;
-                    if chunk.base64_encoded.unwrap_or(false) {
-                        let data = base64::engine::general_purpose::STANDARD
-                            .decode(chunk.data.as_bytes())
-                            .map_err(|e| BrowserError::Cdp(format!("reading {url}: {e}")))?;
-                        bytes.extend_from_slice(&data);
-                    } else {
-                        bytes.extend_from_slice(chunk.data.as_bytes());
-                    }
-                    if chunk.eof {
-                        break;
-                    }
-                }
-                let _ = self.page.execute(CloseParams::new(handle)).await;
-            }
-            Ok(Fetched {
-                status,
-                content_type,
-                bytes,
-            })
-        };
-        tokio::time::timeout(timeout, work)
-            .await
-            .map_err(|_| BrowserError::Timeout(format!("fetching {url}")))?
     }
 
     /// A PNG of the viewport.
