@@ -6,6 +6,7 @@ mod browser;
 mod check;
 mod collect;
 mod common;
+mod downloads;
 mod guard;
 mod incremental;
 mod layout;

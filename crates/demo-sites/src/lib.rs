@@ -18,6 +18,7 @@
 
 mod app;
 mod data;
+pub mod downloads;
 mod extra;
 mod human;
 mod login;
