@@ -17,7 +17,9 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chromiumoxide::cdp::browser_protocol::network::GetCookiesParams;
+use chromiumoxide::cdp::browser_protocol::network::{
+    CookieSameSite, GetCookiesParams, SetCookieParams, TimeSinceEpoch,
+};
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use sha2::{Digest, Sha256};
 use tokio::time::Instant;
@@ -148,6 +150,7 @@ impl Tab {
                 .send()
                 .await
                 .map_err(|e| network_error(&hop_url, e))?;
+            self.keep_cookies(&hop_url, response.headers()).await;
             let status = response.status();
             if status.is_redirection() && status != reqwest::StatusCode::NOT_MODIFIED {
                 hop_url = response
@@ -231,15 +234,76 @@ impl Tab {
     }
 }
 
+impl Tab {
+    /// Gives the browser the cookies a response set (`Set-Cookie`), as it would have kept
+    /// them had it made the request: a site that renews its session cookie with a document
+    /// keeps its session. Chromium checks each against `url` (a host cannot set another's
+    /// cookie); one it refuses, or that does not parse, is left out.
+    async fn keep_cookies(&self, url: &Url, headers: &HeaderMap) {
+        for value in headers.get_all(header::SET_COOKIE) {
+            let Some(params) = value
+                .to_str()
+                .ok()
+                .and_then(|v| cookie::Cookie::parse(v.to_string()).ok())
+                .map(|c| set_cookie_params(url, &c))
+            else {
+                tracing::debug!("download: a Set-Cookie header does not parse; left out");
+                continue;
+            };
+            if let Err(e) = self.page().execute(params).await {
+                tracing::debug!("download: the browser refused a Set-Cookie: {e}");
+            }
+        }
+    }
+}
+
+/// CDP `Network.setCookie` for a `Set-Cookie` received from `url`.
+fn set_cookie_params(url: &Url, c: &cookie::Cookie<'_>) -> SetCookieParams {
+    let mut params = SetCookieParams::new(c.name(), c.value());
+    params.url = Some(url.to_string());
+    params.domain = c.domain().map(str::to_string);
+    // Without `Path`, the default path of the URL (RFC 6265 5.1.4), as the browser would.
+    params.path = Some(match c.path() {
+        Some(p) => p.to_string(),
+        None => match url.path().rfind('/') {
+            Some(0) | None => "/".to_string(),
+            Some(i) => url.path()[..i].to_string(),
+        },
+    });
+    params.secure = c.secure();
+    params.http_only = c.http_only();
+    params.same_site = c.same_site().map(|s| match s {
+        cookie::SameSite::Strict => CookieSameSite::Strict,
+        cookie::SameSite::Lax => CookieSameSite::Lax,
+        cookie::SameSite::None => CookieSameSite::None,
+    });
+    // `Max-Age` wins over `Expires`; neither: a session cookie.
+    let expires = match (c.max_age(), c.expires_datetime()) {
+        (Some(age), _) => Some(cookie::time::OffsetDateTime::now_utc() + age),
+        (None, Some(at)) => Some(at),
+        (None, None) => None,
+    };
+    params.expires = expires.map(|at| TimeSinceEpoch::new(at.unix_timestamp() as f64));
+    params
+}
+
 /// The client of a tab's downloads: redirects by hand, through the tab's egress proxy when
 /// it has one and never through the environment's (`HTTP_PROXY`…), no decompression (the
-/// byte cap counts what is stored).
-pub(super) fn http_client(egress_proxy: Option<&Url>) -> Result<reqwest::Client, DownloadError> {
+/// byte cap counts what is stored). Straight out, with `private_ok` false (a public site), a
+/// name that resolves to a private, loopback or link-local address is not connected to: the
+/// guard sees names, not what they resolve to (DNS rebinding).
+pub(super) fn http_client(
+    egress_proxy: Option<&Url>,
+    private_ok: bool,
+) -> Result<reqwest::Client, DownloadError> {
     crate::tls::install_crypto_provider();
-    let builder = reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(CONNECT_TIMEOUT)
         .referer(false);
+    if egress_proxy.is_none() && !private_ok {
+        builder = builder.dns_resolver(PublicAddressesOnly);
+    }
     let builder = match egress_proxy {
         Some(proxy) => builder.proxy(reqwest::Proxy::all(proxy.as_str()).map_err(|e| {
             DownloadError::Network {
@@ -253,6 +317,29 @@ pub(super) fn http_client(egress_proxy: Option<&Url>) -> Result<reqwest::Client,
         origin: "(none)".into(),
         reason: format!("cannot build the HTTP client: {}", error_chain(&e)),
     })
+}
+
+/// Resolves names as the system does, and keeps only public addresses.
+struct PublicAddressesOnly;
+
+impl reqwest::dns::Resolve for PublicAddressesOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| !guard::ip_is_private(a.ip()))
+                .collect();
+            if addrs.is_empty() {
+                return Err(format!(
+                    "{host} resolves to no public address (a private address is refused for a \
+                     public site)"
+                )
+                .into());
+            }
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
 }
 
 /// Streams the body into a temporary file of `dir`, hashing it on the way, chunk by chunk.
@@ -370,6 +457,58 @@ mod tests {
         Url::parse(s).unwrap()
     }
 
+    #[tokio::test]
+    async fn a_public_sites_download_does_not_connect_to_a_name_of_this_machine() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        // A name that resolves to 127.0.0.1 (the guard also refuses this one by its name;
+        // another could be any public-looking name whose DNS answers 127.0.0.1).
+        let u = format!("http://localhost:{port}/");
+        let err = http_client(None, false)
+            .unwrap()
+            .get(&u)
+            .send()
+            .await
+            .unwrap_err();
+        assert!(
+            error_chain(&err).contains("resolves to no public address"),
+            "{}",
+            error_chain(&err)
+        );
+        // The control: for a local site, the same name is reached.
+        let accepted = tokio::spawn(async move { listener.accept().await.is_ok() });
+        let _ = http_client(None, true).unwrap().get(&u).send().await;
+        assert!(accepted.await.unwrap());
+    }
+
+    #[test]
+    fn a_set_cookie_becomes_the_browsers_cookie() {
+        let from = url("https://bank.example/docs/invoice.pdf?id=3");
+        let c = cookie::Cookie::parse("sid=abc; Path=/; HttpOnly; Secure; SameSite=Lax").unwrap();
+        let p = set_cookie_params(&from, &c);
+        assert_eq!((p.name.as_str(), p.value.as_str()), ("sid", "abc"));
+        assert_eq!(
+            p.url.as_deref(),
+            Some("https://bank.example/docs/invoice.pdf?id=3")
+        );
+        assert_eq!(p.domain, None);
+        assert_eq!(p.path.as_deref(), Some("/"));
+        assert_eq!((p.secure, p.http_only), (Some(true), Some(true)));
+        assert_eq!(p.same_site, Some(CookieSameSite::Lax));
+        assert_eq!(p.expires, None);
+
+        let c = cookie::Cookie::parse("seen=1; Domain=bank.example; Max-Age=0").unwrap();
+        let p = set_cookie_params(&from, &c);
+        assert_eq!(p.path.as_deref(), Some("/docs"));
+        assert_eq!(p.domain.as_deref(), Some("bank.example"));
+        let now = cookie::time::OffsetDateTime::now_utc().unix_timestamp() as f64;
+        let expires = serde_json::to_value(p.expires.unwrap())
+            .unwrap()
+            .as_f64()
+            .unwrap();
+        assert!((expires - now).abs() < 5.0, "{expires} {now}");
+    }
+
     #[test]
     fn the_referer_is_the_page_for_its_origin_and_only_the_origin_elsewhere() {
         let page = url("https://bank.example/invoices?page=2#top");
@@ -413,7 +552,7 @@ mod tests {
                 });
             }
         });
-        let client = http_client(None).unwrap();
+        let client = http_client(None, true).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let partial_files = || {
             std::fs::read_dir(dir.path())

@@ -139,8 +139,9 @@ pub struct Tab {
     egress_proxy: Option<Url>,
     /// `navigator.userAgent`, read once, sent with downloads.
     user_agent: tokio::sync::OnceCell<String>,
-    /// The downloads' HTTP client, built once (it depends on `egress_proxy`).
-    http: std::sync::OnceLock<reqwest::Client>,
+    /// The downloads' HTTP client, built at the first download (it depends on
+    /// `egress_proxy` and `allow`, and goes when they change).
+    http: Mutex<Option<reqwest::Client>>,
 }
 
 impl Drop for Tab {
@@ -204,7 +205,7 @@ impl Tab {
             allow: Mutex::new(None),
             egress_proxy: None,
             user_agent: tokio::sync::OnceCell::new(),
-            http: std::sync::OnceLock::new(),
+            http: Mutex::new(None),
         })
     }
 
@@ -220,6 +221,7 @@ impl Tab {
         .await
         .map_err(|e| self.err(e))?;
         *self.allow.lock().unwrap_or_else(|e| e.into_inner()) = Some(allow);
+        *self.http.lock().unwrap_or_else(|e| e.into_inner()) = None;
         let previous = self
             .guard
             .lock()
@@ -235,7 +237,7 @@ impl Tab {
     /// straight out with `None` (the default; never through the environment's proxy).
     pub fn set_egress_proxy(&mut self, proxy: Option<Url>) {
         self.egress_proxy = proxy;
-        self.http = std::sync::OnceLock::new();
+        *self.http.get_mut().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     /// The list given to [`Tab::allow_only`], if any.
@@ -263,12 +265,16 @@ impl Tab {
     }
 
     /// The downloads' HTTP client (see [`super::download`]).
+    /// Without an allow-list (no [`Tab::allow_only`]), nothing is refused, as for the page.
     pub(super) fn http_client(&self) -> Result<reqwest::Client, DownloadError> {
-        if let Some(client) = self.http.get() {
+        let mut http = self.http.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(client) = http.as_ref() {
             return Ok(client.clone());
         }
-        let client = super::download::http_client(self.egress_proxy.as_ref())?;
-        Ok(self.http.get_or_init(|| client).clone())
+        let private_ok = self.allowed().is_none_or(|a| a.private_ok());
+        let client = super::download::http_client(self.egress_proxy.as_ref(), private_ok)?;
+        *http = Some(client.clone());
+        Ok(client)
     }
 
     /// The requests kept from the network so far.

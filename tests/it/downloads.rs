@@ -42,7 +42,8 @@ async fn download(
     domains: &str,
     cap: Option<u64>,
 ) -> common::Run {
-    let steps = format!("  - goto: '{page}'\n  - download: {{ links: '#doc', as: documents }}\n");
+    let steps =
+        format!("  - goto: '{page}'\n  - download: {{ links: 'tr.doc a', as: documents }}\n");
     common::collect_tuned(
         site,
         &connector(domains, &steps),
@@ -172,6 +173,8 @@ async fn a_document_just_under_the_cap_is_kept_whole() {
 struct Sentinel {
     port: u16,
     connections: Arc<AtomicU64>,
+    /// The head of the last request, lowercased.
+    last_request: Arc<std::sync::Mutex<String>>,
 }
 
 const SENTINEL_PDF: &[u8] = b"%PDF-1.4 the sentinel's document\n";
@@ -183,10 +186,13 @@ impl Sentinel {
             .expect("127.0.0.2 is a loopback address");
         let port = listener.local_addr().unwrap().port();
         let connections = Arc::new(AtomicU64::new(0));
+        let last_request = Arc::new(std::sync::Mutex::new(String::new()));
         let count = connections.clone();
+        let seen = last_request.clone();
         tokio::spawn(async move {
             while let Ok((mut socket, _)) = listener.accept().await {
                 count.fetch_add(1, Ordering::SeqCst);
+                let seen = seen.clone();
                 tokio::spawn(async move {
                     // Read the request head, then answer and close.
                     let mut head = Vec::new();
@@ -197,6 +203,7 @@ impl Sentinel {
                             Ok(n) => head.extend_from_slice(&buf[..n]),
                         }
                     }
+                    *seen.lock().unwrap() = String::from_utf8_lossy(&head).to_lowercase();
                     let answer = format!(
                         "HTTP/1.1 200 OK\r\nContent-Type: application/pdf\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                         SENTINEL_PDF.len()
@@ -207,7 +214,11 @@ impl Sentinel {
                 });
             }
         });
-        Sentinel { port, connections }
+        Sentinel {
+            port,
+            connections,
+            last_request,
+        }
     }
 
     fn origin(&self) -> String {
@@ -259,6 +270,24 @@ async fn a_redirect_to_an_unlisted_host_is_refused_before_any_connection() {
     assert_eq!(docs.len(), 1);
     assert_eq!(std::fs::read(&docs[0].file).unwrap(), SENTINEL_PDF);
     assert_eq!(sentinel.connections(), 1);
+    // Sent as the browser would: its user agent, and only the page's origin as the
+    // `Referer` of another origin.
+    let request = sentinel.last_request.lock().unwrap().clone();
+    assert!(
+        request.starts_with("get /secret/path.pdf?iban=fr76 http/1.1\r\n"),
+        "{request}"
+    );
+    assert!(
+        request.contains("\r\nuser-agent: mozilla/5.0 "),
+        "{request}"
+    );
+    assert!(request.contains("chrome/"), "{request}");
+    assert!(request.contains("\r\naccept: */*\r\n"), "{request}");
+    assert!(
+        request.contains(&format!("\r\nreferer: http://127.0.0.1:{port}/\r\n")),
+        "{request}"
+    );
+    assert!(!request.contains("\r\ncookie:"), "{request}");
 }
 
 #[tokio::test]
@@ -342,6 +371,32 @@ async fn documents_behind_the_login_come_with_the_browsers_cookies() {
     assert_eq!(status, reqwest::StatusCode::FORBIDDEN);
 }
 
+/// A cookie set by one document's response reaches the next request (the browser keeps it),
+/// and the document that needs it is refused without it.
+#[tokio::test]
+async fn a_cookie_set_by_a_document_is_kept_for_the_next() {
+    let site = common::demo_site().await;
+    let run = download(&site, "/cookie-documents", "[]", None).await;
+    let docs = &run.outcome().documents;
+    assert_eq!(docs.len(), 2);
+    assert_eq!(
+        std::fs::read(&docs[1].file).unwrap(),
+        b"%PDF-1.4 a document behind the cookie\n"
+    );
+
+    // The control: without the first document, the second is refused (403).
+    let run = download(&site, "/cookie-documents?skip=1", "[]", None).await;
+    assert_connector_error(&run, &["downloading the document answered HTTP 403"]);
+    assert!(
+        run.error()
+            .url
+            .as_deref()
+            .unwrap()
+            .ends_with("/needs-doc-cookie.pdf")
+    );
+    assert!(files_in(run.out_dir.path()).is_empty());
+}
+
 /// What `gleaner run` did with the document of `page`: its exit code, its stderr, and its
 /// peak RSS in KiB (VmHWM, sampled until it exits).
 async fn gleaner_run(
@@ -361,7 +416,7 @@ fields:
   password: {{ label: Password, secret: true }}
 steps:
   - goto: '{page}'
-  - download: {{ links: '#doc', as: documents }}
+  - download: {{ links: 'tr.doc a', as: documents }}
 "#
     );
     std::fs::write(&file, yaml).unwrap();

@@ -6,9 +6,13 @@
 //! - `/other-doc.pdf` is a small document with no CORS header, which `/cross-origin-documents`
 //!   links on the other origin (this server under its other name: see `third_party`).
 //!
-//! Pages listing one link each (`tr.doc a#doc`) let a connector's `download` step reach them:
+//! - `/cookie-doc.pdf` sets a cookie (`doc_token`), which `/needs-doc-cookie.pdf` requires
+//!   (403 without it): a download must give the browser the cookies its response sets.
+//!
+//! Pages listing one link each (`tr.doc a.doc`) let a connector's `download` step reach them:
 //! `/big-documents?bytes=N[&length=1]`, `/redirect-documents?to=URL` and
-//! `/cross-origin-documents`.
+//! `/cross-origin-documents`; `/cookie-documents` lists `/cookie-doc.pdf` then
+//! `/needs-doc-cookie.pdf` (only the second with `?skip=1`).
 
 use std::sync::LazyLock;
 
@@ -41,6 +45,9 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/redirect-doc", get(redirect_doc))
         .route("/cross-origin-documents", get(cross_origin_documents))
         .route("/other-doc.pdf", get(other_doc))
+        .route("/cookie-documents", get(cookie_documents))
+        .route("/cookie-doc.pdf", get(cookie_doc))
+        .route("/needs-doc-cookie.pdf", get(needs_doc_cookie))
 }
 
 /// One period more than a piece, so any piece is a slice of it (no copy per piece).
@@ -94,14 +101,26 @@ async fn huge_pdf(Query(size): Query<Size>) -> Response {
 }
 
 fn one_link(title: &str, href: &str) -> Response {
-    let href = escape_html(href);
+    links(title, &[href])
+}
+
+fn links(title: &str, hrefs: &[&str]) -> Response {
+    let rows: String = hrefs
+        .iter()
+        .map(|href| {
+            format!(
+                r#"<tr class="doc"><td><a class="doc" href="{}">Télécharger</a></td></tr>"#,
+                escape_html(href)
+            )
+        })
+        .collect();
     html_response(
         StatusCode::OK,
         format!(
             r#"<!doctype html>
 <html lang="fr"><head><meta charset="utf-8"><title>{title}</title></head>
 <body><h1 id="title">{title}</h1>
-<table><tr class="doc"><td><a id="doc" href="{href}">Télécharger</a></td></tr></table>
+<table>{rows}</table>
 </body></html>"#
         ),
     )
@@ -147,6 +166,50 @@ async fn cross_origin_documents(headers: HeaderMap) -> Response {
 /// it, a download can.
 async fn other_doc() -> Response {
     ([(header::CONTENT_TYPE, "application/pdf")], OTHER_DOC).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct Skip {
+    #[serde(default)]
+    skip: Option<u8>,
+}
+
+async fn cookie_documents(Query(skip): Query<Skip>) -> Response {
+    let all = ["/cookie-doc.pdf", "/needs-doc-cookie.pdf"];
+    let hrefs = if skip.skip == Some(1) {
+        &all[1..]
+    } else {
+        &all[..]
+    };
+    links("Documents à cookie", hrefs)
+}
+
+/// The cookie `/cookie-doc.pdf` sets and `/needs-doc-cookie.pdf` requires.
+pub const DOC_COOKIE: &str = "doc_token";
+
+async fn cookie_doc() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (
+                header::SET_COOKIE,
+                crate::site_login::set_cookie(DOC_COOKIE, "granted"),
+            ),
+        ],
+        "%PDF-1.4 a document that sets a cookie\n",
+    )
+        .into_response()
+}
+
+async fn needs_doc_cookie(headers: HeaderMap) -> Response {
+    if crate::site_login::cookie(&headers, DOC_COOKIE).as_deref() != Some("granted") {
+        return (StatusCode::FORBIDDEN, "no doc_token").into_response();
+    }
+    (
+        [(header::CONTENT_TYPE, "application/pdf")],
+        "%PDF-1.4 a document behind the cookie\n",
+    )
+        .into_response()
 }
 
 /// Percent-encodes everything but unreserved characters, for a query value.
