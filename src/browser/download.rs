@@ -179,12 +179,11 @@ impl Tab {
         let Some(kind) = self.allowed().and_then(|allow| allow.refusal(url)) else {
             return Ok(());
         };
-        guard::note_block(self.blocked_log(), url.as_str(), kind, false);
-        Err(DownloadError::Refused {
-            origin: loggable_origin(url.as_str()),
-            kind,
-            hop,
-        })
+        // Recorded by its origin only, like the error: a redirect's path or query can carry
+        // the person's data.
+        let origin = loggable_origin(url.as_str());
+        guard::note_block(self.blocked_log(), &origin, kind, false);
+        Err(DownloadError::Refused { origin, kind, hop })
     }
 
     /// The headers the browser would send for this hop: its cookies for the URL (CDP
@@ -222,8 +221,8 @@ impl Tab {
                 .map(|c| format!("{}={}", c.name, c.value))
                 .collect::<Vec<_>>()
                 .join("; ");
-            // Cookie names and values are ASCII without `;` (RFC 6265); one that is not is
-            // left out rather than sent mangled.
+            // Cookie names and values are visible ASCII (RFC 6265); a line that is not is
+            // not sent rather than sent mangled.
             if let Ok(mut value) = HeaderValue::from_str(&line) {
                 // Kept out of hyper's and reqwest's debug output.
                 value.set_sensitive(true);

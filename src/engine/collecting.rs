@@ -307,7 +307,7 @@ impl Runner<'_> {
                 };
                 connector_error(format!(
                     "the document {} {led} outside the connector's domains ({}); nothing was \
-                     requested there. Add {origin} to `domains` if it is the site's",
+                     requested there. Add its host to `domains` if it is the site's",
                     shown(url),
                     kind.label(),
                 ))

@@ -249,7 +249,7 @@ async fn a_redirect_to_an_unlisted_host_is_refused_before_any_connection() {
             &format!(
                 "the document http://127.0.0.1:{port}/redirect-doc?… was redirected to {origin}, which is outside the connector's domains (host)"
             ),
-            &format!("Add {origin} to `domains`"),
+            "nothing was requested there. Add its host to `domains`",
         ],
     );
     // Only the hop's origin is named: its path and query can carry the person's data.
