@@ -480,6 +480,35 @@ mod tests {
         assert!(accepted.await.unwrap());
     }
 
+    #[tokio::test]
+    async fn with_an_egress_proxy_every_request_goes_through_it() {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let proxy_url = url(&format!("http://{}/", proxy.local_addr().unwrap()));
+        let seen = tokio::spawn(async move {
+            let (mut socket, _) = proxy.accept().await.unwrap();
+            let mut head = [0u8; 4096];
+            let n = socket.read(&mut head).await.unwrap();
+            let _ = socket
+                .write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+                .await;
+            String::from_utf8_lossy(&head[..n]).into_owned()
+        });
+        // A name that resolves nowhere: only the proxy can answer for it.
+        let client = http_client(Some(&proxy_url), false).unwrap();
+        let response = client
+            .get("http://bank.invalid/doc.pdf")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::NO_CONTENT);
+        let head = seen.await.unwrap();
+        assert!(
+            head.starts_with("GET http://bank.invalid/doc.pdf HTTP/1.1\r\n"),
+            "{head}"
+        );
+    }
+
     #[test]
     fn a_set_cookie_becomes_the_browsers_cookie() {
         let from = url("https://bank.example/docs/invoice.pdf?id=3");
