@@ -64,6 +64,10 @@ enum Command {
         verbose: bool,
         #[command(flatten)]
         browser: BrowserArgs,
+        /// The largest document a collect downloads (e.g. 100MiB, 5MB, 6GiB, or bytes); a
+        /// larger one ends the collect with CONNECTOR_ERROR and nothing of it is kept.
+        #[arg(long, env = "GLEANER_MAX_DOCUMENT_SIZE", default_value = "100MiB", value_parser = gleaner::engine::document::parse_size)]
+        max_document_size: u64,
     },
     /// Serve the HTTP API (backends) and live collects (WebSocket) until Ctrl-C / SIGTERM.
     Serve(Box<ServeArgs>),
@@ -106,6 +110,10 @@ struct ServeArgs {
     /// How long a collect waits for a one-time code.
     #[arg(long, env = "GLEANER_CODE_TIMEOUT", default_value = "5m", value_parser = gleaner::duration::parse)]
     code_timeout: Duration,
+    /// The largest document a collect downloads (e.g. 100MiB, 5MB, 6GiB, or bytes); a
+    /// larger one ends the collect with CONNECTOR_ERROR and nothing of it is kept.
+    #[arg(long, env = "GLEANER_MAX_DOCUMENT_SIZE", default_value = "100MiB", value_parser = gleaner::engine::document::parse_size)]
+    max_document_size: u64,
     /// Show the browsers' windows.
     #[arg(long, env = "GLEANER_HEADFUL")]
     headful: bool,
@@ -175,6 +183,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
     config.key_file = args.key_file;
     config.api_keys = args.api_keys;
     config.code_timeout = args.code_timeout;
+    config.max_document_size = args.max_document_size;
     config.launch.headless = !args.headful;
     args.browser.apply(&mut config.launch);
     config.max_concurrent_collects = args.max_collects;
@@ -278,6 +287,7 @@ async fn real_main() -> Result<ExitCode> {
             code_timeout,
             verbose,
             browser,
+            max_document_size,
         } => {
             run(RunArgs {
                 file,
@@ -289,6 +299,7 @@ async fn real_main() -> Result<ExitCode> {
                 code_timeout,
                 verbose,
                 browser,
+                max_document_size,
             })
             .await
         }
@@ -336,6 +347,7 @@ struct RunArgs {
     code_timeout: Duration,
     verbose: bool,
     browser: BrowserArgs,
+    max_document_size: u64,
 }
 
 async fn run(args: RunArgs) -> Result<ExitCode> {
@@ -356,6 +368,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     args.browser.apply(&mut options.launch);
     options.engine.out_dir = args.out.clone();
     options.engine.code_timeout = args.code_timeout;
+    options.engine.max_document_size = args.max_document_size;
     // Profiles of a killed gleaner hold its sessions' cookies; its browsers died with it.
     gleaner::browser::remove_stale_profiles(&options.launch);
 

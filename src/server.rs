@@ -39,6 +39,8 @@ pub struct ServerConfig {
     /// Per connector id, where its site really is.
     pub base_urls: HashMap<String, Url>,
     pub code_timeout: Duration,
+    /// The largest document a collect downloads.
+    pub max_document_size: u64,
     pub launch: LaunchOptions,
     /// Host origins allowed to embed the UI, its public URL, the session lifetime.
     pub ui: UiConfig,
@@ -60,6 +62,7 @@ impl ServerConfig {
             api_keys: Vec::new(),
             base_urls: HashMap::new(),
             code_timeout: engine::Options::default().code_timeout,
+            max_document_size: engine::Options::default().max_document_size,
             launch: LaunchOptions::default(),
             ui: UiConfig::default(),
             max_concurrent_collects: 2,
@@ -150,6 +153,7 @@ impl Server {
             engine: engine::Options {
                 out_dir: documents,
                 code_timeout: config.code_timeout,
+                max_document_size: config.max_document_size,
                 ..engine::Options::default()
             },
         };

@@ -7,6 +7,7 @@
 
 mod cdp;
 mod crash;
+mod download;
 pub mod egress;
 mod environment;
 mod error;
@@ -33,12 +34,13 @@ use tokio::task::JoinHandle;
 
 pub use crash::Crash;
 pub use egress::EgressHandle;
+pub use download::{DownloadError, DownloadLimits, Downloaded, MAX_REDIRECTS};
 pub use error::BrowserError;
 pub use guard::{BadDomain, BlockKind, BlockedRequests, HostAllowList, check_domain};
 pub use profile::PROFILE_PREFIX;
 pub use screen::{Frame, Screen, Screencast};
 pub use state::{BrowserState, KeptCookie};
-pub use tab::{Fetched, InputRefused, Probe, ReadyState, SelectorState, Tab, Target};
+pub use tab::{InputRefused, Probe, ReadyState, SelectorState, Tab, Target};
 pub use user::{BadBrowserUser, BrowserUser};
 
 /// The names tried on PATH, in order, when `GLEANER_CHROME` is not set.

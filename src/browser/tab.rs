@@ -4,13 +4,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use base64::Engine as _;
 use chromiumoxide::Page;
 use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
-use chromiumoxide::cdp::browser_protocol::io::{CloseParams, ReadParams};
-use chromiumoxide::cdp::browser_protocol::network::{
-    EventResponseReceived, LoadNetworkResourceOptions, LoadNetworkResourceParams, ResourceType,
-};
+use chromiumoxide::cdp::browser_protocol::network::{EventResponseReceived, ResourceType};
 use chromiumoxide::cdp::browser_protocol::page::{
     AddScriptToEvaluateOnNewDocumentParams, FrameId, NavigateParams,
 };
@@ -21,9 +17,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio::time::Instant;
+use url::Url;
 
 use super::cdp::cdp_error;
 use super::crash::{self, Crash, CrashedTargets};
+use super::download::DownloadError;
 use super::egress::EgressHandle;
 use super::error::BrowserError;
 use super::guard::{self, BlockedLog, BlockedRequests, HostAllowList};
@@ -124,14 +122,6 @@ impl InputRefused {
     }
 }
 
-/// A file fetched with the page's cookies.
-#[derive(Debug, Clone)]
-pub struct Fetched {
-    pub status: u16,
-    pub content_type: Option<String>,
-    pub bytes: Vec<u8>,
-}
-
 /// The last main-document response seen: its URL and HTTP status.
 type LastDocument = Arc<Mutex<Option<(String, u16)>>>;
 
@@ -150,6 +140,15 @@ pub struct Tab {
     crashes: CrashedTargets,
     target: String,
     viewport: (u32, u32),
+    /// The list given to [`Tab::allow_only`]: downloads check each hop against it.
+    allow: Mutex<Option<HostAllowList>>,
+    /// Where downloads go out: the browser's egress proxy, as the page's requests do.
+    egress_proxy: Url,
+    /// `navigator.userAgent`, read once, sent with downloads.
+    user_agent: tokio::sync::OnceCell<String>,
+    /// The downloads' HTTP client, built at the first download (it depends on
+    /// `egress_proxy` and `allow`, and goes when they change).
+    http: Mutex<Option<reqwest::Client>>,
 }
 
 impl Drop for Tab {
@@ -212,10 +211,14 @@ impl Tab {
             main_frame,
             guard: Mutex::new(None),
             blocked: BlockedLog::default(),
-            egress,
             crashes,
             target,
             viewport,
+            allow: Mutex::new(None),
+            egress_proxy: egress.proxy_url(),
+            egress,
+            user_agent: tokio::sync::OnceCell::new(),
+            http: Mutex::new(None),
         })
     }
 
@@ -227,11 +230,13 @@ impl Tab {
         let task = guard::start(
             &self.page,
             self.main_frame.clone(),
-            allow,
+            allow.clone(),
             self.blocked.clone(),
         )
         .await
         .map_err(|e| self.err(e))?;
+        *self.allow.lock().unwrap_or_else(|e| e.into_inner()) = Some(allow);
+        *self.http.lock().unwrap_or_else(|e| e.into_inner()) = None;
         let previous = self
             .guard
             .lock()
@@ -241,6 +246,43 @@ impl Tab {
             previous.abort();
         }
         Ok(())
+    }
+
+    /// The list given to [`Tab::allow_only`], if any.
+    pub(super) fn allowed(&self) -> Option<HostAllowList> {
+        self.allow.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(super) fn blocked_log(&self) -> &BlockedLog {
+        &self.blocked
+    }
+
+    /// The page's `navigator.userAgent`, read once.
+    pub(super) async fn user_agent(&self) -> Result<String, BrowserError> {
+        self.user_agent
+            .get_or_try_init(|| async {
+                Ok(self
+                    .eval("navigator.userAgent")
+                    .await?
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string())
+            })
+            .await
+            .cloned()
+    }
+
+    /// The downloads' HTTP client (see [`super::download`]).
+    /// Without an allow-list (no [`Tab::allow_only`]), nothing is refused, as for the page.
+    pub(super) fn http_client(&self) -> Result<reqwest::Client, DownloadError> {
+        let mut http = self.http.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(client) = http.as_ref() {
+            return Ok(client.clone());
+        }
+        let private_ok = self.allowed().is_none_or(|a| a.private_ok());
+        let client = super::download::http_client(Some(&self.egress_proxy), private_ok)?;
+        *http = Some(client.clone());
+        Ok(client)
     }
 
     /// The requests kept from the network so far.
@@ -483,83 +525,6 @@ impl Tab {
             .as_str()
             .unwrap_or("")
             .to_string())
-    }
-
-    /// Fetches a URL through the browser's network stack, with the page's cookies and
-    /// without CORS (`Network.loadNetworkResource`), and reads the body from the stream.
-    pub async fn fetch(&self, url: &str, timeout: Duration) -> Result<Fetched, BrowserError> {
-        let work = async {
-            let frame = self.page.mainframe().await.map_err(|e| self.err(e))?;
-            let mut params =
-                LoadNetworkResourceParams::new(url, LoadNetworkResourceOptions::new(true, true));
-            params.frame_id = frame;
-            let res = self
-                .page
-                .execute(params)
-                .await
-                .map_err(|e| self.err(e))?
-                .result
-                .resource;
-            if !res.success {
-                let why = res.net_error_name.unwrap_or_else(|| "network error".into());
-                let status = res.http_status_code.map(|s| s as u16).unwrap_or(0);
-                if status > 0 {
-                    return Ok(Fetched {
-                        status,
-                        content_type: None,
-                        bytes: Vec::new(),
-                    });
-                }
-                return Err(BrowserError::Cdp(format!("fetching {url}: {why}")));
-            }
-            let status = res.http_status_code.map(|s| s as u16).unwrap_or(0);
-            let content_type = res.headers.as_ref().and_then(|h| {
-                h.inner()
-                    .as_object()?
-                    .iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))?
-                    .1
-                    .as_str()
-                    .map(str::to_string)
-            });
-            let mut bytes = Vec::new();
-            if let Some(handle) = res.stream {
-                loop {
-                    let chunk = self
-                        .page
-                        .execute(
-                            ReadParams::builder()
-                                .handle(handle.clone())
-                                .size(1 << 20)
-                                .build()
-                                .map_err(BrowserError::Cdp)?,
-                        )
-                        .await
-                        .map_err(|e| self.err(e))?
-                        .result;
-                    if chunk.base64_encoded.unwrap_or(false) {
-                        let data = base64::engine::general_purpose::STANDARD
-                            .decode(chunk.data.as_bytes())
-                            .map_err(|e| BrowserError::Cdp(format!("reading {url}: {e}")))?;
-                        bytes.extend_from_slice(&data);
-                    } else {
-                        bytes.extend_from_slice(chunk.data.as_bytes());
-                    }
-                    if chunk.eof {
-                        break;
-                    }
-                }
-                let _ = self.page.execute(CloseParams::new(handle)).await;
-            }
-            Ok(Fetched {
-                status,
-                content_type,
-                bytes,
-            })
-        };
-        tokio::time::timeout(timeout, work)
-            .await
-            .map_err(|_| BrowserError::Timeout(format!("fetching {url}")))?
     }
 
     /// A PNG of the viewport.

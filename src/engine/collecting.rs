@@ -9,6 +9,7 @@ use super::document::{self, DocumentRecord};
 use super::error::CollectError;
 use super::event::Event;
 use super::runner::Runner;
+use crate::browser::{DownloadError, DownloadLimits, Downloaded};
 use crate::codes::ErrorKind;
 use crate::connector::plan::{self, Download, Extract, PageTurn, Paginate};
 use crate::duration::format_duration;
@@ -196,38 +197,26 @@ impl Runner<'_> {
                 );
                 return Err(self.error(ErrorKind::ConnectorError.into(), msg).await);
             }
-            let fetched = self
-                .tab
-                .fetch(url.as_str(), self.options.navigation_timeout)
-                .await
-                .map_err(|e| self.browser_failure(e))?;
-            if !(200..300).contains(&fetched.status) {
-                let kind = if fetched.status >= 500 {
-                    ErrorKind::VendorDown
-                } else {
-                    ErrorKind::ConnectorError
-                };
-                let mut e = self.error_now(
-                    kind.into(),
-                    format!("downloading the document answered HTTP {}", fetched.status),
-                );
-                e.url = Some(url.to_string());
-                return Err(e);
-            }
-            // Without a site id, the content tells a document already collected.
-            let sha = document::sha256_hex(&fetched.bytes);
-            if self.known_documents.sha256s.contains(&sha) {
+            let downloaded = self.download_document(&url).await?;
+            // Without a site id, the content tells a document already collected (the
+            // temporary file goes with `downloaded`).
+            if self.known_documents.sha256s.contains(&downloaded.sha256) {
                 self.outcome.skipped_documents += 1;
                 continue;
             }
-            let ext = document::extension_for(fetched.content_type.as_deref(), url.as_str());
-            let file =
-                document::store(&self.options.out_dir, &fetched.bytes, &sha, ext).map_err(|e| {
-                    self.error_now(
-                        ErrorKind::ConnectorError.into(),
-                        format!("cannot write into {}: {e}", self.options.out_dir.display()),
-                    )
-                })?;
+            let ext = document::extension_for(downloaded.content_type.as_deref(), url.as_str());
+            let file = document::stored_path(&self.options.out_dir, &downloaded.sha256, ext);
+            let (sha, bytes, content_type) = (
+                downloaded.sha256.clone(),
+                downloaded.bytes,
+                downloaded.content_type.clone(),
+            );
+            downloaded.persist(&file).map_err(|e| {
+                self.error_now(
+                    ErrorKind::ConnectorError.into(),
+                    format!("cannot write into {}: {e}", self.options.out_dir.display()),
+                )
+            })?;
             let take_str = |row: &mut Map<String, Value>, k: &str| match row.remove(k) {
                 Some(Value::String(s)) => Some(s),
                 Some(Value::Null) | None => None,
@@ -248,8 +237,8 @@ impl Runner<'_> {
                 currency,
                 url: url.to_string(),
                 sha256: sha,
-                bytes: fetched.bytes.len() as u64,
-                content_type: fetched.content_type.clone(),
+                bytes,
+                content_type,
                 file,
                 metadata: row,
             };
@@ -262,6 +251,83 @@ impl Runner<'_> {
             self.append(&list, value);
         }
         Ok(())
+    }
+
+    /// Downloads a document into a temporary file of the output directory, within the
+    /// navigation timeout and the size cap, each redirect checked against the domains.
+    async fn download_document(&self, url: &Url) -> Result<Downloaded, CollectError> {
+        let max_bytes = self.options.max_document_size;
+        let limits = DownloadLimits {
+            max_bytes,
+            deadline: tokio::time::Instant::now() + self.options.navigation_timeout,
+        };
+        let e = match self.tab.download(url, &limits, &self.options.out_dir).await {
+            Ok(downloaded) => return Ok(downloaded),
+            Err(e) => e,
+        };
+        let connector_error = |msg: String| self.error_now(ErrorKind::ConnectorError.into(), msg);
+        Err(match e {
+            DownloadError::Status { status, .. } => {
+                let kind = if status >= 500 {
+                    ErrorKind::VendorDown
+                } else {
+                    ErrorKind::ConnectorError
+                };
+                let mut e = self.error_now(
+                    kind.into(),
+                    format!("downloading the document answered HTTP {status}"),
+                );
+                e.url = Some(url.to_string());
+                e
+            }
+            DownloadError::TooLarge {
+                max_bytes,
+                declared,
+            } => {
+                let size = match declared {
+                    Some(n) => format!(
+                        "its Content-Length says {n} bytes ({}), nothing was read",
+                        document::show_size(n)
+                    ),
+                    None => format!("more than {max_bytes} bytes arrived, nothing was kept"),
+                };
+                connector_error(format!(
+                    "the document {} is too large: {size}; the cap is {} ({max_bytes} bytes). \
+                     Raise it with --max-document-size (GLEANER_MAX_DOCUMENT_SIZE) if such \
+                     documents are expected",
+                    shown(url),
+                    document::show_size(max_bytes),
+                ))
+            }
+            DownloadError::Refused { origin, kind, hop } => {
+                let led = if hop == 0 {
+                    "is".to_string()
+                } else {
+                    format!("was redirected to {origin}, which is")
+                };
+                connector_error(format!(
+                    "the document {} {led} outside the connector's domains ({}); nothing was \
+                     requested there. Add its host to `domains` if it is the site's",
+                    shown(url),
+                    kind.label(),
+                ))
+            }
+            DownloadError::Timeout => self.error_now(
+                ErrorKind::Timeout.into(),
+                format!(
+                    "downloading the document {} took longer than {}",
+                    shown(url),
+                    format_duration(self.options.navigation_timeout)
+                ),
+            ),
+            DownloadError::Browser(e) => self.browser_failure(e),
+            e @ (DownloadError::TooManyRedirects
+            | DownloadError::BadRedirect { .. }
+            | DownloadError::Network { .. }
+            | DownloadError::Write { .. }) => {
+                connector_error(format!("downloading the document {}: {e}", shown(url)))
+            }
+        })
     }
 
     /// A document collected before (by the site's id), or dated before `since`.
@@ -282,4 +348,13 @@ impl Runner<'_> {
 fn iso_day(date: &str) -> Option<chrono::NaiveDate> {
     let day = date.get(..10)?;
     chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()
+}
+
+/// A URL for messages: its query (which can hold a signed token) left out.
+fn shown(url: &Url) -> String {
+    let path = &url[..url::Position::AfterPath];
+    match url.query() {
+        Some(_) => format!("{path}?…"),
+        None => path.to_string(),
+    }
 }

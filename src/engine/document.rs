@@ -66,18 +66,33 @@ pub fn extension_for(content_type: Option<&str>, url: &str) -> &'static str {
     }
 }
 
-/// Writes `bytes` as `<dir>/<digest>.<ext>`, atomically (temp file, then rename), and
-/// returns the path. `digest` is [`sha256_hex`] of the bytes, which the caller has already
-/// computed to recognise a document collected before. The same content is written once.
-pub fn store(dir: &Path, bytes: &[u8], digest: &str, ext: &str) -> std::io::Result<PathBuf> {
-    std::fs::create_dir_all(dir)?;
-    let path = dir.join(format!("{digest}.{ext}"));
-    if !path.exists() {
-        let tmp = dir.join(format!(".{digest}.{}.part", std::process::id()));
-        crate::secrets::private_file::write(&tmp, bytes)?;
-        std::fs::rename(&tmp, &path)?;
+/// Where a document of this content is stored: `<dir>/<sha256>.<ext>`.
+pub fn stored_path(dir: &Path, sha256: &str, ext: &str) -> PathBuf {
+    dir.join(format!("{sha256}.{ext}"))
+}
+
+/// The default `--max-document-size`: 100 MiB.
+pub const DEFAULT_MAX_DOCUMENT_SIZE: u64 = 100 * 1024 * 1024;
+
+/// A size as people write it: `100MiB`, `5MB`, `512 KiB`, `6GiB`, or bytes (`1048576`).
+pub fn parse_size(text: &str) -> Result<u64, SizeError> {
+    let size: bytesize::ByteSize = text
+        .trim()
+        .parse()
+        .map_err(|_| SizeError(text.to_string()))?;
+    match size.as_u64() {
+        0 => Err(SizeError(text.to_string())),
+        n => Ok(n),
     }
-    Ok(path)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a size: write e.g. 100MiB, 5MB or a number of bytes")]
+pub struct SizeError(String);
+
+/// A size for people: `100.0 MiB`.
+pub fn show_size(bytes: u64) -> String {
+    bytesize::ByteSize(bytes).display().iec().to_string()
 }
 
 #[cfg(test)]
@@ -85,15 +100,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn stores_by_content() {
-        let dir = tempfile::tempdir().unwrap();
+    fn sizes_as_people_write_them() {
+        assert_eq!(parse_size("100MiB"), Ok(100 * 1024 * 1024));
+        assert_eq!(parse_size("100 MiB"), Ok(100 * 1024 * 1024));
+        assert_eq!(parse_size("5MB"), Ok(5_000_000));
+        assert_eq!(parse_size("8mib"), Ok(8 * 1024 * 1024));
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_size("6GiB"), Ok(6 << 30));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("5 parsecs").is_err());
+        assert!(parse_size("").is_err());
+        assert_eq!(show_size(DEFAULT_MAX_DOCUMENT_SIZE), "100.0 MiB");
+    }
+
+    #[test]
+    fn stored_by_content() {
+        let dir = Path::new("/data/documents");
         let digest = sha256_hex(b"%PDF-1.4 hello");
-        let p1 = store(dir.path(), b"%PDF-1.4 hello", &digest, "pdf").unwrap();
-        let p2 = store(dir.path(), b"%PDF-1.4 hello", &digest, "pdf").unwrap();
-        assert_eq!(p1, p2);
-        assert_eq!(p1, dir.path().join(format!("{digest}.pdf")));
-        assert_eq!(std::fs::read(p1).unwrap(), b"%PDF-1.4 hello");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        assert_eq!(
+            stored_path(dir, &digest, "pdf"),
+            dir.join(format!("{digest}.pdf"))
+        );
         assert_eq!(
             extension_for(Some("application/pdf; charset=binary"), "x"),
             "pdf"

@@ -1,4 +1,5 @@
-//! The run's settings: where documents go, and how long each kind of wait lasts.
+//! The run's settings: where documents go, how large they may be, and how long each kind
+//! of wait lasts.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -17,6 +18,8 @@ pub struct Options {
     pub code_timeout: Duration,
     /// Log in, then stop: a verification collect (the person just added the account).
     pub login_only: bool,
+    /// A document larger than this ends the collect (`--max-document-size`).
+    pub max_document_size: u64,
 }
 
 impl Default for Options {
@@ -28,6 +31,7 @@ impl Default for Options {
             navigation_timeout: Duration::from_secs(30),
             code_timeout: Duration::from_secs(300),
             login_only: false,
+            max_document_size: super::document::DEFAULT_MAX_DOCUMENT_SIZE,
         }
     }
 }

@@ -127,6 +127,18 @@ pub async fn collect(
     password: &str,
     codes: Codes,
 ) -> Run {
+    collect_tuned(site, connector, login, password, codes, |_| {}).await
+}
+
+/// [`collect`], with the options changed by `tune` first.
+pub async fn collect_tuned(
+    site: &DemoSite,
+    connector: &Plan,
+    login: &str,
+    password: &str,
+    codes: Codes,
+    tune: impl FnOnce(&mut CollectOptions),
+) -> Run {
     let _permit = BROWSERS.acquire().await.expect("semaphore");
     let profiles = tempfile::tempdir().expect("profile root");
     let out_dir = tempfile::tempdir().expect("out dir");
@@ -135,6 +147,7 @@ pub async fn collect(
     options.engine.out_dir = out_dir.path().to_path_buf();
     options.engine.element_timeout = Duration::from_secs(5);
     options.engine.code_timeout = Duration::from_secs(30);
+    tune(&mut options);
 
     let mut fields = IndexMap::new();
     fields.insert("login".to_string(), login.to_string());

@@ -6,6 +6,7 @@ mod browser;
 mod check;
 mod collect;
 mod common;
+mod downloads;
 mod escape;
 mod guard;
 mod incremental;

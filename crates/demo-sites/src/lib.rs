@@ -18,6 +18,7 @@
 
 mod app;
 mod data;
+pub mod downloads;
 mod extra;
 pub mod hostile;
 mod human;

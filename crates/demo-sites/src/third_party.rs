@@ -21,7 +21,7 @@ pub const TRACKER_PATHS: &[&str] = &[
 ];
 
 /// `http://<the other name>:<port>`.
-fn other_origin(headers: &HeaderMap) -> String {
+pub(crate) fn other_origin(headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())

@@ -53,9 +53,10 @@ impl Egress {
             refusals: watch::Sender::new(0),
         });
         let task = tokio::spawn(proxy::serve(listener, shared.clone()));
+        let url = url::Url::parse(&format!("http://{addr}/")).map_err(std::io::Error::other)?;
         Ok(Egress {
             addr,
-            handle: EgressHandle(shared),
+            handle: EgressHandle { shared, url },
             task,
         })
     }
@@ -78,7 +79,10 @@ impl Drop for Egress {
 
 /// What a tab holds of its browser's proxy.
 #[derive(Clone)]
-pub struct EgressHandle(Arc<Shared>);
+pub struct EgressHandle {
+    shared: Arc<Shared>,
+    url: url::Url,
+}
 
 impl std::fmt::Debug for EgressHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -89,17 +93,22 @@ impl std::fmt::Debug for EgressHandle {
 impl EgressHandle {
     /// From now on, only `allow`'s origins are reached, by every target of the browser.
     pub fn restrict(&self, allow: HostAllowList) {
-        *self.0.policy.write().unwrap_or_else(|e| e.into_inner()) = Policy::Only(allow);
+        *self.shared.policy.write().unwrap_or_else(|e| e.into_inner()) = Policy::Only(allow);
+    }
+
+    /// The proxy's URL, for gleaner's own requests on the page's behalf (downloads).
+    pub fn proxy_url(&self) -> url::Url {
+        self.url.clone()
     }
 
     /// The number of connections refused so far, changing with each refusal.
     pub fn refusals(&self) -> watch::Receiver<u64> {
-        self.0.refusals.subscribe()
+        self.shared.refusals.subscribe()
     }
 
     /// The connections refused so far.
     pub fn blocked(&self) -> BlockedRequests {
-        self.0
+        self.shared
             .blocked
             .lock()
             .unwrap_or_else(|e| e.into_inner())
