@@ -234,6 +234,20 @@ impl Tab {
 }
 
 impl Tab {
+    /// The downloads' HTTP client, built once per tab (it goes when the allow-list
+    /// changes). Without an allow-list (no [`Tab::allow_only`]), nothing is refused, as for
+    /// the page.
+    pub(super) fn http_client(&self) -> Result<reqwest::Client, DownloadError> {
+        let mut http = self.http_slot();
+        if let Some(client) = http.as_ref() {
+            return Ok(client.clone());
+        }
+        let private_ok = self.allowed().is_none_or(|a| a.private_ok());
+        let client = http_client(Some(self.egress_proxy()), private_ok)?;
+        *http = Some(client.clone());
+        Ok(client)
+    }
+
     /// Gives the browser the cookies a response set (`Set-Cookie`), as it would have kept
     /// them had it made the request: a site that renews its session cookie with a document
     /// keeps its session. Chromium checks each against `url` (a host cannot set another's

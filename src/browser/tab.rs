@@ -21,7 +21,6 @@ use url::Url;
 
 use super::cdp::cdp_error;
 use super::crash::{self, Crash, CrashedTargets};
-use super::download::DownloadError;
 use super::egress::EgressHandle;
 use super::error::BrowserError;
 use super::guard::{self, BlockedLog, BlockedRequests, HostAllowList};
@@ -272,17 +271,14 @@ impl Tab {
             .cloned()
     }
 
-    /// The downloads' HTTP client (see [`super::download`]).
-    /// Without an allow-list (no [`Tab::allow_only`]), nothing is refused, as for the page.
-    pub(super) fn http_client(&self) -> Result<reqwest::Client, DownloadError> {
-        let mut http = self.http.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(client) = http.as_ref() {
-            return Ok(client.clone());
-        }
-        let private_ok = self.allowed().is_none_or(|a| a.private_ok());
-        let client = super::download::http_client(Some(&self.egress_proxy), private_ok)?;
-        *http = Some(client.clone());
-        Ok(client)
+    /// The downloads' HTTP client, once built (see [`super::download`]).
+    pub(super) fn http_slot(&self) -> std::sync::MutexGuard<'_, Option<reqwest::Client>> {
+        self.http.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The browser's egress proxy, for gleaner's own requests on the page's behalf.
+    pub(super) fn egress_proxy(&self) -> &Url {
+        &self.egress_proxy
     }
 
     /// The requests kept from the network so far.
