@@ -305,3 +305,26 @@ async fn control_another_port_is_read_when_listed() {
     assert!(s.connections() >= 3, "{}", s.summary());
     g.close().await;
 }
+
+/// `file:`, `view-source:` and `chrome:` frames are removed as they are inserted: the page
+/// loads within a deadline far below the 30 s that such a frame used to hold `goto`, and
+/// none of them is left in the page.
+#[tokio::test]
+async fn local_scheme_frames_are_removed_and_goto_returns() {
+    let site = common::demo_site().await;
+    let g = open(&site, Some(&[])).await;
+    let tab = g.tab();
+    tab.goto(
+        &format!("{}hostile/local-frames", site.base_url()),
+        Duration::from_secs(8),
+    )
+    .await
+    .expect("the page loads without waiting for its local frames");
+    let left = tab
+        .eval("document.querySelectorAll('iframe, object, embed').length")
+        .await
+        .unwrap();
+    assert_eq!(left.as_u64(), Some(0));
+    assert_eq!(site.hits("/hostile/local-frames"), 1);
+    g.close().await;
+}

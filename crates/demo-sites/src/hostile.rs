@@ -31,6 +31,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/hostile/webrtc", get(webrtc))
         .route("/hostile/preconnect", get(preconnect))
         .route("/hostile/ports", get(ports))
+        .route("/hostile/local-frames", get(local_frames))
 }
 
 type Params = Query<HashMap<String, String>>;
@@ -186,6 +187,22 @@ const viaWorker = new Promise((done) => {{
 window.settled = Promise.all([viaFetch, viaXhr, viaWorker]).then((r) => r.join(' '));
 </script>"#
         ),
+    )
+}
+
+/// Frames on local schemes, in the markup and added by script: Chromium never loads them,
+/// and without gleaner's script a navigation's wait for every frame's `load` held `goto`
+/// until its timeout.
+async fn local_frames() -> Response {
+    page(
+        "Cadres locaux",
+        r#"<iframe id="passwd" src="file:///etc/passwd"></iframe>
+<object data="view-source:file:///etc/hostname"></object>
+<script>
+const f = document.createElement('iframe');
+f.src = 'chrome://version';
+document.body.appendChild(f);
+</script>"#,
     )
 }
 
