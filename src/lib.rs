@@ -20,12 +20,17 @@
 //!   (`500ms`, `20s`, `5m`, `7d`: one parser for connector files, the CLI and the API).
 //! - [`extract`]: HTML → records with `scraper`: rows, tables addressed by header text,
 //!   typed field sources ([`extract::FieldSource`]), and the filters that clean values.
-//! - [`browser`]: launching Chromium (one process per collect, a fresh profile, a spawned
-//!   CDP handler loop, reaping), [`browser::Tab`] and the page operations the engine needs,
-//!   the in-page agent's probe, the guard that keeps a page on its connector's hosts
-//!   ([`browser::HostAllowList`]), [`browser::Screen`] (screencast, capture, a person's
-//!   input), and [`browser::BrowserState`]: cookies and localStorage captured after a login
-//!   and restored before the next collect's first navigation.
+//! - [`browser`]: launching Chromium (one process per collect, a fresh 0700 profile, CDP
+//!   over a pipe, its sandbox on and as an unprivileged user when gleaner is root, killed
+//!   with gleaner, a spawned CDP handler loop, reaping), [`browser::Tab`] and the page
+//!   operations the engine needs, the in-page agent's probe, the guard that keeps a page on
+//!   its connector's origins ([`browser::HostAllowList`], per tab with CDP `Fetch`) and
+//!   [`browser::egress`] (the proxy every connection of the browser goes through, with
+//!   pinned names), renderer crashes ([`browser::Crash`]), document downloads with the
+//!   browser's cookies under a size cap ([`browser::Downloaded`]), [`browser::Screen`]
+//!   (screencast, capture, a person's input), and [`browser::BrowserState`]: cookies and
+//!   localStorage captured after a login and restored before the next collect's first
+//!   navigation.
 //! - [`engine`]: runs a plan on a tab: page classification, 2FA through a channel,
 //!   extraction, pagination, downloads, the kept browser state and the connector's
 //!   `session.check` (a pass skips the login). It takes [`engine::Inputs`] and
