@@ -3,7 +3,7 @@
 //! `--proxy-bypass-list=<-loopback>`), and that refuses what the collect's allow-list
 //! does not name.
 //!
-//! The tab's `Fetch` guard ([`super::guard`]) sees the requests of the tab it is attached
+//! The tab's `Fetch` guard (`browser/guard.rs`) sees the requests of the tab it is attached
 //! to. What it cannot see still has to open a connection, and every connection of every
 //! target comes here: popups and their scripts, WebSockets, WebRTC's TURN over TCP (UDP
 //! is off: `--webrtc-ip-handling-policy=disable_non_proxied_udp`), preconnect hints,
