@@ -1,13 +1,24 @@
-//! How a tab stopped working: its renderer crashed or was killed, ran out of memory, or the
-//! whole browser is gone. The browser's `Target.targetCrashed` events are gathered once per
-//! browser; each tab watches for its own target's.
+//! How a tab stopped working: its renderer crashed or was killed, ran out of memory, stopped
+//! answering, or the whole browser is gone. The browser's `Target.targetCrashed` events are
+//! gathered once per browser; each tab watches for its own target's, and probes its own
+//! renderer's main thread ([`watch_responsive`]).
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
 
+use chromiumoxide::Page;
 use chromiumoxide::cdp::browser_protocol::target::EventTargetCrashed;
+use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
 use futures::StreamExt;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+
+/// How often a tab's renderer is asked for `1`.
+const PROBE_EVERY: Duration = Duration::from_secs(1);
+/// How long its main thread may stay busy before the tab counts as unresponsive. A page
+/// may legitimately compute for a few seconds; Chromium's own hang monitor waits 15 s.
+pub const UNRESPONSIVE_AFTER: Duration = Duration::from_secs(10);
 
 /// Why a tab can no longer be driven.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +27,9 @@ pub enum Crash {
     Renderer,
     /// The tab's renderer ran out of memory.
     OutOfMemory,
+    /// The tab's renderer stopped answering: its main thread is stuck (a script that never
+    /// yields).
+    Unresponsive,
     /// The browser process is gone.
     Browser,
 }
@@ -34,6 +48,7 @@ impl Crash {
         match self {
             Crash::Renderer => "RENDERER",
             Crash::OutOfMemory => "OUT_OF_MEMORY",
+            Crash::Unresponsive => "UNRESPONSIVE",
             Crash::Browser => "BROWSER",
         }
     }
@@ -42,20 +57,25 @@ impl Crash {
         match self {
             Crash::Renderer => "the page's renderer process crashed or was killed",
             Crash::OutOfMemory => "the page's renderer process ran out of memory",
+            Crash::Unresponsive => {
+                "the page stopped responding: a script kept its renderer busy for 10 s"
+            }
             Crash::Browser => "the browser crashed or closed during the collect",
         }
     }
 }
 
-/// Crashed targets by target id, for every tab of one browser.
-pub(crate) type CrashedTargets = watch::Receiver<HashMap<String, Crash>>;
+/// Crashed targets by target id, for every tab of one browser: written by the browser's
+/// crash watcher and by each tab's probe, read by the tabs.
+pub(crate) type CrashedTargets = Arc<watch::Sender<HashMap<String, Crash>>>;
 
 /// Gathers the browser's `Target.targetCrashed` events until the browser closes.
 pub(crate) async fn watch_targets(
     browser: &chromiumoxide::Browser,
 ) -> Result<(CrashedTargets, JoinHandle<()>), chromiumoxide::error::CdpError> {
     let mut events = browser.event_listener::<EventTargetCrashed>().await?;
-    let (tx, rx) = watch::channel(HashMap::new());
+    let crashes: CrashedTargets = Arc::new(watch::Sender::new(HashMap::new()));
+    let tx = crashes.clone();
     let task = tokio::spawn(async move {
         while let Some(ev) = events.next().await {
             let crash = Crash::from_status(&ev.status);
@@ -69,15 +89,57 @@ pub(crate) async fn watch_targets(
             });
         }
     });
-    Ok((rx, task))
+    Ok((crashes, task))
+}
+
+/// Asks the tab's renderer for `1` every [`PROBE_EVERY`]; one that does not answer within
+/// [`UNRESPONSIVE_AFTER`] marks the target [`Crash::Unresponsive`]. A crash or the
+/// browser's end, seen elsewhere, ends the probe.
+pub(crate) fn watch_responsive(
+    page: Page,
+    target: String,
+    crashes: CrashedTargets,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(PROBE_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            if crashes.borrow().contains_key(&target) {
+                return;
+            }
+            let Ok(probe) = EvaluateParams::builder()
+                .expression("1")
+                .return_by_value(true)
+                .build()
+            else {
+                return;
+            };
+            match tokio::time::timeout(UNRESPONSIVE_AFTER, page.execute(probe)).await {
+                Ok(Ok(_)) => {}
+                // A navigation swaps the context away, or the browser is going: not a hang.
+                Ok(Err(_)) => {}
+                Err(_) => {
+                    tracing::warn!(
+                        "the page's renderer has not answered for {UNRESPONSIVE_AFTER:?}"
+                    );
+                    crashes.send_modify(|m| {
+                        m.entry(target.clone()).or_insert(Crash::Unresponsive);
+                    });
+                    return;
+                }
+            }
+        }
+    })
 }
 
 /// Waits until `target`'s renderer crashes or the browser is gone.
 pub(crate) async fn crashed(
     target: &str,
-    mut targets: CrashedTargets,
+    targets: &CrashedTargets,
     mut alive: watch::Receiver<bool>,
 ) -> Crash {
+    let mut targets = targets.subscribe();
     let renderer = async {
         let seen = targets
             .wait_for(|m| m.contains_key(target))

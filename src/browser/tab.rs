@@ -138,6 +138,8 @@ pub struct Tab {
     /// The browser's crashed targets; this tab's is `target`.
     crashes: CrashedTargets,
     target: String,
+    /// Marks the tab unresponsive when its renderer stops answering.
+    probe: tokio::task::JoinHandle<()>,
     viewport: (u32, u32),
     /// The list given to [`Tab::allow_only`]: downloads check each hop against it.
     allow: Mutex<Option<HostAllowList>>,
@@ -153,6 +155,7 @@ pub struct Tab {
 impl Drop for Tab {
     fn drop(&mut self) {
         self.listener.abort();
+        self.probe.abort();
         if let Some(guard) = self
             .guard
             .get_mut()
@@ -202,6 +205,7 @@ impl Tab {
                 }
             }
         });
+        let probe = crash::watch_responsive(page.clone(), target.clone(), crashes.clone());
         Ok(Tab {
             page,
             alive,
@@ -210,6 +214,7 @@ impl Tab {
             main_frame,
             guard: Mutex::new(None),
             blocked: BlockedLog::default(),
+            probe,
             crashes,
             target,
             viewport,
@@ -304,7 +309,7 @@ impl Tab {
     /// Resolves when the browser is gone.
     /// Resolves when the tab's renderer crashes or the browser is gone, with which.
     pub async fn crashed(&self) -> Crash {
-        crash::crashed(&self.target, self.crashes.clone(), self.alive.clone()).await
+        crash::crashed(&self.target, &self.crashes, self.alive.clone()).await
     }
 
     /// The crash that already happened, if any.

@@ -32,6 +32,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/hostile/preconnect", get(preconnect))
         .route("/hostile/ports", get(ports))
         .route("/hostile/local-frames", get(local_frames))
+        .route("/hostile/spin", get(spin))
 }
 
 type Params = Query<HashMap<String, String>>;
@@ -203,6 +204,14 @@ const f = document.createElement('iframe');
 f.src = 'chrome://version';
 document.body.appendChild(f);
 </script>"#,
+    )
+}
+
+/// Loads, then keeps its renderer's main thread busy for ever (a script that never yields).
+async fn spin() -> Response {
+    page(
+        "Boucle",
+        r#"<script>window.addEventListener('load', () => setTimeout(() => { for (;;) {} }, 100));</script>"#,
     )
 }
 

@@ -93,7 +93,11 @@ impl std::fmt::Debug for EgressHandle {
 impl EgressHandle {
     /// From now on, only `allow`'s origins are reached, by every target of the browser.
     pub fn restrict(&self, allow: HostAllowList) {
-        *self.shared.policy.write().unwrap_or_else(|e| e.into_inner()) = Policy::Only(allow);
+        *self
+            .shared
+            .policy
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Policy::Only(allow);
     }
 
     /// The proxy's URL, for gleaner's own requests on the page's behalf (downloads).
