@@ -55,7 +55,13 @@ pub async fn run(
     };
     // A step that failed because its renderer had just crashed fails for that reason.
     match (result, tab.crash_now()) {
-        (Err(e), Some(crash)) if e.kind() != ErrorKind::BrowserCrashed => Err(crash_error(crash)),
+        (Err(e), Some(crash)) if e.code.detail.as_deref() != Some(crash.detail()) => {
+            Err(CollectError {
+                code: ErrorCode::with_detail(ErrorKind::BrowserCrashed, crash.detail()),
+                message: crash.describe().to_string(),
+                ..e
+            })
+        }
         (result, _) => result,
     }
 }

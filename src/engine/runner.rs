@@ -397,6 +397,13 @@ impl<'a> Runner<'a> {
 
     /// Maps a browser failure to the collect's vocabulary.
     pub fn browser_failure(&self, e: BrowserError) -> CollectError {
+        if let BrowserError::Crashed = e {
+            let crash = crate::browser::Crash::Browser;
+            return self.error_now(
+                ErrorCode::with_detail(ErrorKind::BrowserCrashed, crash.detail()),
+                crash.describe(),
+            );
+        }
         let kind = match e {
             BrowserError::Crashed => ErrorKind::BrowserCrashed,
             BrowserError::Timeout(_) => ErrorKind::Timeout,

@@ -139,6 +139,33 @@ pub async fn collect_tuned(
     codes: Codes,
     tune: impl FnOnce(&mut CollectOptions),
 ) -> Run {
+    collect_with(site, connector, login, password, codes, tune, None).await
+}
+
+/// What a chaos test kills, and when: as the first step whose summary starts with `step`
+/// is about to run (the page of the step before it is loaded by then).
+pub struct Kill {
+    pub victim: Victim,
+    pub step: &'static str,
+}
+
+pub enum Victim {
+    /// The renderer processes of the browser.
+    Renderer,
+    /// Every process of the browser.
+    Browser,
+}
+
+/// [`collect_tuned`], killing part of the browser at a given step.
+pub async fn collect_with(
+    site: &DemoSite,
+    connector: &Plan,
+    login: &str,
+    password: &str,
+    codes: Codes,
+    tune: impl FnOnce(&mut CollectOptions),
+    mut kill: Option<Kill>,
+) -> Run {
     let _permit = BROWSERS.acquire().await.expect("semaphore");
     let profiles = tempfile::tempdir().expect("profile root");
     let out_dir = tempfile::tempdir().expect("out dir");
@@ -167,6 +194,17 @@ pub async fn collect_tuned(
     let drive = async {
         let mut events = Vec::new();
         while let Some(ev) = events_rx.recv().await {
+            if let Event::Step { step } = &ev
+                && kill
+                    .as_ref()
+                    .is_some_and(|k| step.summary.starts_with(k.step))
+                && let Some(k) = kill.take()
+            {
+                match k.victim {
+                    Victim::Renderer => kill_renderers(profiles.path()),
+                    Victim::Browser => kill_browser(profiles.path()),
+                }
+            }
             if let Event::CodeRequested { .. } = &ev {
                 let code = match &codes {
                     Codes::FromSite(user) => site
@@ -176,32 +214,12 @@ pub async fn collect_tuned(
                     Codes::Fixed(c) => c.clone(),
                     Codes::Nobody => unreachable!("no code is asked in the background"),
                     Codes::KillRenderer => {
-                        let renderers: Vec<i32> =
-                            gleaner::browser::process::processes_using(profiles.path())
-                                .into_iter()
-                                .filter(|pid| {
-                                    std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
-                                        String::from_utf8_lossy(&c).contains("--type=renderer")
-                                    })
-                                })
-                                .collect();
-                        assert!(!renderers.is_empty(), "no renderer process found");
-                        for pid in renderers {
-                            let _ = nix::sys::signal::kill(
-                                nix::unistd::Pid::from_raw(pid),
-                                nix::sys::signal::Signal::SIGKILL,
-                            );
-                        }
+                        kill_renderers(profiles.path());
                         events.push(ev);
                         continue;
                     }
                     Codes::KillBrowser => {
-                        for pid in gleaner::browser::process::processes_using(profiles.path()) {
-                            let _ = nix::sys::signal::kill(
-                                nix::unistd::Pid::from_raw(pid),
-                                nix::sys::signal::Signal::SIGKILL,
-                            );
-                        }
+                        kill_browser(profiles.path());
                         events.push(ev);
                         continue;
                     }
@@ -221,6 +239,34 @@ pub async fn collect_tuned(
         result,
         events,
         out_dir,
+    }
+}
+
+/// SIGKILL to the renderer processes of the browser whose profile is under `profiles`.
+fn kill_renderers(profiles: &Path) {
+    let renderers: Vec<i32> = gleaner::browser::process::processes_using(profiles)
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("--type=renderer"))
+        })
+        .collect();
+    assert!(!renderers.is_empty(), "no renderer process found");
+    for pid in renderers {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+}
+
+/// SIGKILL to every process of the browser whose profile is under `profiles`.
+fn kill_browser(profiles: &Path) {
+    for pid in gleaner::browser::process::processes_using(profiles) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
     }
 }
 
