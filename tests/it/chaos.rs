@@ -138,3 +138,26 @@ fn assert_no_file(run: &common::Run) {
         .unwrap_or_default();
     assert!(left.iter().all(|p| p.is_dir()), "files left: {left:?}");
 }
+
+/// A popup that opens three more of itself as it loads, and so on: the popup blocker lets
+/// the click open one, and the popup's own opens (no user gesture) open none. The collect
+/// goes on and ends `done`, instead of ending `VENDOR_DOWN` after 30 s and 1.2 GB.
+#[tokio::test]
+async fn a_popup_storm_opens_one_popup_and_the_collect_goes_on() {
+    let site = common::demo_site().await;
+    let plan = connector(
+        "  - goto: /hostile/storm\n  - click: '#storm'\n  - wait: { selector: '#title' }\n",
+    );
+    let run = common::collect(&site, &plan, "alice", "demo", Codes::Nobody).await;
+    assert_eq!(
+        run.final_state(),
+        gleaner::codes::State::Done,
+        "{:?}",
+        run.result.as_ref().err()
+    );
+    assert!(
+        site.hits("/hostile/storm-child") <= 1,
+        "{} popups loaded",
+        site.hits("/hostile/storm-child")
+    );
+}

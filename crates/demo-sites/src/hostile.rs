@@ -33,6 +33,8 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/hostile/ports", get(ports))
         .route("/hostile/local-frames", get(local_frames))
         .route("/hostile/spin", get(spin))
+        .route("/hostile/storm", get(storm))
+        .route("/hostile/storm-child", get(storm_child))
 }
 
 type Params = Query<HashMap<String, String>>;
@@ -204,6 +206,21 @@ const f = document.createElement('iframe');
 f.src = 'chrome://version';
 document.body.appendChild(f);
 </script>"#,
+    )
+}
+
+/// `#storm` opens a popup that, as it loads, opens three more of itself, and so on.
+async fn storm() -> Response {
+    page(
+        "Tempête",
+        r#"<button id="storm" onclick="window.open('/hostile/storm-child')">Tempête</button>"#,
+    )
+}
+
+async fn storm_child() -> Response {
+    page(
+        "Tempête",
+        r#"<script>for (let i = 0; i < 3; i++) window.open('/hostile/storm-child');</script>"#,
     )
 }
 
