@@ -64,6 +64,14 @@ pub fn for_outcome(state: State, code: Option<&ErrorCode>) -> Advice {
             "The site has changed and we cannot collect from it for now; we are on it.",
             "Le site a changé et nous ne pouvons pas le collecter pour l'instant ; nous nous en occupons.",
         ),
+        (ErrorKind::BrowserCrashed, Some("OUT_OF_MEMORY")) => advice(
+            "The site's page used too much memory and was stopped; we'll retry later.",
+            "La page du site utilisait trop de mémoire et a été arrêtée ; nous réessaierons plus tard.",
+        ),
+        (ErrorKind::BrowserCrashed, Some("UNRESPONSIVE")) => advice(
+            "The site's page stopped responding; we'll retry later.",
+            "La page du site ne répondait plus ; nous réessaierons plus tard.",
+        ),
         (ErrorKind::BrowserCrashed, _) | (ErrorKind::Interrupted, _) => advice(
             "The collect was interrupted on our side; we'll retry later.",
             "La collecte a été interrompue de notre côté ; nous réessaierons plus tard.",
@@ -97,5 +105,23 @@ mod tests {
             assert!(!a.en.is_empty() && !a.fr.is_empty() && a.en != a.fr);
         }
         assert!(for_outcome(State::Done, None).en.contains("up to date"));
+    }
+
+    #[test]
+    fn browser_crashes_say_what_happened_to_the_page() {
+        let code = |s: &str| s.parse::<ErrorCode>().unwrap();
+        let generic = for_outcome(State::Error, Some(&code("BROWSER_CRASHED.RENDERER")));
+        assert!(generic.en.contains("interrupted on our side"));
+        for (detail, en, fr) in [
+            ("OUT_OF_MEMORY", "too much memory", "trop de mémoire"),
+            ("UNRESPONSIVE", "stopped responding", "ne répondait plus"),
+        ] {
+            let a = for_outcome(
+                State::Error,
+                Some(&code(&format!("BROWSER_CRASHED.{detail}"))),
+            );
+            assert!(a.en.contains(en) && a.fr.contains(fr), "{detail}: {a:?}");
+            assert!(a.en.ends_with('.') && a.fr.ends_with('.'));
+        }
     }
 }
