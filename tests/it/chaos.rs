@@ -90,6 +90,10 @@ async fn killed(
 fn assert_crashed(run: &common::Run, code: &str) {
     assert_eq!(run.error().code.to_string(), code, "{:?}", run.error());
     assert_eq!(run.final_state(), gleaner::codes::State::Error);
+    // A figure for the notes (`--nocapture`), not an assertion: speed is for benchmarks.
+    if let Some(after) = run.ended_after_kill {
+        eprintln!("{code}: the collect ended {after:.2?} after the kill");
+    }
 }
 
 #[tokio::test]

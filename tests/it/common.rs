@@ -79,6 +79,8 @@ pub struct Run {
     pub result: Result<Outcome, CollectError>,
     pub events: Vec<Event>,
     pub out_dir: tempfile::TempDir,
+    /// From a [`Kill`] to the collect's end, when there was one.
+    pub ended_after_kill: Option<Duration>,
 }
 
 impl Run {
@@ -190,7 +192,11 @@ pub async fn collect_with(
         redactor: Redactor::new(),
     };
 
-    let run = collect::run(connector, inputs, &options, io, &|_| {});
+    let killed_at = std::sync::Mutex::new(None::<std::time::Instant>);
+    let run = async {
+        let result = collect::run(connector, inputs, &options, io, &|_| {}).await;
+        (result, std::time::Instant::now())
+    };
     let drive = async {
         let mut events = Vec::new();
         while let Some(ev) = events_rx.recv().await {
@@ -200,6 +206,7 @@ pub async fn collect_with(
                     .is_some_and(|k| step.summary.starts_with(k.step))
                 && let Some(k) = kill.take()
             {
+                *killed_at.lock().unwrap() = Some(std::time::Instant::now());
                 match k.victim {
                     Victim::Renderer => kill_renderers(profiles.path()),
                     Victim::Browser => kill_browser(profiles.path()),
@@ -230,15 +237,20 @@ pub async fn collect_with(
         }
         events
     };
-    let (result, events) =
+    let ((result, ended), events) =
         tokio::time::timeout(Duration::from_secs(120), async { tokio::join!(run, drive) })
             .await
             .expect("the collect ends within 2 minutes");
+    let ended_after_kill = killed_at
+        .lock()
+        .unwrap()
+        .map(|at| ended.saturating_duration_since(at));
     assert_nothing_left(profiles.path());
     Run {
         result,
         events,
         out_dir,
+        ended_after_kill,
     }
 }
 
