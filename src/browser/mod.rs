@@ -189,6 +189,9 @@ impl Browser {
             // CDP over fds 3 and 4: no DevTools port for any other local process to reach.
             // Chromium also exits by itself when its end of the pipe closes.
             .remote_debugging_pipe()
+            // chromiumoxide tells every page to ignore certificate errors by default: a
+            // man in the middle would then pass for the bank.
+            .respect_https_errors()
             // Killed with this process, even by SIGKILL (see process::on_spawner_thread).
             .die_with_parent()
             // None of gleaner's environment (it may hold secrets); home and temp
