@@ -33,9 +33,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use crash::Crash;
-pub use egress::EgressHandle;
 pub use download::{DownloadError, DownloadLimits, Downloaded, MAX_REDIRECTS};
-pub use error::BrowserError;
+pub use egress::EgressHandle;
+pub use error::{BrowserError, NavigationError, NetError, NetErrorClass, without_query};
 pub use guard::{BadDomain, BlockKind, BlockedRequests, HostAllowList, check_domain};
 pub use profile::PROFILE_PREFIX;
 pub use screen::{Frame, Screen, Screencast};
@@ -382,7 +382,14 @@ impl Browser {
             .map(egress::Egress::handle)
             .ok_or(BrowserError::Crashed)?;
         let crashes = self.crashes.clone().ok_or(BrowserError::Crashed)?;
-        Tab::new(page, self.alive.clone(), crashes, self.options.viewport, egress).await
+        Tab::new(
+            page,
+            self.alive.clone(),
+            crashes,
+            self.options.viewport,
+            egress,
+        )
+        .await
     }
 
     /// Closes the browser: a polite `Browser.close`, then a kill if it does not exit in

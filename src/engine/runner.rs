@@ -14,7 +14,7 @@ use super::links::Links;
 use super::options::Options;
 use super::outcome::Outcome;
 use super::pages::{SelectorSet, matches};
-use crate::browser::{BrowserError, HostAllowList, Tab};
+use crate::browser::{BrowserError, HostAllowList, NavigationError, NetErrorClass, Tab};
 use crate::codes::{ErrorCode, ErrorKind, State};
 use crate::connector::plan::{Action, Condition, Login, Plan, Section, Step, StepKind, StepRef};
 use crate::template::Template;
@@ -395,14 +395,51 @@ impl<'a> Runner<'a> {
         }
     }
 
-    /// Maps a browser failure to the collect's vocabulary.
+    /// Maps a browser failure to the collect's vocabulary. A page that keeps reloading
+    /// itself makes the in-page calls fail: that is said, rather than their error.
     pub fn browser_failure(&self, e: BrowserError) -> CollectError {
-        let kind = match e {
-            BrowserError::Crashed => ErrorKind::BrowserCrashed,
-            BrowserError::Timeout(_) => ErrorKind::Timeout,
-            _ => ErrorKind::ConnectorError,
+        if !matches!(e, BrowserError::Crashed)
+            && let Some(runaway) = self.runaway_page()
+        {
+            return runaway;
+        }
+        let code = match &e {
+            BrowserError::Crashed => ErrorKind::BrowserCrashed.into(),
+            BrowserError::Timeout(_) => ErrorKind::Timeout.into(),
+            BrowserError::Navigation(nav) => navigation_code(nav),
+            _ => ErrorKind::ConnectorError.into(),
         };
-        self.error_now(kind.into(), e.to_string())
+        let url = match &e {
+            BrowserError::Navigation(nav) => Some(nav.url.clone()),
+            _ => None,
+        };
+        let mut err = self.error_now(code, e.to_string());
+        err.url = url;
+        err
+    }
+
+    /// `CONNECTOR_ERROR.RUNAWAY_PAGE` when the page received more than
+    /// [`RUNAWAY_DOCUMENTS`] documents within [`RUNAWAY_WINDOW`]: it reloads or navigates
+    /// itself without end (a `location.reload()` loop), and no step can act on it.
+    pub fn runaway_page(&self) -> Option<CollectError> {
+        let loaded = self.tab.recent_documents(RUNAWAY_WINDOW);
+        if loaded <= RUNAWAY_DOCUMENTS {
+            return None;
+        }
+        let msg = format!(
+            "the page loaded {loaded} documents within {}: it reloads or navigates itself \
+             without end",
+            crate::duration::format_duration(RUNAWAY_WINDOW)
+        );
+        let mut e = self.error_now(
+            ErrorCode::with_detail(ErrorKind::ConnectorError, "RUNAWAY_PAGE"),
+            msg,
+        );
+        e.url = self
+            .tab
+            .last_document()
+            .map(|(url, _)| crate::browser::without_query(&url));
+        Some(e)
     }
 
     pub fn resolve_url(&self, url: &str) -> Result<Url, CollectError> {
@@ -413,6 +450,24 @@ impl<'a> Runner<'a> {
             )
         })
     }
+}
+
+/// Within [`RUNAWAY_WINDOW`], more documents than this make a runaway page. A site's
+/// redirects through scripts take a few; a `location.reload()` loop on a fast site, dozens.
+const RUNAWAY_DOCUMENTS: usize = 10;
+const RUNAWAY_WINDOW: Duration = Duration::from_secs(2);
+
+/// The code of a navigation that did not reach the site's page. A host that cannot be
+/// reached, a redirect loop and a certificate the browser refuses are the site's doing (or
+/// its network's): `VENDOR_DOWN`, retried later, with a detail that says which.
+fn navigation_code(nav: &NavigationError) -> ErrorCode {
+    let detail = match nav.error.class() {
+        NetErrorClass::Unreachable | NetErrorClass::TimedOut => "UNREACHABLE",
+        NetErrorClass::RedirectLoop => "REDIRECT_LOOP",
+        NetErrorClass::Tls => "TLS",
+        NetErrorClass::Other => "NAVIGATION_FAILED",
+    };
+    ErrorCode::with_detail(ErrorKind::VendorDown, detail)
 }
 
 /// The base URL's host (an override included) and the connector's `domains`.

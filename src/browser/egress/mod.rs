@@ -16,6 +16,10 @@
 //! connector lists, which it could reach directly, and the proxy holds no cookie.
 
 mod admission;
+/// The header on the proxy's own answers that says why a host was not reached; the proxy
+/// removes it from every response it forwards, so a site cannot write it.
+pub const EGRESS_HEADER: &str = "x-gleaner-egress";
+
 mod proxy;
 pub mod resolve;
 
@@ -27,7 +31,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::guard::{BlockedRequests, HostAllowList};
-use admission::{Policy, Shared};
+pub use admission::EgressFailure;
+use admission::{Failures, Policy, Shared};
 use resolve::{Lookup, PinnedResolver, SystemLookup};
 
 /// A running egress proxy. Dropping it stops it.
@@ -51,6 +56,7 @@ impl Egress {
             resolver: PinnedResolver::new(lookup),
             blocked: Arc::new(Mutex::new(BlockedRequests::default())),
             refusals: watch::Sender::new(0),
+            failures: Mutex::new(Failures::default()),
         });
         let task = tokio::spawn(proxy::serve(listener, shared.clone()));
         let url = url::Url::parse(&format!("http://{addr}/")).map_err(std::io::Error::other)?;
@@ -93,7 +99,11 @@ impl std::fmt::Debug for EgressHandle {
 impl EgressHandle {
     /// From now on, only `allow`'s origins are reached, by every target of the browser.
     pub fn restrict(&self, allow: HostAllowList) {
-        *self.shared.policy.write().unwrap_or_else(|e| e.into_inner()) = Policy::Only(allow);
+        *self
+            .shared
+            .policy
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Policy::Only(allow);
     }
 
     /// The proxy's URL, for gleaner's own requests on the page's behalf (downloads).
@@ -104,6 +114,24 @@ impl EgressHandle {
     /// The number of connections refused so far, changing with each refusal.
     pub fn refusals(&self) -> watch::Receiver<u64> {
         self.shared.refusals.subscribe()
+    }
+
+    /// A mark for [`EgressHandle::failure_since`]: failures after this moment.
+    pub fn failure_mark(&self) -> u64 {
+        self.failures().mark()
+    }
+
+    /// Why `origin` (`https://host:port`, as [`url::Origin::ascii_serialization`] writes
+    /// it) was last not reached, if that happened after `mark`.
+    pub fn failure_since(&self, origin: &str, mark: u64) -> Option<EgressFailure> {
+        self.failures().since(origin, mark)
+    }
+
+    fn failures(&self) -> std::sync::MutexGuard<'_, Failures> {
+        self.shared
+            .failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// The connections refused so far.
