@@ -69,15 +69,10 @@ async fn big(port: u16, proxy: Option<&str>) -> Duration {
     let start = Instant::now();
     let mut s = match proxy {
         Some(p) => {
-            let mut s = TcpStream::connect(p.trim_start_matches("http://"))
+            let mut s = TcpStream::connect(p.trim_start_matches("http://")).await.unwrap();
+            s.write_all(format!("CONNECT 127.0.0.1:{port} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").as_bytes())
                 .await
                 .unwrap();
-            s.write_all(
-                format!("CONNECT 127.0.0.1:{port} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n")
-                    .as_bytes(),
-            )
-            .await
-            .unwrap();
             let mut head = Vec::new();
             let mut b = [0u8; 1];
             while !head.ends_with(b"\r\n\r\n") {
@@ -89,9 +84,7 @@ async fn big(port: u16, proxy: Option<&str>) -> Duration {
         }
         None => TcpStream::connect(("127.0.0.1", port)).await.unwrap(),
     };
-    s.write_all(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await
-        .unwrap();
+    s.write_all(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
     let mut buf = vec![0u8; 1 << 20];
     let mut got = 0usize;
     let mut head_done = false;
@@ -115,10 +108,7 @@ async fn big(port: u16, proxy: Option<&str>) -> Duration {
 #[tokio::main]
 async fn main() {
     gleaner::tls::install_crypto_provider();
-    let n: usize = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(2000);
+    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(2000);
     let port = server().await;
     let url = format!("http://127.0.0.1:{port}/page");
     let egress = Egress::start().await.unwrap();

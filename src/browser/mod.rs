@@ -33,8 +33,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use crash::Crash;
-pub use download::{DownloadError, DownloadLimits, Downloaded, MAX_REDIRECTS};
 pub use egress::EgressHandle;
+pub use download::{DownloadError, DownloadLimits, Downloaded, MAX_REDIRECTS};
 pub use error::{BrowserError, NavigationError, NetError, NetErrorClass, without_query};
 pub use guard::{BadDomain, BlockKind, BlockedRequests, HostAllowList, check_domain};
 pub use profile::PROFILE_PREFIX;
@@ -382,14 +382,7 @@ impl Browser {
             .map(egress::Egress::handle)
             .ok_or(BrowserError::Crashed)?;
         let crashes = self.crashes.clone().ok_or(BrowserError::Crashed)?;
-        Tab::new(
-            page,
-            self.alive.clone(),
-            crashes,
-            self.options.viewport,
-            egress,
-        )
-        .await
+        Tab::new(page, self.alive.clone(), crashes, self.options.viewport, egress).await
     }
 
     /// Closes the browser: a polite `Browser.close`, then a kill if it does not exit in
