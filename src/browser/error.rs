@@ -36,6 +36,16 @@ pub enum BrowserError {
     Blocked(String),
     #[error("JavaScript in the page failed: {0}")]
     Script(String),
+    /// The page reloads or navigates itself without end (a `location.reload()` loop).
+    #[error(
+        "the page {url} loaded {documents} documents within {seconds} s: it reloads or \
+         navigates itself without end"
+    )]
+    RunawayPage {
+        url: String,
+        documents: usize,
+        seconds: u64,
+    },
     /// A navigation did not land on the site's page.
     #[error("{0}")]
     Navigation(NavigationError),

@@ -135,6 +135,11 @@ type DocumentTimes = Arc<Mutex<std::collections::VecDeque<Instant>>>;
 /// The main frame's last failed navigation, with where it failed.
 type NavFailureSlot = Arc<Mutex<Option<NavigationError>>>;
 
+/// Within [`RUNAWAY_WINDOW`], more main-frame documents than this make a runaway page. A
+/// site's redirects through scripts take a few; a `location.reload()` loop, dozens.
+pub const RUNAWAY_DOCUMENTS: usize = 10;
+pub const RUNAWAY_WINDOW: Duration = Duration::from_secs(2);
+
 /// Arrival times kept for [`Tab::recent_documents`].
 const DOCUMENT_TIMES_KEPT: usize = 64;
 
@@ -143,6 +148,8 @@ pub struct Tab {
     alive: watch::Receiver<bool>,
     last_document: LastDocument,
     documents: DocumentTimes,
+    /// When gleaner last navigated, clicked or pressed a key.
+    asked_at: Mutex<Instant>,
     /// Why the main frame's last navigation failed, while no document came after it.
     nav_failure: NavFailureSlot,
     /// Records `nav_failure`.
@@ -242,6 +249,7 @@ impl Tab {
             alive,
             last_document,
             documents,
+            asked_at: Mutex::new(Instant::now()),
             listener,
             main_frame,
             guard: Mutex::new(None),
@@ -365,6 +373,7 @@ impl Tab {
     /// net error ([`NavigationError`]); the proxy's reason replaces Chromium's vaguer
     /// `ERR_TUNNEL_CONNECTION_FAILED` (or its `502` page for `http://`).
     pub async fn goto(&self, url: &str, timeout: Duration) -> Result<u16, BrowserError> {
+        self.asked_to_navigate();
         let blocked_before = self.blocked().documents;
         let failures_before = self.egress.failure_mark();
         let mut watch = NavigationWatch::start(&self.page, self.main_frame.clone())
@@ -390,6 +399,10 @@ impl Tab {
                     }
                     Some(Seen::Response { url: at, status, egress: None }) => {
                         response = Some((at, status));
+                        // A page that reloads itself never lets the navigation end.
+                        if let Some(runaway) = self.runaway() {
+                            return Err(runaway);
+                        }
                     }
                     Some(Seen::Failed { url: at, error, redirects }) => {
                         if let Some(e) = self.failed(url, &at, &error, &redirects, blocked_before, failures_before) {
@@ -517,16 +530,38 @@ impl Tab {
         }
     }
 
-    /// How many documents the main frame received within the last `window`: a page that
-    /// reloads itself without end receives many.
+    /// [`BrowserError::RunawayPage`] when the main frame received more than
+    /// [`RUNAWAY_DOCUMENTS`] documents within [`RUNAWAY_WINDOW`].
+    pub fn runaway(&self) -> Option<BrowserError> {
+        let documents = self.recent_documents(RUNAWAY_WINDOW);
+        (documents > RUNAWAY_DOCUMENTS).then(|| BrowserError::RunawayPage {
+            url: self
+                .last_document()
+                .map(|(url, _)| without_query(&url))
+                .unwrap_or_default(),
+            documents,
+            seconds: RUNAWAY_WINDOW.as_secs(),
+        })
+    }
+
+    /// How many documents the main frame received within the last `window` by itself:
+    /// since gleaner last navigated, clicked or pressed a key (a connector's quick `goto`s
+    /// in a loop are not the page's doing). A page that reloads itself receives many.
     pub fn recent_documents(&self, window: Duration) -> usize {
         let now = Instant::now();
+        let asked = *self.asked_at.lock().unwrap_or_else(|e| e.into_inner());
         self.documents
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .filter(|at| now.duration_since(**at) <= window)
+            .filter(|at| now.duration_since(**at) <= window && **at > asked)
             .count()
+    }
+
+    /// gleaner is about to make the page navigate (or may): what follows is not the page's
+    /// own doing.
+    fn asked_to_navigate(&self) {
+        *self.asked_at.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
     }
 
     pub async fn url(&self) -> Result<String, BrowserError> {
@@ -622,6 +657,7 @@ impl Tab {
 
     /// A real mouse click (moved, pressed, released) at a viewport point.
     pub async fn click_at(&self, x: f64, y: f64) -> Result<(), BrowserError> {
+        self.asked_to_navigate();
         input::click_at(&self.page, &self.alive, x, y).await
     }
 
@@ -643,6 +679,7 @@ impl Tab {
 
     /// Presses and releases a key, by DOM key name (`Enter`, `Tab`, `a`, `ArrowDown`...).
     pub async fn press_key(&self, key: &str) -> Result<(), BrowserError> {
+        self.asked_to_navigate();
         input::press_key(&self.page, &self.alive, key).await
     }
 

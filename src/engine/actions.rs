@@ -98,9 +98,11 @@ impl Runner<'_> {
                 Err(e)
             }
             Ok(_) => Ok(()),
-            Err(e @ (BrowserError::Crashed | BrowserError::Navigation(_))) => {
-                Err(self.browser_failure(e))
-            }
+            Err(
+                e @ (BrowserError::Crashed
+                | BrowserError::Navigation(_)
+                | BrowserError::RunawayPage { .. }),
+            ) => Err(self.browser_failure(e)),
             Err(BrowserError::Blocked(to)) => {
                 let msg = format!(
                     "{url} led to {to}, which is outside the connector's domains; add its host \

@@ -403,43 +403,36 @@ impl<'a> Runner<'a> {
         {
             return runaway;
         }
+        self.browser_failure_as_is(e)
+    }
+
+    /// `CONNECTOR_ERROR.RUNAWAY_PAGE` when the page reloads or navigates itself without
+    /// end ([`Tab::runaway`]): no step can act on it. Not `VENDOR_DOWN`: the site is up,
+    /// and retrying later meets the same page; someone has to look at why it loops (a
+    /// site's bug, a bot wall, or a state the connector led it into).
+    pub fn runaway_page(&self) -> Option<CollectError> {
+        let runaway = self.tab.runaway()?;
+        Some(self.browser_failure_as_is(runaway))
+    }
+
+    fn browser_failure_as_is(&self, e: BrowserError) -> CollectError {
         let code = match &e {
             BrowserError::Crashed => ErrorKind::BrowserCrashed.into(),
             BrowserError::Timeout(_) => ErrorKind::Timeout.into(),
             BrowserError::Navigation(nav) => navigation_code(nav),
+            BrowserError::RunawayPage { .. } => {
+                ErrorCode::with_detail(ErrorKind::ConnectorError, "RUNAWAY_PAGE")
+            }
             _ => ErrorKind::ConnectorError.into(),
         };
         let url = match &e {
             BrowserError::Navigation(nav) => Some(nav.url.clone()),
+            BrowserError::RunawayPage { url, .. } => Some(url.clone()),
             _ => None,
         };
         let mut err = self.error_now(code, e.to_string());
-        err.url = url;
+        err.url = url.filter(|u| !u.is_empty());
         err
-    }
-
-    /// `CONNECTOR_ERROR.RUNAWAY_PAGE` when the page received more than
-    /// [`RUNAWAY_DOCUMENTS`] documents within [`RUNAWAY_WINDOW`]: it reloads or navigates
-    /// itself without end (a `location.reload()` loop), and no step can act on it.
-    pub fn runaway_page(&self) -> Option<CollectError> {
-        let loaded = self.tab.recent_documents(RUNAWAY_WINDOW);
-        if loaded <= RUNAWAY_DOCUMENTS {
-            return None;
-        }
-        let msg = format!(
-            "the page loaded {loaded} documents within {}: it reloads or navigates itself \
-             without end",
-            crate::duration::format_duration(RUNAWAY_WINDOW)
-        );
-        let mut e = self.error_now(
-            ErrorCode::with_detail(ErrorKind::ConnectorError, "RUNAWAY_PAGE"),
-            msg,
-        );
-        e.url = self
-            .tab
-            .last_document()
-            .map(|(url, _)| crate::browser::without_query(&url));
-        Some(e)
     }
 
     pub fn resolve_url(&self, url: &str) -> Result<Url, CollectError> {
@@ -451,11 +444,6 @@ impl<'a> Runner<'a> {
         })
     }
 }
-
-/// Within [`RUNAWAY_WINDOW`], more documents than this make a runaway page. A site's
-/// redirects through scripts take a few; a `location.reload()` loop on a fast site, dozens.
-const RUNAWAY_DOCUMENTS: usize = 10;
-const RUNAWAY_WINDOW: Duration = Duration::from_secs(2);
 
 /// The code of a navigation that did not reach the site's page. A host that cannot be
 /// reached, a redirect loop and a certificate the browser refuses are the site's doing (or
