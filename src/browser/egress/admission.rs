@@ -122,6 +122,10 @@ impl Refused {
     }
 }
 
+/// The header on the proxy's own answers that says why a host was not reached; the proxy
+/// removes it from every response it forwards, so a site cannot write it.
+pub const EGRESS_HEADER: &str = "x-gleaner-egress";
+
 /// Why the proxy could not reach an origin: what the browser only sees as a `502` (for an
 /// `http://` request) or a failed tunnel (`net::ERR_TUNNEL_CONNECTION_FAILED`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,9 +16,6 @@
 //! connector lists, which it could reach directly, and the proxy holds no cookie.
 
 mod admission;
-/// The header on the proxy's own answers that says why a host was not reached; the proxy
-/// removes it from every response it forwards, so a site cannot write it.
-pub const EGRESS_HEADER: &str = "x-gleaner-egress";
 
 mod proxy;
 pub mod resolve;
@@ -31,7 +28,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::guard::{BlockedRequests, HostAllowList};
-pub use admission::EgressFailure;
+pub use admission::{EGRESS_HEADER, EgressFailure};
 use admission::{Failures, Policy, Shared};
 use resolve::{Lookup, PinnedResolver, SystemLookup};
 

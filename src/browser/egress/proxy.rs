@@ -14,8 +14,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::EGRESS_HEADER;
-use super::admission::{Destination, EgressFailure, Refused, Shared};
+use super::admission::{Destination, EGRESS_HEADER, EgressFailure, Refused, Shared};
 
 type Body = BoxBody<Bytes, hyper::Error>;
 
