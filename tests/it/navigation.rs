@@ -32,7 +32,8 @@ steps:
 /// Runs `steps` against the demo site, with a 20 s navigation timeout: a case that ended
 /// by a timeout would say `TIMEOUT` or "did not load", not the code asserted.
 async fn run(site: &demo_sites::DemoSite, domains: &str, steps: &str) -> common::Run {
-    common::collect_tuned(
+    let started = std::time::Instant::now();
+    let run = common::collect_tuned(
         site,
         &connector(domains, steps),
         "alice",
@@ -43,7 +44,15 @@ async fn run(site: &demo_sites::DemoSite, domains: &str, steps: &str) -> common:
             options.engine.element_timeout = Duration::from_secs(20);
         },
     )
-    .await
+    .await;
+    // For the notes: how long the collect took to end (launch included).
+    let ended = run.result.as_ref().err().map(|e| e.code.to_string());
+    eprintln!(
+        "navigation: {:?} ended {ended:?} in {:?}",
+        steps.lines().next().unwrap_or_default().trim(),
+        started.elapsed()
+    );
+    run
 }
 
 /// A port that was bound, then closed: nothing listens there.
