@@ -35,7 +35,7 @@ use tokio::task::JoinHandle;
 pub use crash::Crash;
 pub use download::{DownloadError, DownloadLimits, Downloaded, MAX_REDIRECTS};
 pub use egress::EgressHandle;
-pub use error::BrowserError;
+pub use error::{BrowserError, NavigationError, NetError, NetErrorClass, without_query};
 pub use guard::{BadDomain, BlockKind, BlockedRequests, HostAllowList, check_domain};
 pub use profile::PROFILE_PREFIX;
 pub use screen::{Frame, Screen, Screencast};

@@ -21,11 +21,16 @@ use url::Url;
 
 use super::cdp::cdp_error;
 use super::crash::{self, Crash, CrashedTargets};
+use super::egress::EgressFailure;
 use super::egress::EgressHandle;
-use super::error::BrowserError;
+use super::error::{BrowserError, NavigationError, NetError, NetErrorClass, without_query};
 use super::guard::{self, BlockedLog, BlockedRequests, HostAllowList};
 use super::input;
 use super::screen::Screen;
+
+mod navigation;
+
+use navigation::{NavigationWatch, Seen, looping_url, origin_of};
 
 const AGENT: &str = include_str!("agent.js");
 
@@ -124,10 +129,31 @@ impl InputRefused {
 /// The last main-document response seen: its URL and HTTP status.
 type LastDocument = Arc<Mutex<Option<(String, u16)>>>;
 
+/// When the main frame's last documents arrived, newest last.
+type DocumentTimes = Arc<Mutex<std::collections::VecDeque<Instant>>>;
+
+/// The main frame's last failed navigation, with where it failed.
+type NavFailureSlot = Arc<Mutex<Option<NavigationError>>>;
+
+/// Within [`RUNAWAY_WINDOW`], more main-frame documents than this make a runaway page. A
+/// site's redirects through scripts take a few; a `location.reload()` loop, dozens.
+pub const RUNAWAY_DOCUMENTS: usize = 10;
+pub const RUNAWAY_WINDOW: Duration = Duration::from_secs(2);
+
+/// Arrival times kept for [`Tab::recent_documents`].
+const DOCUMENT_TIMES_KEPT: usize = 64;
+
 pub struct Tab {
     page: Page,
     alive: watch::Receiver<bool>,
     last_document: LastDocument,
+    documents: DocumentTimes,
+    /// When gleaner last navigated, clicked or pressed a key.
+    asked_at: Mutex<Instant>,
+    /// Why the main frame's last navigation failed, while no document came after it.
+    nav_failure: NavFailureSlot,
+    /// Records `nav_failure`.
+    nav_recorder: tokio::task::JoinHandle<()>,
     listener: tokio::task::JoinHandle<()>,
     main_frame: Option<FrameId>,
     /// Decides on each request once [`Tab::allow_only`] was called.
@@ -156,6 +182,7 @@ impl Drop for Tab {
     fn drop(&mut self) {
         self.listener.abort();
         self.probe.abort();
+        self.nav_recorder.abort();
         if let Some(guard) = self
             .guard
             .get_mut()
@@ -194,6 +221,8 @@ impl Tab {
             .await
             .map_err(|e| cdp_error(e, &alive))?;
         let sink = last_document.clone();
+        let documents: DocumentTimes = Arc::default();
+        let arrivals = documents.clone();
         let frame = main_frame.clone();
         let listener = tokio::spawn(async move {
             while let Some(ev) = responses.next().await {
@@ -202,14 +231,29 @@ impl Tab {
                     let status = ev.response.status as u16;
                     *sink.lock().unwrap_or_else(|e| e.into_inner()) =
                         Some((ev.response.url.clone(), status));
+                    let mut times = arrivals.lock().unwrap_or_else(|e| e.into_inner());
+                    if times.len() >= DOCUMENT_TIMES_KEPT {
+                        times.pop_front();
+                    }
+                    times.push_back(Instant::now());
                 }
             }
         });
         let probe = crash::watch_responsive(page.clone(), target.clone(), crashes.clone());
+        let nav_failure = NavFailureSlot::default();
+        let watch = NavigationWatch::start(&page, main_frame.clone())
+            .await
+            .map_err(|e| cdp_error(e, &alive))?;
+        let nav_recorder =
+            tokio::spawn(record_failures(watch, nav_failure.clone(), egress.clone()));
         Ok(Tab {
+            nav_failure,
+            nav_recorder,
             page,
             alive,
             last_document,
+            documents,
+            asked_at: Mutex::new(Instant::now()),
             listener,
             main_frame,
             guard: Mutex::new(None),
@@ -330,43 +374,199 @@ impl Tab {
     }
 
     /// Navigates and waits for the load event. Returns the HTTP status of the document.
+    /// A navigation that does not reach the site fails at once, naming the URL and the
+    /// net error ([`NavigationError`]); the proxy's reason replaces Chromium's vaguer
+    /// `ERR_TUNNEL_CONNECTION_FAILED` (or its `502` page for `http://`).
     pub async fn goto(&self, url: &str, timeout: Duration) -> Result<u16, BrowserError> {
+        self.asked_to_navigate();
         let blocked_before = self.blocked().documents;
+        let failures_before = self.egress.failure_mark();
+        let mut watch = NavigationWatch::start(&self.page, self.main_frame.clone())
+            .await
+            .map_err(|e| self.err(e))?;
         let nav = self
             .page
             .http_future(NavigateParams::new(url))
             .map_err(|e| self.err(e))?;
-        let request = tokio::time::timeout(timeout, nav)
-            .await
-            .map_err(|_| BrowserError::Timeout(format!("loading {url}")))?
-            .map_err(|e| self.err(e))?;
+        let deadline = tokio::time::sleep(timeout);
+        tokio::pin!(nav, deadline);
+        let mut response: Option<(String, u16)> = None;
+        let request = loop {
+            tokio::select! {
+                done = &mut nav => break done.map_err(|e| self.err(e))?,
+                _ = &mut deadline => {
+                    return Err(BrowserError::Timeout(format!("loading {}", without_query(url))));
+                }
+                seen = watch.next() => match seen {
+                    None => return Err(BrowserError::Crashed),
+                    Some(Seen::Response { egress: Some(failure), url: at, .. }) => {
+                        return Err(self.egress_failure(url, &at, failure));
+                    }
+                    Some(Seen::Response { url: at, status, egress: None }) => {
+                        response = Some((at, status));
+                        // A page that reloads itself never lets the navigation end.
+                        if let Some(runaway) = self.runaway() {
+                            return Err(runaway);
+                        }
+                    }
+                    Some(Seen::Failed { url: at, error, redirects }) => {
+                        if let Some(e) = self.failed(url, &at, &error, &redirects, blocked_before, failures_before) {
+                            return Err(e);
+                        }
+                    }
+                    Some(Seen::Other) => {}
+                },
+            }
+        };
         let blocked = self.blocked();
         if blocked.documents > blocked_before
             && let Some(to) = blocked.last_document
         {
             return Err(BrowserError::Blocked(to));
         }
-        // chromiumoxide hands back the frame's last finished request, which is the
-        // document's only when no image or script finished after it.
-        let Some(request) = request.filter(|r| r.is_navigation_request) else {
-            // A fragment, or a document whose response the listener has recorded.
-            return Ok(self.last_document().map(|(_, s)| s).unwrap_or(200));
-        };
-        if let Some(failure) = &request.failure_text {
-            return Err(BrowserError::Cdp(format!(
-                "loading {url} failed: {failure}"
+        let landed = self.url().await.unwrap_or_default();
+        if landed.starts_with("chrome-error:") {
+            return Err(BrowserError::Navigation(NavigationError::new(
+                url,
+                NetError::ErrorPage,
             )));
         }
-        let status = request
-            .response
-            .as_ref()
-            .map(|r| r.status as u16)
-            .unwrap_or(0);
-        if let Some(resp) = &request.response {
-            *self.last_document.lock().unwrap_or_else(|e| e.into_inner()) =
-                Some((resp.url.clone(), status));
+        // chromiumoxide hands back the frame's last finished request, which is the
+        // document's only when no image or script finished after it: the response event
+        // of the main frame's document is the one to trust.
+        let from_request = request.filter(|r| r.is_navigation_request).and_then(|r| {
+            r.response
+                .as_ref()
+                .map(|resp| (resp.url.clone(), resp.status as u16))
+        });
+        if let Some((at, status)) = response.or(from_request) {
+            *self.last_document.lock().unwrap_or_else(|e| e.into_inner()) = Some((at, status));
+            return Ok(status);
         }
-        Ok(status)
+        // A fragment of the page already shown keeps that page's response.
+        if let Some((_, status)) = self.last_document() {
+            return Ok(status);
+        }
+        Err(BrowserError::Navigation(NavigationError::new(
+            url,
+            NetError::NoResponse,
+        )))
+    }
+
+    /// The error for a failed main-frame document request, or `None` when the navigation
+    /// goes on (`ERR_ABORTED`: replaced by another navigation, or a download).
+    fn failed(
+        &self,
+        url: &str,
+        at: &str,
+        error: &str,
+        redirects: &[String],
+        blocked_before: u64,
+        failures_before: u64,
+    ) -> Option<BrowserError> {
+        let error = NetError::from_chromium(error);
+        let NetError::Net(name) = &error else {
+            return None;
+        };
+        match name.as_str() {
+            "ERR_ABORTED" => return None,
+            "ERR_BLOCKED_BY_CLIENT" => {
+                let blocked = self.blocked();
+                if blocked.documents > blocked_before {
+                    return Some(BrowserError::Blocked(
+                        blocked.last_document.unwrap_or_else(|| without_query(at)),
+                    ));
+                }
+            }
+            "ERR_TUNNEL_CONNECTION_FAILED" => {
+                // The proxy knows why the tunnel was not opened.
+                if let Some(failure) = origin_of(at)
+                    .and_then(|origin| self.egress.failure_since(&origin, failures_before))
+                {
+                    return Some(self.egress_failure(url, at, failure));
+                }
+            }
+            _ => {}
+        }
+        let mut e = NavigationError::new(url, error.clone());
+        if error.class() == NetErrorClass::RedirectLoop {
+            e.looping = looping_url(redirects);
+        }
+        Some(BrowserError::Navigation(e))
+    }
+
+    /// The error for a host the proxy did not reach, while loading `url` (at `at`, after
+    /// its redirects).
+    fn egress_failure(&self, url: &str, at: &str, failure: EgressFailure) -> BrowserError {
+        if let EgressFailure::Blocked(_) = failure {
+            return BrowserError::Blocked(without_query(at));
+        }
+        // After redirects, the host not reached is the last one's.
+        let failed_at = if at.is_empty() { url } else { at };
+        BrowserError::Navigation(NavigationError::new(
+            failed_at,
+            NetError::Net(failure.net_error().to_string()),
+        ))
+    }
+
+    /// Why the browser is on an error page instead of the site's, if it is: the main
+    /// frame's last navigation failed (and no document came since), or `shown`, the URL
+    /// the page shows, is Chromium's error page (`chrome-error://`).
+    pub fn navigation_failure(&self, shown: &str) -> Option<BrowserError> {
+        let recorded = self
+            .nav_failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        match recorded {
+            Some(e) if e.error == NetError::Net("ERR_BLOCKED_BY_CLIENT".into()) => Some(
+                BrowserError::Blocked(self.blocked().last_document.unwrap_or(e.url)),
+            ),
+            Some(e) => Some(BrowserError::Navigation(e)),
+            None if shown.starts_with("chrome-error:") => {
+                Some(match self.blocked().last_document {
+                    Some(to) => BrowserError::Blocked(to),
+                    None => {
+                        BrowserError::Navigation(NavigationError::new(shown, NetError::ErrorPage))
+                    }
+                })
+            }
+            None => None,
+        }
+    }
+
+    /// [`BrowserError::RunawayPage`] when the main frame received more than
+    /// [`RUNAWAY_DOCUMENTS`] documents within [`RUNAWAY_WINDOW`].
+    pub fn runaway(&self) -> Option<BrowserError> {
+        let documents = self.recent_documents(RUNAWAY_WINDOW);
+        (documents > RUNAWAY_DOCUMENTS).then(|| BrowserError::RunawayPage {
+            url: self
+                .last_document()
+                .map(|(url, _)| without_query(&url))
+                .unwrap_or_default(),
+            documents,
+            seconds: RUNAWAY_WINDOW.as_secs(),
+        })
+    }
+
+    /// How many documents the main frame received within the last `window` by itself:
+    /// since gleaner last navigated, clicked or pressed a key (a connector's quick `goto`s
+    /// in a loop are not the page's doing). A page that reloads itself receives many.
+    pub fn recent_documents(&self, window: Duration) -> usize {
+        let now = Instant::now();
+        let asked = *self.asked_at.lock().unwrap_or_else(|e| e.into_inner());
+        self.documents
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|at| now.duration_since(**at) <= window && **at > asked)
+            .count()
+    }
+
+    /// gleaner is about to make the page navigate (or may): what follows is not the page's
+    /// own doing.
+    fn asked_to_navigate(&self) {
+        *self.asked_at.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
     }
 
     pub async fn url(&self) -> Result<String, BrowserError> {
@@ -462,6 +662,7 @@ impl Tab {
 
     /// A real mouse click (moved, pressed, released) at a viewport point.
     pub async fn click_at(&self, x: f64, y: f64) -> Result<(), BrowserError> {
+        self.asked_to_navigate();
         input::click_at(&self.page, &self.alive, x, y).await
     }
 
@@ -483,6 +684,7 @@ impl Tab {
 
     /// Presses and releases a key, by DOM key name (`Enter`, `Tab`, `a`, `ArrowDown`...).
     pub async fn press_key(&self, key: &str) -> Result<(), BrowserError> {
+        self.asked_to_navigate();
         input::press_key(&self.page, &self.alive, key).await
     }
 
@@ -544,5 +746,46 @@ impl Tab {
     /// The underlying chromiumoxide page, for what this type does not cover yet.
     pub fn page(&self) -> &Page {
         &self.page
+    }
+}
+
+/// Keeps the main frame's last navigation failure in `slot` (cleared by each document that
+/// arrives), for a wait that finds the browser on its error page.
+async fn record_failures(mut watch: NavigationWatch, slot: NavFailureSlot, egress: EgressHandle) {
+    while let Some(seen) = watch.next().await {
+        let failure = match seen {
+            Seen::Response { egress: None, .. } => None,
+            Seen::Response {
+                url,
+                egress: Some(failure),
+                ..
+            } => Some(NavigationError::new(
+                &url,
+                NetError::Net(failure.net_error().to_string()),
+            )),
+            Seen::Failed {
+                url,
+                error,
+                redirects,
+            } => {
+                let mut error = NetError::from_chromium(&error);
+                if error == NetError::Net("ERR_ABORTED".into()) {
+                    continue;
+                }
+                if error == NetError::Net("ERR_TUNNEL_CONNECTION_FAILED".into())
+                    && let Some(failure) =
+                        origin_of(&url).and_then(|origin| egress.failure_since(&origin, 0))
+                {
+                    error = NetError::Net(failure.net_error().to_string());
+                }
+                let mut e = NavigationError::new(&url, error);
+                if e.error.class() == NetErrorClass::RedirectLoop {
+                    e.looping = looping_url(&redirects);
+                }
+                Some(e)
+            }
+            Seen::Other => continue,
+        };
+        *slot.lock().unwrap_or_else(|e| e.into_inner()) = failure;
     }
 }

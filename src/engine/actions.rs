@@ -40,6 +40,14 @@ impl Runner<'_> {
                 .probe(selectors, last.as_ref(), wait, mark)
                 .await
                 .map_err(|e| self.browser_failure(e))?;
+            // A page the browser could not load, or one that reloads itself without end,
+            // will not show what the step waits for: say so now, not at the timeout.
+            if let Some(failure) = self.tab.navigation_failure(&probe.url) {
+                return Err(self.browser_failure(failure));
+            }
+            if let Some(runaway) = self.runaway_page() {
+                return Err(runaway);
+            }
             if let Some(i) = probe.selectors.iter().position(|s| s.invalid) {
                 let msg = format!("the browser rejects the CSS selector {:?}", selectors[i]);
                 return Err(self.error(ErrorKind::ConnectorError.into(), msg).await);
@@ -90,7 +98,11 @@ impl Runner<'_> {
                 Err(e)
             }
             Ok(_) => Ok(()),
-            Err(BrowserError::Crashed) => Err(self.browser_failure(BrowserError::Crashed)),
+            Err(
+                e @ (BrowserError::Crashed
+                | BrowserError::Navigation(_)
+                | BrowserError::RunawayPage { .. }),
+            ) => Err(self.browser_failure(e)),
             Err(BrowserError::Blocked(to)) => {
                 let msg = format!(
                     "{url} led to {to}, which is outside the connector's domains; add its host \

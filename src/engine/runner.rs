@@ -14,7 +14,7 @@ use super::links::Links;
 use super::options::Options;
 use super::outcome::Outcome;
 use super::pages::{SelectorSet, matches};
-use crate::browser::{BrowserError, HostAllowList, Tab};
+use crate::browser::{BrowserError, Crash, HostAllowList, NavigationError, NetErrorClass, Tab};
 use crate::codes::{ErrorCode, ErrorKind, State};
 use crate::connector::plan::{Action, Condition, Login, Plan, Section, Step, StepKind, StepRef};
 use crate::template::Template;
@@ -395,21 +395,46 @@ impl<'a> Runner<'a> {
         }
     }
 
-    /// Maps a browser failure to the collect's vocabulary.
+    /// Maps a browser failure to the collect's vocabulary. A page that keeps reloading
+    /// itself makes the in-page calls fail: that is said, rather than their error.
     pub fn browser_failure(&self, e: BrowserError) -> CollectError {
-        if let BrowserError::Crashed = e {
-            let crash = crate::browser::Crash::Browser;
-            return self.error_now(
-                ErrorCode::with_detail(ErrorKind::BrowserCrashed, crash.detail()),
-                crash.describe(),
-            );
+        if !matches!(e, BrowserError::Crashed)
+            && let Some(runaway) = self.runaway_page()
+        {
+            return runaway;
         }
-        let kind = match e {
-            BrowserError::Crashed => ErrorKind::BrowserCrashed,
-            BrowserError::Timeout(_) => ErrorKind::Timeout,
-            _ => ErrorKind::ConnectorError,
+        self.browser_failure_as_is(e)
+    }
+
+    /// `CONNECTOR_ERROR.RUNAWAY_PAGE` when the page reloads or navigates itself without
+    /// end ([`Tab::runaway`]): no step can act on it. Not `VENDOR_DOWN`: the site is up,
+    /// and retrying later meets the same page; someone has to look at why it loops (a
+    /// site's bug, a bot wall, or a state the connector led it into).
+    pub fn runaway_page(&self) -> Option<CollectError> {
+        let runaway = self.tab.runaway()?;
+        Some(self.browser_failure_as_is(runaway))
+    }
+
+    fn browser_failure_as_is(&self, e: BrowserError) -> CollectError {
+        let code = match &e {
+            BrowserError::Crashed => {
+                ErrorCode::with_detail(ErrorKind::BrowserCrashed, Crash::Browser.detail())
+            }
+            BrowserError::Timeout(_) => ErrorKind::Timeout.into(),
+            BrowserError::Navigation(nav) => navigation_code(nav),
+            BrowserError::RunawayPage { .. } => {
+                ErrorCode::with_detail(ErrorKind::ConnectorError, "RUNAWAY_PAGE")
+            }
+            _ => ErrorKind::ConnectorError.into(),
         };
-        self.error_now(kind.into(), e.to_string())
+        let url = match &e {
+            BrowserError::Navigation(nav) => Some(nav.url.clone()),
+            BrowserError::RunawayPage { url, .. } => Some(url.clone()),
+            _ => None,
+        };
+        let mut err = self.error_now(code, e.to_string());
+        err.url = url.filter(|u| !u.is_empty());
+        err
     }
 
     pub fn resolve_url(&self, url: &str) -> Result<Url, CollectError> {
@@ -420,6 +445,19 @@ impl<'a> Runner<'a> {
             )
         })
     }
+}
+
+/// The code of a navigation that did not reach the site's page. A host that cannot be
+/// reached, a redirect loop and a certificate the browser refuses are the site's doing (or
+/// its network's): `VENDOR_DOWN`, retried later, with a detail that says which.
+fn navigation_code(nav: &NavigationError) -> ErrorCode {
+    let detail = match nav.error.class() {
+        NetErrorClass::Unreachable | NetErrorClass::TimedOut => "UNREACHABLE",
+        NetErrorClass::RedirectLoop => "REDIRECT_LOOP",
+        NetErrorClass::Tls => "TLS",
+        NetErrorClass::Other => "NAVIGATION_FAILED",
+    };
+    ErrorCode::with_detail(ErrorKind::VendorDown, detail)
 }
 
 /// The base URL's host (an override included) and the connector's `domains`.

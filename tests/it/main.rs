@@ -14,6 +14,7 @@ mod incremental;
 mod layout;
 mod live;
 mod lockdown;
+mod navigation;
 mod logs;
 mod sandbox;
 mod scenario;

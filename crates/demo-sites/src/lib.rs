@@ -17,6 +17,7 @@
 //! - `/app` is a single-page app that keeps a bearer token in `localStorage` (see `app.rs`).
 
 mod app;
+mod broken;
 mod data;
 pub mod downloads;
 mod extra;

@@ -116,6 +116,7 @@ pub fn router(
         .route("/elsewhere", get(third_party::elsewhere))
         .merge(crate::hostile::routes())
         .merge(crate::downloads::routes())
+        .merge(crate::broken::routes())
         .fallback(fallback)
         .layer(middleware::from_fn_with_state(hits, count_hits))
         .with_state(state))

@@ -2,8 +2,9 @@
 //! admission of each destination (allow-list, then pinned resolution, then the
 //! private-address rule).
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
 
 use tokio::sync::watch;
 use url::{Host, Url};
@@ -27,6 +28,41 @@ pub(super) struct Shared {
     pub(super) blocked: BlockedLog,
     /// How many connections were refused so far, for whoever waits on a block.
     pub(super) refusals: watch::Sender<u64>,
+    /// Why each origin was last not reached, for a navigation that failed on it.
+    pub(super) failures: Mutex<Failures>,
+}
+
+/// The last failure per origin, numbered so that a navigation asks only about the
+/// failures that happened since it started.
+#[derive(Debug, Default)]
+pub(super) struct Failures {
+    next: u64,
+    by_origin: HashMap<String, (u64, EgressFailure)>,
+}
+
+/// Origins remembered at most: a page can make up any number of them.
+const FAILURES_KEPT: usize = 256;
+
+impl Failures {
+    pub(super) fn record(&mut self, origin: String, failure: EgressFailure) {
+        if self.by_origin.len() >= FAILURES_KEPT && !self.by_origin.contains_key(&origin) {
+            self.by_origin.clear();
+        }
+        self.next += 1;
+        self.by_origin.insert(origin, (self.next, failure));
+    }
+
+    /// The number the next failure will be given above.
+    pub(super) fn mark(&self) -> u64 {
+        self.next
+    }
+
+    pub(super) fn since(&self, origin: &str, mark: u64) -> Option<EgressFailure> {
+        self.by_origin
+            .get(origin)
+            .filter(|(n, _)| *n > mark)
+            .map(|(_, f)| *f)
+    }
 }
 
 /// Where a connection asks to go: `CONNECT host:port` (a tunnel: TLS, WebSocket, TURN) or
@@ -65,11 +101,95 @@ impl Destination {
 pub(super) enum Refused {
     /// The allow-list (or the private-address rule) says no.
     Blocked(BlockKind),
-    /// The name did not resolve, or no address answered.
+    /// The name did not resolve.
+    NotResolved(std::io::Error),
+    /// No address answered.
     Unreachable(std::io::Error),
 }
 
+impl Refused {
+    /// Why, as the proxy tells it to gleaner (never to the site).
+    pub(super) fn failure(&self) -> EgressFailure {
+        match self {
+            Refused::Blocked(kind) => EgressFailure::Blocked(*kind),
+            Refused::NotResolved(_) => EgressFailure::NameNotResolved,
+            Refused::Unreachable(e) => match e.kind() {
+                std::io::ErrorKind::ConnectionRefused => EgressFailure::ConnectionRefused,
+                std::io::ErrorKind::TimedOut => EgressFailure::TimedOut,
+                _ => EgressFailure::Unreachable,
+            },
+        }
+    }
+}
+
+/// The header on the proxy's own answers that says why a host was not reached; the proxy
+/// removes it from every response it forwards, so a site cannot write it.
+pub const EGRESS_HEADER: &str = "x-gleaner-egress";
+
+/// Why the proxy could not reach an origin: what the browser only sees as a `502` (for an
+/// `http://` request) or a failed tunnel (`net::ERR_TUNNEL_CONNECTION_FAILED`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EgressFailure {
+    ConnectionRefused,
+    NameNotResolved,
+    TimedOut,
+    /// No route, host down, or another connection error.
+    Unreachable,
+    /// Connected, but the site closed the connection without an answer.
+    NoAnswer,
+    /// Outside the connector's domains.
+    Blocked(BlockKind),
+}
+
+impl EgressFailure {
+    /// The value of the proxy's `X-Gleaner-Egress` header.
+    pub fn header_value(self) -> String {
+        match self {
+            EgressFailure::ConnectionRefused => "connection-refused".into(),
+            EgressFailure::NameNotResolved => "name-not-resolved".into(),
+            EgressFailure::TimedOut => "timed-out".into(),
+            EgressFailure::Unreachable => "unreachable".into(),
+            EgressFailure::NoAnswer => "no-answer".into(),
+            EgressFailure::Blocked(kind) => format!("blocked-{}", kind.label()),
+        }
+    }
+
+    /// Reads an `X-Gleaner-Egress` value back (the blocked kinds as [`BlockKind::Host`]:
+    /// the guard's log has the precise kind).
+    pub fn from_header_value(value: &str) -> Option<EgressFailure> {
+        Some(match value {
+            "connection-refused" => EgressFailure::ConnectionRefused,
+            "name-not-resolved" => EgressFailure::NameNotResolved,
+            "timed-out" => EgressFailure::TimedOut,
+            "unreachable" => EgressFailure::Unreachable,
+            "no-answer" => EgressFailure::NoAnswer,
+            v if v.starts_with("blocked-") => EgressFailure::Blocked(BlockKind::Host),
+            _ => return None,
+        })
+    }
+
+    /// The Chromium net error a direct connection would have given.
+    pub fn net_error(self) -> &'static str {
+        match self {
+            EgressFailure::ConnectionRefused => "ERR_CONNECTION_REFUSED",
+            EgressFailure::NameNotResolved => "ERR_NAME_NOT_RESOLVED",
+            EgressFailure::TimedOut => "ERR_CONNECTION_TIMED_OUT",
+            EgressFailure::Unreachable => "ERR_ADDRESS_UNREACHABLE",
+            EgressFailure::NoAnswer => "ERR_EMPTY_RESPONSE",
+            EgressFailure::Blocked(_) => "ERR_BLOCKED_BY_CLIENT",
+        }
+    }
+}
+
 impl Shared {
+    /// Remembers why `dest` was not reached.
+    pub(super) fn record_failure(&self, dest: &Destination, failure: EgressFailure) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .record(dest.origin(), failure);
+    }
+
     /// Checks `dest` against the policy and returns the pinned addresses to connect to.
     pub(super) async fn admit(&self, dest: &Destination) -> Result<Vec<SocketAddr>, Refused> {
         let policy = self
@@ -93,7 +213,7 @@ impl Shared {
                 .resolver
                 .addresses(name)
                 .await
-                .map_err(Refused::Unreachable)?
+                .map_err(Refused::NotResolved)?
                 .to_vec(),
             None => return Err(self.refuse(dest, BlockKind::Scheme)),
         };

@@ -16,6 +16,7 @@
 //! connector lists, which it could reach directly, and the proxy holds no cookie.
 
 mod admission;
+
 mod proxy;
 pub mod resolve;
 
@@ -27,7 +28,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::guard::{BlockedRequests, HostAllowList};
-use admission::{Policy, Shared};
+pub use admission::{EGRESS_HEADER, EgressFailure};
+use admission::{Failures, Policy, Shared};
 use resolve::{Lookup, PinnedResolver, SystemLookup};
 
 /// A running egress proxy. Dropping it stops it.
@@ -51,6 +53,7 @@ impl Egress {
             resolver: PinnedResolver::new(lookup),
             blocked: Arc::new(Mutex::new(BlockedRequests::default())),
             refusals: watch::Sender::new(0),
+            failures: Mutex::new(Failures::default()),
         });
         let task = tokio::spawn(proxy::serve(listener, shared.clone()));
         let url = url::Url::parse(&format!("http://{addr}/")).map_err(std::io::Error::other)?;
@@ -108,6 +111,24 @@ impl EgressHandle {
     /// The number of connections refused so far, changing with each refusal.
     pub fn refusals(&self) -> watch::Receiver<u64> {
         self.shared.refusals.subscribe()
+    }
+
+    /// A mark for [`EgressHandle::failure_since`]: failures after this moment.
+    pub fn failure_mark(&self) -> u64 {
+        self.failures().mark()
+    }
+
+    /// Why `origin` (`https://host:port`, as [`url::Origin::ascii_serialization`] writes
+    /// it) was last not reached, if that happened after `mark`.
+    pub fn failure_since(&self, origin: &str, mark: u64) -> Option<EgressFailure> {
+        self.failures().since(origin, mark)
+    }
+
+    fn failures(&self) -> std::sync::MutexGuard<'_, Failures> {
+        self.shared
+            .failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// The connections refused so far.

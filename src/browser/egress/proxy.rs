@@ -14,7 +14,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::admission::{Destination, Refused, Shared};
+use super::admission::{Destination, EGRESS_HEADER, EgressFailure, Refused, Shared};
 
 type Body = BoxBody<Bytes, hyper::Error>;
 
@@ -76,7 +76,7 @@ async fn tunnel(shared: &Shared, req: Request<Incoming>) -> Response<Body> {
     };
     let mut server = match connect(shared, &dest).await {
         Ok(stream) => stream,
-        Err(refused) => return refusal(refused),
+        Err(refused) => return refusal(shared, &dest, refused),
     };
     tokio::spawn(async move {
         match hyper::upgrade::on(req).await {
@@ -109,7 +109,7 @@ async fn forward(shared: &Shared, mut req: Request<Incoming>) -> Response<Body> 
     };
     let server = match connect(shared, &dest).await {
         Ok(stream) => stream,
-        Err(refused) => return refusal(refused),
+        Err(refused) => return refusal(shared, &dest, refused),
     };
     let (mut sender, connection) = match hyper::client::conn::http1::Builder::new()
         .preserve_header_case(true)
@@ -120,7 +120,7 @@ async fn forward(shared: &Shared, mut req: Request<Incoming>) -> Response<Body> 
         Ok(pair) => pair,
         Err(e) => {
             tracing::debug!("egress proxy: {}: {e}", dest.origin());
-            return answer(StatusCode::BAD_GATEWAY, "the site did not answer");
+            return no_answer(shared, &dest);
         }
     };
     tokio::spawn(async move {
@@ -143,9 +143,11 @@ async fn forward(shared: &Shared, mut req: Request<Incoming>) -> Response<Body> 
         Ok(resp) => resp,
         Err(e) => {
             tracing::debug!("egress proxy: {}: {e}", dest.origin());
-            return answer(StatusCode::BAD_GATEWAY, "the site did not answer");
+            return no_answer(shared, &dest);
         }
     };
+    // Only the proxy's own answers may say why a host was not reached.
+    resp.headers_mut().remove(EGRESS_HEADER);
     if resp.status() == StatusCode::SWITCHING_PROTOCOLS
         && let Some(client_upgrade) = client_upgrade
     {
@@ -211,8 +213,13 @@ fn strip_hop_by_hop(headers: &mut hyper::HeaderMap, upgrading: bool) {
     }
 }
 
-fn refusal(refused: Refused) -> Response<Body> {
-    match refused {
+/// The proxy's answer when `dest` was not reached: recorded for the tab (a failed
+/// `CONNECT` shows the browser nothing but `ERR_TUNNEL_CONNECTION_FAILED`) and said in
+/// the [`EGRESS_HEADER`] (an `http://` page is the proxy's own `502`).
+fn refusal(shared: &Shared, dest: &Destination, refused: Refused) -> Response<Body> {
+    let failure = refused.failure();
+    shared.record_failure(dest, failure);
+    let resp = match refused {
         Refused::Blocked(kind) => answer(
             StatusCode::FORBIDDEN,
             &format!(
@@ -220,14 +227,35 @@ fn refusal(refused: Refused) -> Response<Body> {
                 kind.label()
             ),
         ),
-        Refused::Unreachable(e) => {
-            tracing::debug!("egress proxy: unreachable: {e}");
+        Refused::NotResolved(e) | Refused::Unreachable(e) => {
+            tracing::debug!(
+                "egress proxy: {} cannot be reached ({}): {e}",
+                dest.origin(),
+                failure.header_value()
+            );
             answer(
                 StatusCode::BAD_GATEWAY,
                 "gleaner: the host cannot be reached",
             )
         }
+    };
+    with_reason(resp, failure)
+}
+
+/// The site closed the connection without an answer.
+fn no_answer(shared: &Shared, dest: &Destination) -> Response<Body> {
+    shared.record_failure(dest, EgressFailure::NoAnswer);
+    with_reason(
+        answer(StatusCode::BAD_GATEWAY, "the site did not answer"),
+        EgressFailure::NoAnswer,
+    )
+}
+
+fn with_reason(mut resp: Response<Body>, failure: EgressFailure) -> Response<Body> {
+    if let Ok(value) = HeaderValue::from_str(&failure.header_value()) {
+        resp.headers_mut().insert(EGRESS_HEADER, value);
     }
+    resp
 }
 
 fn answer(status: StatusCode, text: &str) -> Response<Body> {

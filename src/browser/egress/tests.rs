@@ -170,3 +170,78 @@ async fn a_websocket_upgrade_is_tunnelled_for_a_listed_origin() {
     proxy.read_exact(&mut echo).await.unwrap();
     assert_eq!(&echo, b"ping\n");
 }
+
+/// A port bound, then closed: nothing listens there.
+async fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn a_closed_port_is_named_in_the_proxys_own_answer_and_remembered_for_the_tab() {
+    let port = closed_port().await;
+    let egress = Egress::start_with(Box::new(Loopback)).await.unwrap();
+    let handle = egress.handle();
+    let mark = handle.failure_mark();
+    let resp = client(&egress)
+        .get(format!("http://127.0.0.1:{port}/login?user=alice"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 502);
+    assert_eq!(resp.headers()[EGRESS_HEADER], "connection-refused");
+    let origin = format!("http://127.0.0.1:{port}");
+    assert_eq!(
+        handle.failure_since(&origin, mark),
+        Some(EgressFailure::ConnectionRefused)
+    );
+    assert_eq!(handle.failure_since(&origin, handle.failure_mark()), None);
+
+    // A tunnel's failure is only seen by the browser as a failed CONNECT: the record
+    // says why.
+    let mark = handle.failure_mark();
+    let tunnel = client(&egress)
+        .get(format!("https://127.0.0.1:{port}/"))
+        .send()
+        .await;
+    assert!(tunnel.is_err());
+    assert_eq!(
+        handle.failure_since(&format!("https://127.0.0.1:{port}"), mark),
+        Some(EgressFailure::ConnectionRefused)
+    );
+}
+
+#[tokio::test]
+async fn a_site_cannot_forge_the_proxys_reason() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf).await;
+                let _ = stream
+                    .write_all(b"HTTP/1.1 502 Bad Gateway\r\nX-Gleaner-Egress: name-not-resolved\r\nContent-Length: 4\r\nConnection: close\r\n\r\nsite")
+                    .await;
+            });
+        }
+    });
+    let egress = Egress::start_with(Box::new(Loopback)).await.unwrap();
+    let resp = client(&egress)
+        .get(format!("http://127.0.0.1:{port}/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 502);
+    assert!(resp.headers().get(EGRESS_HEADER).is_none());
+    // The control: the header does reach a client that talks to the site directly.
+    let direct = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(format!("http://127.0.0.1:{port}/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(direct.headers()[EGRESS_HEADER], "name-not-resolved");
+}
