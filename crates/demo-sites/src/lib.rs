@@ -20,6 +20,7 @@ mod app;
 mod data;
 pub mod downloads;
 mod extra;
+pub mod greedy;
 pub mod hostile;
 mod human;
 mod login;
