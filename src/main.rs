@@ -38,41 +38,7 @@ enum Command {
     /// Print the JSON Schema of connector files.
     Schema,
     /// Run a connector in Chromium: log in, ask for 2FA codes here, collect.
-    Run {
-        file: PathBuf,
-        /// A field value, NAME=VALUE (repeatable). Missing fields are asked for; secret ones
-        /// without echo. GLEANER_FIELD_<NAME> also sets one.
-        #[arg(long = "field", value_name = "NAME=VALUE")]
-        fields: Vec<String>,
-        /// Run against another address than the connector's base_url (e.g. a fixture).
-        #[arg(long, env = "GLEANER_BASE_URL")]
-        base_url: Option<url::Url>,
-        /// Where documents are written.
-        #[arg(long, default_value = "out")]
-        out: PathBuf,
-        /// Show the browser window.
-        #[arg(long)]
-        headful: bool,
-        /// No one is there: a 2FA request ends the collect (USER_ACTION_NEEDED.TWOFA_EXPIRED).
-        #[arg(long)]
-        background: bool,
-        /// How long to wait for a one-time code.
-        #[arg(long, default_value = "5m", value_parser = gleaner::duration::parse)]
-        code_timeout: Duration,
-        /// The deadline of the whole collect, unless the connector sets its own `timeout`;
-        /// time spent waiting for the person does not count. Past it: TIMEOUT.
-        #[arg(long, env = "GLEANER_COLLECT_TIMEOUT", default_value = "15m", value_parser = gleaner::duration::parse)]
-        collect_timeout: Duration,
-        /// Print each step as it runs.
-        #[arg(short, long)]
-        verbose: bool,
-        #[command(flatten)]
-        browser: BrowserArgs,
-        /// The largest document a collect downloads (e.g. 100MiB, 5MB, 6GiB, or bytes); a
-        /// larger one ends the collect with CONNECTOR_ERROR and nothing of it is kept.
-        #[arg(long, env = "GLEANER_MAX_DOCUMENT_SIZE", default_value = "100MiB", value_parser = gleaner::engine::document::parse_size)]
-        max_document_size: u64,
-    },
+    Run(Box<RunArgs>),
     /// Serve the HTTP API (backends) and live collects (WebSocket) until Ctrl-C / SIGTERM.
     Serve(Box<ServeArgs>),
 }
@@ -297,34 +263,7 @@ async fn real_main() -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run {
-            file,
-            fields,
-            base_url,
-            out,
-            headful,
-            background,
-            code_timeout,
-            collect_timeout,
-            verbose,
-            browser,
-            max_document_size,
-        } => {
-            run(RunArgs {
-                file,
-                fields,
-                base_url,
-                out,
-                headful,
-                background,
-                code_timeout,
-                collect_timeout,
-                verbose,
-                browser,
-                max_document_size,
-            })
-            .await
-        }
+        Command::Run(args) => run(*args).await,
         Command::Serve(args) => serve(*args).await,
     }
 }
@@ -359,17 +298,40 @@ fn check(files: &[PathBuf]) -> ExitCode {
     }
 }
 
+#[derive(clap::Args)]
 struct RunArgs {
     file: PathBuf,
+    /// A field value, NAME=VALUE (repeatable). Missing fields are asked for; secret ones
+    /// without echo. GLEANER_FIELD_<NAME> also sets one.
+    #[arg(long = "field", value_name = "NAME=VALUE")]
     fields: Vec<String>,
+    /// Run against another address than the connector's base_url (e.g. a fixture).
+    #[arg(long, env = "GLEANER_BASE_URL")]
     base_url: Option<url::Url>,
+    /// Where documents are written.
+    #[arg(long, default_value = "out")]
     out: PathBuf,
+    /// Show the browser window.
+    #[arg(long)]
     headful: bool,
+    /// No one is there: a 2FA request ends the collect (USER_ACTION_NEEDED.TWOFA_EXPIRED).
+    #[arg(long)]
     background: bool,
+    /// How long to wait for a one-time code.
+    #[arg(long, default_value = "5m", value_parser = gleaner::duration::parse)]
     code_timeout: Duration,
+    /// The deadline of the whole collect, unless the connector sets its own `timeout`;
+    /// time spent waiting for the person does not count. Past it: TIMEOUT.
+    #[arg(long, env = "GLEANER_COLLECT_TIMEOUT", default_value = "15m", value_parser = gleaner::duration::parse)]
     collect_timeout: Duration,
+    /// Print each step as it runs.
+    #[arg(short, long)]
     verbose: bool,
+    #[command(flatten)]
     browser: BrowserArgs,
+    /// The largest document a collect downloads (e.g. 100MiB, 5MB, 6GiB, or bytes); a
+    /// larger one ends the collect with CONNECTOR_ERROR and nothing of it is kept.
+    #[arg(long, env = "GLEANER_MAX_DOCUMENT_SIZE", default_value = "100MiB", value_parser = gleaner::engine::document::parse_size)]
     max_document_size: u64,
 }
 

@@ -28,6 +28,34 @@ use tokio::task::JoinHandle;
 /// ([`super::flags::DEFAULT_RENDERER_MEMORY`]); 8 concurrent collects stay under 16 GiB.
 pub const DEFAULT_BROWSER_MEMORY: u64 = 2 << 30;
 
+/// The start of the name of a browser's cgroup, followed by gleaner's pid.
+const CGROUP_PREFIX: &str = "gleaner-";
+
+/// Removes the cgroups that killed gleaner processes left (their browsers died with them,
+/// so the cgroups are empty). Returns how many were removed.
+pub(crate) fn remove_stale_cgroups() -> usize {
+    let Some((own, _)) = own_memory_cgroup() else {
+        return 0;
+    };
+    let Ok(entries) = std::fs::read_dir(&own) else {
+        return 0;
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let name = e.file_name();
+            let owner = name
+                .to_str()
+                .and_then(|n| n.strip_prefix(CGROUP_PREFIX))
+                .and_then(|n| n.split_once("-browser-"))
+                .and_then(|(pid, _)| pid.parse::<u32>().ok());
+            // Only those of gleaner processes that are gone: a live one's may be new.
+            owner.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists())
+        })
+        .filter(|e| std::fs::remove_dir(e.path()).is_ok())
+        .count()
+}
+
 /// How often the PSS of a browser without a cgroup is summed.
 const WATCH_EVERY: Duration = Duration::from_millis(250);
 
@@ -99,11 +127,9 @@ impl OutOfMemory {
             "oom" => true,
             "killed" => self.cap.as_ref().is_some_and(CapHit::seen),
             "crashed" => match self.v8_heap.clone() {
-                Some(mut printed) => {
-                    tokio::time::timeout(STDERR_LAG, printed.wait_for(|p| *p))
-                        .await
-                        .is_ok_and(|seen| seen.is_ok())
-                }
+                Some(mut printed) => tokio::time::timeout(STDERR_LAG, printed.wait_for(|p| *p))
+                    .await
+                    .is_ok_and(|seen| seen.is_ok()),
                 None => false,
             },
             _ => false,
@@ -153,7 +179,6 @@ impl MemoryCap {
             }
         }
     }
-
 }
 
 impl Drop for MemoryCap {
@@ -250,7 +275,8 @@ enum Version {
 }
 
 impl Cgroup {
-    /// Makes `gleaner-browser-<pid>` under this process's memory cgroup, limited to `bytes`.
+    /// Makes `gleaner-<this pid>-browser-<pid>` under this process's memory cgroup,
+    /// limited to `bytes`.
     fn create(pid: i32, bytes: u64) -> Result<Cgroup, NoCgroup> {
         let (own, version) = own_memory_cgroup().ok_or(NoCgroup::NotFound)?;
         if version == Version::V2 {
@@ -260,7 +286,10 @@ impl Cgroup {
                 return Err(NoCgroup::NotDelegated(own));
             }
         }
-        let dir = own.join(format!("gleaner-browser-{pid}"));
+        let dir = own.join(format!(
+            "{CGROUP_PREFIX}{}-browser-{pid}",
+            std::process::id()
+        ));
         let io = |dir: &Path, source| NoCgroup::Io {
             dir: dir.to_path_buf(),
             source,
@@ -433,11 +462,38 @@ mod tests {
 
     #[test]
     fn a_mount_of_part_of_the_tree() {
-        let mountinfo = "35 30 0:31 /docker/abc /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n";
+        let mountinfo =
+            "35 30 0:31 /docker/abc /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n";
         assert_eq!(
             locate("4:memory:/docker/abc/inner\n", mountinfo).map(|(p, _)| p),
             Some(PathBuf::from("/sys/fs/cgroup/memory/inner"))
         );
+    }
+
+    /// The watcher, on a stand-in for a renderer (a shell naming the profile and the
+    /// renderer switch): past the cap, it is killed, and the cap counts as hit.
+    #[tokio::test]
+    async fn the_watcher_kills_the_largest_renderer_past_the_cap() {
+        let profile = tempfile::tempdir().unwrap();
+        let marker = profile.path().to_string_lossy().into_owned();
+        let mut renderer = tokio::process::Command::new("/bin/sh")
+            .args(["-c", "read line", "sh", &marker, "--type=renderer"])
+            .stdin(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        // Held open: the shell waits on it until it is killed.
+        let _stdin = renderer.stdin.take();
+        let hit = Arc::new(Source::Watcher(AtomicBool::new(false)));
+        let watcher = tokio::spawn(watch_pss(profile.path().to_path_buf(), 1, hit.clone()));
+        let status = tokio::time::timeout(Duration::from_secs(10), renderer.wait())
+            .await
+            .expect("killed by the watcher")
+            .unwrap();
+        watcher.abort();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(9));
+        assert!(CapHit(Some(hit)).seen());
     }
 
     #[test]

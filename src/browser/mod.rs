@@ -143,6 +143,7 @@ pub fn remove_stale_profiles(options: &LaunchOptions) -> usize {
     for path in &removed {
         tracing::info!("removed the stale browser profile {}", path.display());
     }
+    memory::remove_stale_cgroups();
     removed.len()
 }
 

@@ -122,7 +122,10 @@ async fn waiting_for_the_person_does_not_count_against_the_deadline() {
         states
     };
     let (result, states) = tokio::time::timeout(Duration::from_secs(60), async {
-        tokio::join!(collect::run(&plan, inputs, &options, links, &|_| {}), person)
+        tokio::join!(
+            collect::run(&plan, inputs, &options, links, &|_| {}),
+            person
+        )
     })
     .await
     .expect("the collect ends");
