@@ -156,6 +156,7 @@ impl MemoryCap {
         match Cgroup::create(pid, bytes) {
             Ok(cgroup) => {
                 cgroup.enrol(profile);
+                spare_the_browser_process(pid);
                 tracing::debug!(
                     "the browser's memory is capped at {bytes} bytes by the cgroup {}",
                     cgroup.dir.display()
@@ -187,6 +188,21 @@ impl Drop for MemoryCap {
             How::Cgroup(cgroup) => cgroup.remove(),
             How::Watch(task) => task.abort(),
         }
+    }
+}
+
+/// How far the browser's main process is kept from the kernel's choice when the cgroup is
+/// full (`oom_score_adj`, -1000 to 1000): in a small cgroup it is the largest process
+/// before the page grows, and its death would end the collect as a lost browser rather
+/// than as out of memory. Not -1000 (never): a browser process that itself grows past the
+/// cap must still be stoppable.
+const BROWSER_OOM_SCORE_ADJ: &str = "-900";
+
+/// Makes the kernel kill a renderer rather than the browser's main process. Lowering a
+/// score needs `CAP_SYS_RESOURCE` (root has it); without it, nothing changes.
+fn spare_the_browser_process(pid: i32) {
+    if let Err(e) = std::fs::write(format!("/proc/{pid}/oom_score_adj"), BROWSER_OOM_SCORE_ADJ) {
+        tracing::debug!("cannot lower the browser process's OOM score: {e}");
     }
 }
 
