@@ -38,37 +38,7 @@ enum Command {
     /// Print the JSON Schema of connector files.
     Schema,
     /// Run a connector in Chromium: log in, ask for 2FA codes here, collect.
-    Run {
-        file: PathBuf,
-        /// A field value, NAME=VALUE (repeatable). Missing fields are asked for; secret ones
-        /// without echo. GLEANER_FIELD_<NAME> also sets one.
-        #[arg(long = "field", value_name = "NAME=VALUE")]
-        fields: Vec<String>,
-        /// Run against another address than the connector's base_url (e.g. a fixture).
-        #[arg(long, env = "GLEANER_BASE_URL")]
-        base_url: Option<url::Url>,
-        /// Where documents are written.
-        #[arg(long, default_value = "out")]
-        out: PathBuf,
-        /// Show the browser window.
-        #[arg(long)]
-        headful: bool,
-        /// No one is there: a 2FA request ends the collect (USER_ACTION_NEEDED.TWOFA_EXPIRED).
-        #[arg(long)]
-        background: bool,
-        /// How long to wait for a one-time code.
-        #[arg(long, default_value = "5m", value_parser = gleaner::duration::parse)]
-        code_timeout: Duration,
-        /// Print each step as it runs.
-        #[arg(short, long)]
-        verbose: bool,
-        #[command(flatten)]
-        browser: BrowserArgs,
-        /// The largest document a collect downloads (e.g. 100MiB, 5MB, 6GiB, or bytes); a
-        /// larger one ends the collect with CONNECTOR_ERROR and nothing of it is kept.
-        #[arg(long, env = "GLEANER_MAX_DOCUMENT_SIZE", default_value = "100MiB", value_parser = gleaner::engine::document::parse_size)]
-        max_document_size: u64,
-    },
+    Run(Box<RunArgs>),
     /// Serve the HTTP API (backends) and live collects (WebSocket) until Ctrl-C / SIGTERM.
     Serve(Box<ServeArgs>),
 }
@@ -110,6 +80,10 @@ struct ServeArgs {
     /// How long a collect waits for a one-time code.
     #[arg(long, env = "GLEANER_CODE_TIMEOUT", default_value = "5m", value_parser = gleaner::duration::parse)]
     code_timeout: Duration,
+    /// The deadline of a whole collect, unless its connector sets its own `timeout`; time
+    /// spent waiting for the person does not count. Past it: TIMEOUT.
+    #[arg(long, env = "GLEANER_COLLECT_TIMEOUT", default_value = "15m", value_parser = gleaner::duration::parse)]
+    collect_timeout: Duration,
     /// The largest document a collect downloads (e.g. 100MiB, 5MB, 6GiB, or bytes); a
     /// larger one ends the collect with CONNECTOR_ERROR and nothing of it is kept.
     #[arg(long, env = "GLEANER_MAX_DOCUMENT_SIZE", default_value = "100MiB", value_parser = gleaner::engine::document::parse_size)]
@@ -160,6 +134,15 @@ struct BrowserArgs {
     /// keep Chromium's sandbox). Default: 65534 (nobody); a dedicated user is better.
     #[arg(long, env = "GLEANER_BROWSER_USER", value_name = "USER")]
     browser_user: Option<gleaner::browser::BrowserUser>,
+    /// The JavaScript heap of each page's renderer (V8's --max-old-space-size, e.g. 1GiB,
+    /// 512MiB); a page that needs more ends its collect (BROWSER_CRASHED.OUT_OF_MEMORY).
+    #[arg(long, env = "GLEANER_RENDERER_MEMORY", default_value = "1GiB", value_parser = gleaner::engine::document::parse_size)]
+    renderer_memory: u64,
+    /// The memory of each collect's whole browser (every Chromium process, e.g. 2GiB); past
+    /// it the collect ends (BROWSER_CRASHED.OUT_OF_MEMORY). A memory cgroup where gleaner
+    /// may make one, else the processes' PSS watched.
+    #[arg(long, env = "GLEANER_BROWSER_MEMORY", default_value = "2GiB", value_parser = gleaner::engine::document::parse_size)]
+    browser_memory: u64,
 }
 
 impl BrowserArgs {
@@ -174,6 +157,8 @@ impl BrowserArgs {
         if let Some(user) = self.browser_user {
             launch.browser_user = user;
         }
+        launch.renderer_memory = Some(self.renderer_memory);
+        launch.browser_memory = Some(self.browser_memory);
     }
 }
 
@@ -183,6 +168,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
     config.key_file = args.key_file;
     config.api_keys = args.api_keys;
     config.code_timeout = args.code_timeout;
+    config.collect_timeout = args.collect_timeout;
     config.max_document_size = args.max_document_size;
     config.launch.headless = !args.headful;
     args.browser.apply(&mut config.launch);
@@ -277,32 +263,7 @@ async fn real_main() -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run {
-            file,
-            fields,
-            base_url,
-            out,
-            headful,
-            background,
-            code_timeout,
-            verbose,
-            browser,
-            max_document_size,
-        } => {
-            run(RunArgs {
-                file,
-                fields,
-                base_url,
-                out,
-                headful,
-                background,
-                code_timeout,
-                verbose,
-                browser,
-                max_document_size,
-            })
-            .await
-        }
+        Command::Run(args) => run(*args).await,
         Command::Serve(args) => serve(*args).await,
     }
 }
@@ -337,16 +298,40 @@ fn check(files: &[PathBuf]) -> ExitCode {
     }
 }
 
+#[derive(clap::Args)]
 struct RunArgs {
     file: PathBuf,
+    /// A field value, NAME=VALUE (repeatable). Missing fields are asked for; secret ones
+    /// without echo. GLEANER_FIELD_<NAME> also sets one.
+    #[arg(long = "field", value_name = "NAME=VALUE")]
     fields: Vec<String>,
+    /// Run against another address than the connector's base_url (e.g. a fixture).
+    #[arg(long, env = "GLEANER_BASE_URL")]
     base_url: Option<url::Url>,
+    /// Where documents are written.
+    #[arg(long, default_value = "out")]
     out: PathBuf,
+    /// Show the browser window.
+    #[arg(long)]
     headful: bool,
+    /// No one is there: a 2FA request ends the collect (USER_ACTION_NEEDED.TWOFA_EXPIRED).
+    #[arg(long)]
     background: bool,
+    /// How long to wait for a one-time code.
+    #[arg(long, default_value = "5m", value_parser = gleaner::duration::parse)]
     code_timeout: Duration,
+    /// The deadline of the whole collect, unless the connector sets its own `timeout`;
+    /// time spent waiting for the person does not count. Past it: TIMEOUT.
+    #[arg(long, env = "GLEANER_COLLECT_TIMEOUT", default_value = "15m", value_parser = gleaner::duration::parse)]
+    collect_timeout: Duration,
+    /// Print each step as it runs.
+    #[arg(short, long)]
     verbose: bool,
+    #[command(flatten)]
     browser: BrowserArgs,
+    /// The largest document a collect downloads (e.g. 100MiB, 5MB, 6GiB, or bytes); a
+    /// larger one ends the collect with CONNECTOR_ERROR and nothing of it is kept.
+    #[arg(long, env = "GLEANER_MAX_DOCUMENT_SIZE", default_value = "100MiB", value_parser = gleaner::engine::document::parse_size)]
     max_document_size: u64,
 }
 
@@ -368,6 +353,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     args.browser.apply(&mut options.launch);
     options.engine.out_dir = args.out.clone();
     options.engine.code_timeout = args.code_timeout;
+    options.engine.collect_timeout = args.collect_timeout;
     options.engine.max_document_size = args.max_document_size;
     // Profiles of a killed gleaner hold its sessions' cookies; its browsers died with it.
     gleaner::browser::remove_stale_profiles(&options.launch);

@@ -39,6 +39,8 @@ pub struct ServerConfig {
     /// Per connector id, where its site really is.
     pub base_urls: HashMap<String, Url>,
     pub code_timeout: Duration,
+    /// A collect's deadline unless its connector sets its own `timeout`.
+    pub collect_timeout: Duration,
     /// The largest document a collect downloads.
     pub max_document_size: u64,
     pub launch: LaunchOptions,
@@ -62,6 +64,7 @@ impl ServerConfig {
             api_keys: Vec::new(),
             base_urls: HashMap::new(),
             code_timeout: engine::Options::default().code_timeout,
+            collect_timeout: engine::DEFAULT_COLLECT_TIMEOUT,
             max_document_size: engine::Options::default().max_document_size,
             launch: LaunchOptions::default(),
             ui: UiConfig::default(),
@@ -153,6 +156,7 @@ impl Server {
             engine: engine::Options {
                 out_dir: documents,
                 code_timeout: config.code_timeout,
+                collect_timeout: config.collect_timeout,
                 max_document_size: config.max_document_size,
                 ..engine::Options::default()
             },

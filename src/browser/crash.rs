@@ -72,13 +72,18 @@ pub(crate) type CrashedTargets = Arc<watch::Sender<HashMap<String, Crash>>>;
 /// Gathers the browser's `Target.targetCrashed` events until the browser closes.
 pub(crate) async fn watch_targets(
     browser: &chromiumoxide::Browser,
+    out_of_memory: super::memory::OutOfMemory,
 ) -> Result<(CrashedTargets, JoinHandle<()>), chromiumoxide::error::CdpError> {
     let mut events = browser.event_listener::<EventTargetCrashed>().await?;
     let crashes: CrashedTargets = Arc::new(watch::Sender::new(HashMap::new()));
     let tx = crashes.clone();
     let task = tokio::spawn(async move {
         while let Some(ev) = events.next().await {
-            let crash = Crash::from_status(&ev.status);
+            let mut crash = Crash::from_status(&ev.status);
+            // Killed for the browser's memory cap, or past V8's heap limit.
+            if crash == Crash::Renderer && out_of_memory.explains(&ev.status).await {
+                crash = Crash::OutOfMemory;
+            }
             tracing::warn!(
                 "a renderer of the browser ended ({}, error code {})",
                 ev.status,

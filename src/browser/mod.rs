@@ -14,6 +14,7 @@ mod error;
 mod flags;
 mod guard;
 mod input;
+pub mod memory;
 pub mod process;
 mod profile;
 mod screen;
@@ -102,6 +103,12 @@ pub struct LaunchOptions {
     /// Who Chromium runs as when gleaner runs as root (see [`BrowserUser`]); ignored
     /// otherwise.
     pub browser_user: BrowserUser,
+    /// The JavaScript heap of each renderer, in bytes (V8's `--max-old-space-size`);
+    /// `None`: V8's own limit, which grows with the machine's memory (4 GiB here).
+    pub renderer_memory: Option<u64>,
+    /// The memory of the whole browser (every process of it), in bytes: past it the tab
+    /// ends as [`Crash::OutOfMemory`]. `None`: no cap. See [`memory`].
+    pub browser_memory: Option<u64>,
 }
 
 impl Default for LaunchOptions {
@@ -115,6 +122,8 @@ impl Default for LaunchOptions {
             request_timeout: Duration::from_secs(30),
             sandbox: true,
             browser_user: BrowserUser::default(),
+            renderer_memory: Some(flags::DEFAULT_RENDERER_MEMORY),
+            browser_memory: Some(memory::DEFAULT_BROWSER_MEMORY),
         }
     }
 }
@@ -134,6 +143,7 @@ pub fn remove_stale_profiles(options: &LaunchOptions) -> usize {
     for path in &removed {
         tracing::info!("removed the stale browser profile {}", path.display());
     }
+    memory::remove_stale_cgroups();
     removed.len()
 }
 
@@ -153,6 +163,8 @@ pub struct Browser {
     pid: Option<i32>,
     alive: watch::Receiver<bool>,
     options: LaunchOptions,
+    /// The cap on the memory of all its processes; removed after them.
+    memory: Option<memory::MemoryCap>,
 }
 
 impl Browser {
@@ -222,6 +234,9 @@ impl Browser {
                 "host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
                 "webrtc-ip-handling-policy=disable_non_proxied_udp",
             ]);
+        if let Some(bytes) = options.renderer_memory {
+            builder = builder.arg(("js-flags", flags::js_heap_limit(bytes).as_str()));
+        }
         if !options.sandbox {
             tracing::debug!("Chromium starts without its sandbox (--no-sandbox)");
             builder = builder.no_sandbox();
@@ -275,6 +290,7 @@ impl Browser {
             pid: None,
             alive,
             options,
+            memory: None,
         };
         let child = this.inner.as_mut().and_then(|b| b.get_mut_child());
         this.pid = child.as_ref().and_then(|c| c.inner.id()).map(|p| p as i32);
@@ -283,6 +299,9 @@ impl Browser {
             .map(|e| stderr::StderrTail::follow(e.into_inner()));
         if let Some(pid) = this.pid {
             process::own(pid);
+            this.memory = this.options.browser_memory.map(|cap| {
+                memory::MemoryCap::apply(pid, &this.profile_path, cap)
+            });
         }
         if let Err(e) = this.start().await {
             this.close().await;
@@ -328,7 +347,11 @@ impl Browser {
     /// Starts gathering renderer crashes, once the browser answers.
     async fn watch_crashes(&mut self) -> Result<(), BrowserError> {
         let browser = self.inner.as_ref().ok_or(BrowserError::Crashed)?;
-        let (crashes, task) = crash::watch_targets(browser)
+        let out_of_memory = memory::OutOfMemory::new(
+            self.memory.as_ref(),
+            self.stderr.as_ref().map(stderr::StderrTail::v8_out_of_memory),
+        );
+        let (crashes, task) = crash::watch_targets(browser, out_of_memory)
             .await
             .map_err(|e| BrowserError::Launch(e.to_string()))?;
         self.crashes = Some(crashes);
@@ -440,6 +463,7 @@ impl Browser {
             );
         }
         process::reap_orphans();
+        self.memory.take();
         self.egress.take();
         if let Some(task) = self.crash_watch.take() {
             task.abort();

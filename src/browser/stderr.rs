@@ -28,6 +28,8 @@ const SANDBOX_FAILURES: &[&str] = &[
 pub(crate) struct StderrTail {
     lines: Arc<Mutex<VecDeque<String>>>,
     sandbox_failure: watch::Receiver<Option<String>>,
+    /// Turns true once a renderer printed V8's out-of-memory error (see memory.rs).
+    v8_out_of_memory: watch::Receiver<bool>,
     reader: JoinHandle<()>,
 }
 
@@ -36,6 +38,7 @@ impl StderrTail {
     pub(crate) fn follow(stderr: impl AsyncRead + Unpin + Send + 'static) -> StderrTail {
         let lines = Arc::new(Mutex::new(VecDeque::with_capacity(KEPT_LINES)));
         let (failure_tx, sandbox_failure) = watch::channel(None);
+        let (oom_tx, v8_out_of_memory) = watch::channel(false);
         let kept = lines.clone();
         let reader = tokio::spawn(async move {
             let mut stderr = BufReader::new(stderr);
@@ -50,6 +53,9 @@ impl StderrTail {
                 if failure_tx.borrow().is_none() && is_sandbox_failure(&text) {
                     let _ = failure_tx.send(Some(message_of(&text)));
                 }
+                if super::memory::is_v8_out_of_memory(&text) {
+                    oom_tx.send_replace(true);
+                }
                 text.truncate(text.floor_char_boundary(KEPT_LINE_LEN));
                 let mut kept = kept.lock().unwrap_or_else(|e| e.into_inner());
                 if kept.len() == KEPT_LINES {
@@ -61,8 +67,13 @@ impl StderrTail {
         StderrTail {
             lines,
             sandbox_failure,
+            v8_out_of_memory,
             reader,
         }
+    }
+
+    pub(crate) fn v8_out_of_memory(&self) -> watch::Receiver<bool> {
+        self.v8_out_of_memory.clone()
     }
 
     /// Resolves with Chromium's message when it reports that its sandbox cannot start;

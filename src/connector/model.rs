@@ -55,6 +55,11 @@ pub struct Connector {
     /// (and its 2FA) is skipped.
     #[serde(default)]
     pub session: Option<Located<SessionDef>>,
+    /// The deadline of the whole collect (e.g. `30m`), instead of the service's default
+    /// (`--collect-timeout`, 15m). Time spent waiting for the person (a one-time code, an
+    /// `interactive` step) does not count. Past it, the collect ends in `TIMEOUT`.
+    #[serde(default)]
+    pub timeout: Option<Timeout>,
 }
 
 /// `session: { check: { goto: /accounts, expect: accounts }, timeout: 10s }`.

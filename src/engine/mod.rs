@@ -8,6 +8,7 @@
 mod actions;
 mod browser_state;
 mod collecting;
+mod deadline;
 pub mod document;
 mod error;
 mod event;
@@ -28,7 +29,8 @@ pub use error::{CollectError, Section, StepRef};
 pub use event::Event;
 pub use inputs::{Inputs, KnownDocuments};
 pub use links::Links;
-pub use options::Options;
+pub use deadline::COLLECT_DEADLINE;
+pub use options::{DEFAULT_COLLECT_TIMEOUT, Options};
 pub use outcome::Outcome;
 
 /// Runs the connector's login steps, then its collect steps. The browser crashing at any
@@ -48,11 +50,13 @@ pub async fn run(
         }
     }
     let mut runner = runner::Runner::new(plan, tab, inputs, options, links);
-    let work = runner.run_all();
+    let deadline = runner.deadline.clone();
+    let work = deadline.bound(runner.run_all());
     let result = tokio::select! {
         result = work => result,
         crash = tab.crashed() => Err(crash_error(crash)),
     };
+    let result = deadline::Deadline::locate(result, runner.current.as_ref());
     // A step that failed because its renderer had just crashed fails for that reason.
     match (result, tab.crash_now()) {
         (Err(e), Some(crash)) if e.code.detail.as_deref() != Some(crash.detail()) => {

@@ -20,7 +20,14 @@ pub struct Options {
     pub login_only: bool,
     /// A document larger than this ends the collect (`--max-document-size`).
     pub max_document_size: u64,
+    /// The whole collect's deadline unless the connector sets its own `timeout`
+    /// (`--collect-timeout`); waits for the person do not count.
+    pub collect_timeout: Duration,
 }
+
+/// The whole collect's deadline by default: a long collect of a slow site (hundreds of
+/// documents at a few seconds each) fits, a stuck one does not hold its browser for long.
+pub const DEFAULT_COLLECT_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 impl Default for Options {
     fn default() -> Self {
@@ -32,6 +39,7 @@ impl Default for Options {
             code_timeout: Duration::from_secs(300),
             login_only: false,
             max_document_size: super::document::DEFAULT_MAX_DOCUMENT_SIZE,
+            collect_timeout: DEFAULT_COLLECT_TIMEOUT,
         }
     }
 }

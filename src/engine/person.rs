@@ -33,8 +33,11 @@ impl Runner<'_> {
         };
         // A code typed before this step asked for one belongs to an earlier request.
         while codes.try_recv().is_ok() {}
-        // Taken out for the wait, so that the runner stays free; put back after it.
+        // Taken out for the wait, so that the runner stays free; put back after it. The
+        // collect's deadline stands still while the person looks for their code.
+        let paused = self.deadline.pause();
         let received = self.wait_for_code(&mut codes, ask, label, timeout).await;
+        drop(paused);
         self.links.codes = Some(codes);
         match received {
             Ok(Some(code)) => {
@@ -122,10 +125,13 @@ impl Runner<'_> {
         let recognised = self.wait_until(&sels.list, timeout, None, |probe| {
             matches(page, probe, &sels)
         });
+        // The person has the screen: the collect's deadline stands still meanwhile.
+        let paused = self.deadline.pause();
         let result = tokio::select! {
             r = recognised => r.map(|(_, found)| found),
             person_done = closed => Ok(person_done),
         };
+        drop(paused);
         self.links.closes = closes;
         self.emit(Event::Interactive {
             active: false,

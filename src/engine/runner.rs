@@ -40,6 +40,8 @@ pub(super) struct Runner<'a> {
     pub since: Option<chrono::NaiveDate>,
     /// The browser state kept from the last collect, until it is restored.
     pub browser_state: Option<crate::browser::BrowserState>,
+    /// The whole collect's deadline, stopped while the person is waited for.
+    pub deadline: super::deadline::Deadline,
 }
 
 impl<'a> Runner<'a> {
@@ -77,6 +79,7 @@ impl<'a> Runner<'a> {
             known_documents: inputs.known_documents,
             since: inputs.since,
             browser_state: inputs.browser_state,
+            deadline: super::deadline::Deadline::for_collect(plan, options),
         }
     }
 

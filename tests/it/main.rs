@@ -12,6 +12,7 @@ mod escape;
 mod guard;
 mod incremental;
 mod layout;
+mod limits;
 mod live;
 mod lockdown;
 mod navigation;

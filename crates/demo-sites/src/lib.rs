@@ -21,6 +21,7 @@ mod broken;
 mod data;
 pub mod downloads;
 mod extra;
+pub mod greedy;
 pub mod hostile;
 mod human;
 mod login;

@@ -115,6 +115,7 @@ pub fn router(
         .route("/tracker.html", get(third_party::tracker_html))
         .route("/elsewhere", get(third_party::elsewhere))
         .merge(crate::hostile::routes())
+        .merge(crate::greedy::routes())
         .merge(crate::downloads::routes())
         .merge(crate::broken::routes())
         .fallback(fallback)

@@ -159,6 +159,7 @@ pub fn check(connector: &Connector, file: &str) -> Result<Plan, Vec<Diagnostic>>
             },
             steps: steps?,
             session: session.part()?,
+            timeout: connector.timeout.map(|t| t.get()),
         })
     })();
     compiled.ok_or_else(|| {

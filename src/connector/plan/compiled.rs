@@ -33,6 +33,9 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// How to test a browser session kept from the last collect.
     pub session: Option<SessionCheck>,
+    /// The whole collect's deadline, instead of the run's default (waits for the person
+    /// not counted).
+    pub timeout: Option<Duration>,
 }
 
 impl Plan {
