@@ -52,13 +52,33 @@ pub fn for_outcome(state: State, code: Option<&ErrorCode>) -> Advice {
             "The site needs you: open the collect to finish logging in.",
             "Le site a besoin de vous : ouvrez la collecte pour terminer la connexion.",
         ),
+        (ErrorKind::VendorDown, Some("UNREACHABLE")) => advice(
+            "The site cannot be reached right now; we'll retry later.",
+            "Le site est injoignable pour le moment ; nous réessaierons plus tard.",
+        ),
+        (ErrorKind::VendorDown, Some("REDIRECT_LOOP")) => advice(
+            "The site keeps redirecting in a loop; we'll retry later.",
+            "Le site redirige en boucle ; nous réessaierons plus tard.",
+        ),
+        (ErrorKind::VendorDown, Some("TLS")) => advice(
+            "The site's security certificate could not be verified; we'll retry later.",
+            "Le certificat de sécurité du site n'a pas pu être vérifié ; nous réessaierons plus tard.",
+        ),
         (ErrorKind::VendorDown, _) => advice(
             "The site is unavailable right now; we'll retry later.",
             "Le site est indisponible pour le moment ; nous réessaierons plus tard.",
         ),
+        (ErrorKind::Timeout, Some("COLLECT_DEADLINE")) => advice(
+            "The collect took too long and was stopped; we'll retry later.",
+            "La collecte a pris trop de temps et a été arrêtée ; nous réessaierons plus tard.",
+        ),
         (ErrorKind::Timeout, _) => advice(
             "The site took too long to answer; we'll retry later.",
             "Le site a mis trop de temps à répondre ; nous réessaierons plus tard.",
+        ),
+        (ErrorKind::ConnectorError, Some("RUNAWAY_PAGE")) => advice(
+            "The site's page kept reloading itself, so we could not collect; we are on it.",
+            "La page du site se rechargeait sans cesse et la collecte n'a pas pu aboutir ; nous nous en occupons.",
         ),
         (ErrorKind::ConnectorError, _) => advice(
             "The site has changed and we cannot collect from it for now; we are on it.",
@@ -108,18 +128,41 @@ mod tests {
     }
 
     #[test]
-    fn browser_crashes_say_what_happened_to_the_page() {
+    fn the_details_of_crashes_navigation_errors_and_deadlines_have_their_own_words() {
         let code = |s: &str| s.parse::<ErrorCode>().unwrap();
         let generic = for_outcome(State::Error, Some(&code("BROWSER_CRASHED.RENDERER")));
         assert!(generic.en.contains("interrupted on our side"));
-        for (detail, en, fr) in [
-            ("OUT_OF_MEMORY", "too much memory", "trop de mémoire"),
-            ("UNRESPONSIVE", "stopped responding", "ne répondait plus"),
+        for (code_text, en, fr) in [
+            (
+                "BROWSER_CRASHED.OUT_OF_MEMORY",
+                "too much memory",
+                "trop de mémoire",
+            ),
+            (
+                "BROWSER_CRASHED.UNRESPONSIVE",
+                "stopped responding",
+                "ne répondait plus",
+            ),
+            (
+                "VENDOR_DOWN.UNREACHABLE",
+                "cannot be reached",
+                "injoignable",
+            ),
+            (
+                "VENDOR_DOWN.REDIRECT_LOOP",
+                "redirecting in a loop",
+                "redirige en boucle",
+            ),
+            ("VENDOR_DOWN.TLS", "certificate", "certificat"),
+            ("TIMEOUT.COLLECT_DEADLINE", "took too long", "trop de temps"),
+            (
+                "CONNECTOR_ERROR.RUNAWAY_PAGE",
+                "reloading itself",
+                "se rechargeait",
+            ),
         ] {
-            let a = for_outcome(
-                State::Error,
-                Some(&code(&format!("BROWSER_CRASHED.{detail}"))),
-            );
+            let detail = code_text;
+            let a = for_outcome(State::Error, Some(&code(code_text)));
             assert!(a.en.contains(en) && a.fr.contains(fr), "{detail}: {a:?}");
             assert!(a.en.ends_with('.') && a.fr.ends_with('.'));
         }

@@ -299,9 +299,10 @@ impl Browser {
             .map(|e| stderr::StderrTail::follow(e.into_inner()));
         if let Some(pid) = this.pid {
             process::own(pid);
-            this.memory = this.options.browser_memory.map(|cap| {
-                memory::MemoryCap::apply(pid, &this.profile_path, cap)
-            });
+            this.memory = this
+                .options
+                .browser_memory
+                .map(|cap| memory::MemoryCap::apply(pid, &this.profile_path, cap));
         }
         if let Err(e) = this.start().await {
             this.close().await;
@@ -349,7 +350,9 @@ impl Browser {
         let browser = self.inner.as_ref().ok_or(BrowserError::Crashed)?;
         let out_of_memory = memory::OutOfMemory::new(
             self.memory.as_ref(),
-            self.stderr.as_ref().map(stderr::StderrTail::v8_out_of_memory),
+            self.stderr
+                .as_ref()
+                .map(stderr::StderrTail::v8_out_of_memory),
         );
         let (crashes, task) = crash::watch_targets(browser, out_of_memory)
             .await

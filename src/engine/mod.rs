@@ -24,12 +24,12 @@ use crate::browser::{Crash, Tab};
 use crate::codes::{ErrorCode, ErrorKind};
 use crate::connector::plan::Plan;
 
+pub use deadline::COLLECT_DEADLINE;
 pub use document::DocumentRecord;
 pub use error::{CollectError, Section, StepRef};
 pub use event::Event;
 pub use inputs::{Inputs, KnownDocuments};
 pub use links::Links;
-pub use deadline::COLLECT_DEADLINE;
 pub use options::{DEFAULT_COLLECT_TIMEOUT, Options};
 pub use outcome::Outcome;
 

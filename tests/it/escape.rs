@@ -158,6 +158,8 @@ async fn control_popups_reach_the_sentinel_in_a_plain_browser() {
     let config = BrowserConfig::builder()
         .chrome_executable(gleaner::browser::find_chromium().unwrap())
         .user_data_dir(profile.path())
+        // Its org.chromium.* temp dirs go with the profile (scripts/test counts leftovers).
+        .env("TMPDIR", profile.path().to_string_lossy())
         .no_sandbox()
         .new_headless_mode()
         .args(["disable-gpu", "no-first-run", "disable-quic"])
