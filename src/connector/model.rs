@@ -460,6 +460,9 @@ pub struct Extract {
     pub fields: IndexMap<String, Located<FieldSpec>>,
     #[serde(default)]
     pub paginate: Option<Located<Paginate>>,
+    /// The list may really be empty: `rows` or `table` matching nothing is not an error.
+    #[serde(default)]
+    pub allow_empty: bool,
 }
 
 /// Where a record's value comes from, then the filters that clean it.
@@ -533,6 +536,9 @@ pub struct Download {
     /// A shortcut for `fields: { id: ... }`.
     #[serde(default)]
     pub id: Option<Located<FieldSpec>>,
+    /// There may really be no document: `links` or `rows` matching nothing is not an error.
+    #[serde(default)]
+    pub allow_empty: bool,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]

@@ -34,6 +34,13 @@ impl Runner<'_> {
         loop {
             pages_read += 1;
             let records = self.extract_page(rows, &ex.fields).await?;
+            if pages_read == 1 && records.is_empty() && !ex.allow_empty {
+                let what = match ex.rows {
+                    plan::Rows::Table(_) => "the data rows of table",
+                    _ => "rows",
+                };
+                return Err(self.matched_nothing(rows_sel.as_deref(), what).await);
+            }
             let list = ex.var.clone();
             for r in records {
                 let record = Value::Object(r);
@@ -55,6 +62,17 @@ impl Runner<'_> {
             }
         }
         Ok(())
+    }
+
+    /// A list step whose rows matched nothing: a typo, or a page that changed, must not
+    /// end as a successful collect with an empty list.
+    async fn matched_nothing(&self, selector: Option<&str>, what: &str) -> CollectError {
+        let message = format!(
+            "{what} {:?} matched nothing on this page; if the list can really be empty, \
+             add `allow_empty: true` to the step",
+            selector.unwrap_or_default()
+        );
+        self.error(ErrorKind::ConnectorError.into(), message).await
     }
 
     /// The page's HTML and its URL (relative links are resolved against it).
@@ -170,6 +188,10 @@ impl Runner<'_> {
 
     pub(super) async fn download(&mut self, dl: &Download) -> Result<(), CollectError> {
         let rows = self.document_rows(dl).await?;
+        if rows.is_empty() && !dl.allow_empty {
+            let selector = self.render(&dl.rows)?;
+            return Err(self.matched_nothing(Some(&selector), "document rows").await);
+        }
         let list = dl.var.clone();
         self.declare_list(&list);
         for DocumentRow { link, record } in rows {

@@ -367,13 +367,17 @@ async fn close_ends_the_interactive_step_and_the_collect_goes_on() {
         })
         .await;
     assert_eq!(after, 2);
-    let (end, _) = viewer.final_state().await;
-    // Still on /human: the accounts list is simply empty.
-    assert_eq!(end, 7);
+    let (end, error) = viewer.final_state().await;
+    // Still on /human: the accounts rows match nothing, which is an error, not an empty
+    // list passed off as done.
+    assert_eq!(end, -1);
+    let error = error.expect("an error");
+    assert_eq!(error.code, "CONNECTOR_ERROR");
+    assert!(error.message.contains("matched nothing"), "{}", error.message);
     let (_, collect) = svc
         .call(Method::GET, &format!("/collect/{collect_id}"), None)
         .await;
-    assert_eq!(collect["records"]["accounts"], serde_json::json!([]));
+    assert_eq!(collect["state"], -1);
     assert_eq!(svc.site.hits("/accounts"), 0);
     svc.stop().await;
 }

@@ -8,6 +8,7 @@ mod check;
 mod collect;
 mod common;
 mod downloads;
+mod empty;
 mod escape;
 mod guard;
 mod incremental;

@@ -402,6 +402,12 @@ impl Checker<'_> {
         let paginate = ex.paginate.as_ref().map(|pg| self.paginate(pg, p));
         let keys = ex.fields.keys().cloned().collect();
         self.define_list(&ex.var, keys, scope, p);
+        if ex.allow_empty && ex.rows.is_none() && ex.table.is_none() {
+            self.err(
+                p,
+                "`allow_empty` goes with `rows` or `table`: a page-wide record is never empty",
+            );
+        }
         let rows = match (rows, table) {
             (Some(r), _) => plan::Rows::Selector(r?),
             (None, Some(t)) => plan::Rows::Table(t?),
@@ -412,6 +418,7 @@ impl Checker<'_> {
             rows,
             fields: fields.into_iter().collect::<Option<_>>()?,
             paginate: paginate.part()?,
+            allow_empty: ex.allow_empty,
         })
     }
 
@@ -497,6 +504,7 @@ impl Checker<'_> {
             rows,
             link,
             fields,
+            allow_empty: dl.allow_empty,
         })
     }
 

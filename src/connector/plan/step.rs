@@ -129,6 +129,8 @@ pub struct Extract {
     pub rows: Rows,
     pub fields: Vec<Field>,
     pub paginate: Option<Paginate>,
+    /// Rows matching nothing is not an error (see [`Extract::rows`]).
+    pub allow_empty: bool,
 }
 
 /// Where an extract's rows are.
@@ -168,6 +170,8 @@ pub struct Download {
     pub link: Field,
     /// The document record's fields (`id` first when given).
     pub fields: Vec<Field>,
+    /// Rows matching nothing is not an error.
+    pub allow_empty: bool,
 }
 
 #[derive(Debug, Clone)]

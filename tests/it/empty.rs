@@ -1,0 +1,100 @@
+//! No silent empty results (issue 13, item 7): a list step whose rows match nothing fails
+//! the collect, naming the step and the selector, unless the step says the list may be
+//! empty.
+
+use crate::common::{self, Codes};
+
+fn connector(steps: &str) -> gleaner::connector::Plan {
+    let yaml = format!(
+        r#"
+id: empty
+name: Empty
+base_url: https://demo-bank.example/
+fields:
+  login:    {{ label: Login }}
+  password: {{ label: Password, secret: true }}
+steps:
+  - goto: /hostile/blank
+{steps}
+"#
+    );
+    gleaner::connector::parse(&yaml, "empty.yaml").expect("valid connector")
+}
+
+async fn run(steps: &str) -> common::Run {
+    let site = common::demo_site().await;
+    common::collect(&site, &connector(steps), "alice", "demo", Codes::Nobody).await
+}
+
+#[tokio::test]
+async fn rows_that_match_nothing_fail_the_collect_naming_the_step_and_the_selector() {
+    let run =
+        run("  - extract: { as: accounts, rows: 'tr.acount', fields: { iban: { css: 'td' } } }\n")
+            .await;
+    let err = run.error();
+    assert_eq!(err.code.to_string(), "CONNECTOR_ERROR");
+    assert!(
+        err.message.contains(r#"rows "tr.acount" matched nothing"#),
+        "{err}"
+    );
+    assert!(err.message.contains("allow_empty: true"), "{err}");
+    assert_eq!(
+        err.step.as_ref().map(|s| s.number.as_str()),
+        Some("2"),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_control_rows_that_match_are_records() {
+    let run =
+        run("  - extract: { as: accounts, rows: 'p#iban', fields: { iban: { text: true } } }\n")
+            .await;
+    let lists = &run.outcome().lists;
+    assert_eq!(lists["accounts"].len(), 1, "{lists:?}");
+}
+
+#[tokio::test]
+async fn a_list_that_may_be_empty_says_so_and_the_collect_ends_done() {
+    let run = run(
+        "  - extract: { as: messages, rows: 'li.message', allow_empty: true, fields: { text: { text: true } } }\n",
+    )
+    .await;
+    assert_eq!(run.final_state(), gleaner::codes::State::Done);
+    let lists = &run.outcome().lists;
+    assert!(
+        lists.get("messages").is_none_or(|l| l.is_empty()),
+        "{lists:?}"
+    );
+}
+
+#[tokio::test]
+async fn document_links_that_match_nothing_fail_the_collect() {
+    let run = run("  - download: { as: invoices, links: 'a.invoce' }\n").await;
+    let err = run.error();
+    assert_eq!(err.code.to_string(), "CONNECTOR_ERROR");
+    assert!(
+        err.message
+            .contains(r#"document rows "a.invoce" matched nothing"#),
+        "{err}"
+    );
+}
+
+#[test]
+fn allow_empty_without_rows_is_refused_by_check() {
+    let yaml = r#"
+id: empty
+name: Empty
+base_url: https://demo-bank.example/
+steps:
+  - extract: { as: page, allow_empty: true, fields: { title: { css: 'h1' } } }
+"#;
+    let err = gleaner::connector::parse(yaml, "empty.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("empty.yaml:6:"), "{err}");
+    assert!(
+        err.contains("`allow_empty` goes with `rows` or `table`"),
+        "{err}"
+    );
+}
