@@ -44,13 +44,18 @@ impl Runner<'_> {
             let list = ex.var.clone();
             for r in records {
                 let record = Value::Object(r);
-                self.emit(Event::Record {
-                    list: list.clone(),
-                    record: record.clone(),
-                });
+                if ex.in_output {
+                    self.emit(Event::Record {
+                        list: list.clone(),
+                        record: record.clone(),
+                    });
+                }
                 self.append(&list, record);
             }
             self.declare_list(&list);
+            if !ex.in_output {
+                self.hidden_lists.insert(list);
+            }
             match &ex.paginate {
                 Some(Paginate::Next(turn)) if pages_read < turn.max_pages => {
                     let next = self.render(&turn.selector)?;

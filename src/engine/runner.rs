@@ -32,6 +32,8 @@ pub(super) struct Runner<'a> {
     pub outcome: Outcome,
     /// The lists built by `extract` and `download`, in the order they were first made.
     pub list_names: Vec<String>,
+    /// Lists that only drive the connector (`_…`): kept out of the outcome.
+    pub hidden_lists: std::collections::HashSet<String>,
     pub state: State,
     /// The step running now, attached to any error it raises.
     pub current: Option<StepRef>,
@@ -74,6 +76,7 @@ impl<'a> Runner<'a> {
             vars,
             outcome: Outcome::default(),
             list_names: Vec::new(),
+            hidden_lists: Default::default(),
             state: State::Preparing,
             current: None,
             known_documents: inputs.known_documents,
@@ -150,6 +153,9 @@ impl<'a> Runner<'a> {
         self.run_block(&plan.steps).await?;
         let mut outcome = std::mem::take(&mut self.outcome);
         for name in &self.list_names {
+            if self.hidden_lists.contains(name) {
+                continue;
+            }
             let items = match self.vars.get(name) {
                 Some(Value::Array(items)) => items.clone(),
                 _ => Vec::new(),

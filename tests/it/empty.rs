@@ -98,3 +98,29 @@ steps:
         "{err}"
     );
 }
+
+/// A list named `_…` drives the connector (templates and `for_each` see it) but stays out
+/// of the output: no record event, no list in the outcome.
+#[tokio::test]
+async fn a_list_named_with_an_underscore_stays_out_of_the_output() {
+    let run = run(
+        "  - extract: { as: _grant, rows: 'p#iban', fields: { iban: { text: true } } }\n  - for_each: { in: _grant, as: grant }\n    steps:\n      - extract: { as: accounts, rows: 'h1#title', fields: { name: { text: true }, iban: { value: '{{grant.iban}}' } } }\n",
+    )
+    .await;
+    let lists = &run.outcome().lists;
+    assert!(!lists.contains_key("_grant"), "{lists:?}");
+    assert_eq!(lists["accounts"].len(), 1, "{lists:?}");
+    assert_eq!(
+        lists["accounts"][0]["iban"], "FR76 3000 6000 0112 3456 7890 189",
+        "the hidden list drove the for_each"
+    );
+    let records: Vec<&str> = run
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            gleaner::engine::Event::Record { list, .. } => Some(list.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(records, vec!["accounts"]);
+}

@@ -373,7 +373,11 @@ async fn close_ends_the_interactive_step_and_the_collect_goes_on() {
     assert_eq!(end, -1);
     let error = error.expect("an error");
     assert_eq!(error.code, "CONNECTOR_ERROR");
-    assert!(error.message.contains("matched nothing"), "{}", error.message);
+    assert!(
+        error.message.contains("matched nothing"),
+        "{}",
+        error.message
+    );
     let (_, collect) = svc
         .call(Method::GET, &format!("/collect/{collect_id}"), None)
         .await;

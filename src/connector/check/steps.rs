@@ -419,6 +419,7 @@ impl Checker<'_> {
             fields: fields.into_iter().collect::<Option<_>>()?,
             paginate: paginate.part()?,
             allow_empty: ex.allow_empty,
+            in_output: !ex.var.starts_with('_'),
         })
     }
 

@@ -131,6 +131,10 @@ pub struct Extract {
     pub paginate: Option<Paginate>,
     /// Rows matching nothing is not an error (see [`Extract::rows`]).
     pub allow_empty: bool,
+    /// Whether the records go to the collect's output. A list named `_…` only drives the
+    /// connector (a frame URL, a one-time grant): templates and `for_each` see it, the
+    /// output does not.
+    pub in_output: bool,
 }
 
 /// Where an extract's rows are.
