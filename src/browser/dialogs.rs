@@ -47,14 +47,16 @@ impl Dialogs {
 
 /// Answers every dialog the page opens, until aborted.
 pub(crate) async fn start(page: &Page, dialogs: Arc<Dialogs>) -> Result<JoinHandle<()>, CdpError> {
-    let mut opened = page.event_listener::<EventJavascriptDialogOpening>().await?;
+    let mut opened = page
+        .event_listener::<EventJavascriptDialogOpening>()
+        .await?;
     let page = page.clone();
     Ok(tokio::spawn(async move {
         while let Some(ev) = opened.next().await {
             // `beforeunload` is always accepted: the connector asked to leave the page, and
             // staying would hold its navigation until the step's deadline.
-            let accept = ev.r#type == DialogType::Beforeunload
-                || dialogs.accept.load(Ordering::Relaxed);
+            let accept =
+                ev.r#type == DialogType::Beforeunload || dialogs.accept.load(Ordering::Relaxed);
             let mut answer = HandleJavaScriptDialogParams::new(accept);
             if accept && ev.r#type == DialogType::Prompt {
                 // Not the site's default value: gleaner types nothing it was not told to.

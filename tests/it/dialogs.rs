@@ -97,7 +97,8 @@ async fn a_beforeunload_does_not_hold_the_connectors_navigation() {
 }
 
 /// The tab counts the dialogs it answered: one for the alert page, none for a page without
-/// dialogs (the control: the count is the handler's, not any page's).
+/// dialogs (the control: the count is the handler's, not any page's), and a second for the
+/// `beforeunload` of a page left after a click (so the `beforeunload` tests do ask).
 #[tokio::test]
 async fn the_tab_counts_the_dialogs_it_answered() {
     let site = common::demo_site().await;
@@ -112,10 +113,27 @@ async fn the_tab_counts_the_dialogs_it_answered() {
     let tab = browser.new_tab().await.unwrap();
     let base = site.base_url();
     let limit = Duration::from_secs(10);
-    tab.goto(&format!("{base}dialogs/left"), limit).await.unwrap();
+    tab.goto(&format!("{base}dialogs/left"), limit)
+        .await
+        .unwrap();
     assert_eq!(tab.dialogs_answered(), 0);
-    tab.goto(&format!("{base}dialogs/alert"), limit).await.unwrap();
+    tab.goto(&format!("{base}dialogs/alert"), limit)
+        .await
+        .unwrap();
     assert_eq!(tab.dialogs_answered(), 1);
+    // Chromium asks before leaving only a page the person interacted with.
+    tab.goto(&format!("{base}dialogs/leave"), limit)
+        .await
+        .unwrap();
+    tab.click_at(20.0, 30.0).await.unwrap();
+    tab.goto(&format!("{base}dialogs/left"), limit)
+        .await
+        .unwrap();
+    assert_eq!(
+        tab.dialogs_answered(),
+        2,
+        "the beforeunload was asked and answered"
+    );
     drop(tab);
     browser.close().await;
     common::assert_nothing_left(profiles.path());

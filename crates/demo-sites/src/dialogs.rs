@@ -16,8 +16,14 @@ use crate::render::html_response;
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/dialogs/alert", get(|| async { page("Alerte", ALERT) }))
-        .route("/dialogs/confirm", get(|| async { page("Confirmation", CONFIRM) }))
-        .route("/dialogs/prompt", get(|| async { page("Question", PROMPT) }))
+        .route(
+            "/dialogs/confirm",
+            get(|| async { page("Confirmation", CONFIRM) }),
+        )
+        .route(
+            "/dialogs/prompt",
+            get(|| async { page("Question", PROMPT) }),
+        )
         .route("/dialogs/leave", get(|| async { page("Départ", LEAVE) }))
         .route(
             "/dialogs/left",
