@@ -7,6 +7,7 @@
 
 mod cdp;
 mod crash;
+mod dialogs;
 mod download;
 pub mod egress;
 mod environment;
@@ -34,6 +35,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use crash::Crash;
+pub use dialogs::DialogAnswer;
 pub use download::{DownloadError, DownloadLimits, Downloaded, MAX_REDIRECTS};
 pub use egress::EgressHandle;
 pub use error::{BrowserError, NavigationError, NetError, NetErrorClass, without_query};

@@ -21,6 +21,7 @@ use url::Url;
 
 use super::cdp::cdp_error;
 use super::crash::{self, Crash, CrashedTargets};
+use super::dialogs::{self, DialogAnswer, Dialogs};
 use super::egress::EgressFailure;
 use super::egress::EgressHandle;
 use super::error::{BrowserError, NavigationError, NetError, NetErrorClass, without_query};
@@ -176,6 +177,10 @@ pub struct Tab {
     /// The downloads' HTTP client, built at the first download (it depends on
     /// `egress_proxy` and `allow`, and goes when they change).
     http: Mutex<Option<reqwest::Client>>,
+    /// How dialogs are answered, and how many were.
+    dialogs: Arc<Dialogs>,
+    /// Answers the page's dialogs.
+    dialog_handler: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for Tab {
@@ -183,6 +188,7 @@ impl Drop for Tab {
         self.listener.abort();
         self.probe.abort();
         self.nav_recorder.abort();
+        self.dialog_handler.abort();
         if let Some(guard) = self
             .guard
             .get_mut()
@@ -246,6 +252,10 @@ impl Tab {
             .map_err(|e| cdp_error(e, &alive))?;
         let nav_recorder =
             tokio::spawn(record_failures(watch, nav_failure.clone(), egress.clone()));
+        let dialogs = Arc::new(Dialogs::default());
+        let dialog_handler = dialogs::start(&page, dialogs.clone())
+            .await
+            .map_err(|e| cdp_error(e, &alive))?;
         Ok(Tab {
             nav_failure,
             nav_recorder,
@@ -267,7 +277,20 @@ impl Tab {
             egress,
             user_agent: tokio::sync::OnceCell::new(),
             http: Mutex::new(None),
+            dialogs,
+            dialog_handler,
         })
+    }
+
+    /// How the page's `alert`, `confirm` and `prompt` are answered from now on (dismissed
+    /// until this is called). `beforeunload` is always accepted.
+    pub fn answer_dialogs(&self, answer: DialogAnswer) {
+        self.dialogs.set_answer(answer);
+    }
+
+    /// How many dialogs the page opened and were answered.
+    pub fn dialogs_answered(&self) -> u32 {
+        self.dialogs.answered()
     }
 
     /// From now on, requests to hosts outside `allow` fail (`net::ERR_BLOCKED_BY_CLIENT`)

@@ -60,6 +60,20 @@ pub struct Connector {
     /// `interactive` step) does not count. Past it, the collect ends in `TIMEOUT`.
     #[serde(default)]
     pub timeout: Option<Timeout>,
+    /// How the site's `alert`, `confirm` and `prompt` are answered: `dismiss` (default,
+    /// Cancel) or `accept` (OK; a `prompt` gets an empty answer). Each is logged.
+    /// `beforeunload` is always accepted, so that leaving a page is never held.
+    #[serde(default)]
+    pub dialogs: Dialogs,
+}
+
+/// `dialogs: dismiss | accept`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Dialogs {
+    #[default]
+    Dismiss,
+    Accept,
 }
 
 /// `session: { check: { goto: /accounts, expect: accounts }, timeout: 10s }`.

@@ -90,6 +90,7 @@ impl<'a> Runner<'a> {
         if let Err(e) = self.tab.allow_only(self.allow.clone()).await {
             return Err(self.browser_failure(e));
         }
+        self.tab.answer_dialogs(self.plan.dialogs);
         let result = self.run_sections().await;
         let blocked = self.tab.blocked();
         for (kind, n) in &blocked.by_kind {

@@ -7,6 +7,7 @@ mod chaos;
 mod check;
 mod collect;
 mod common;
+mod dialogs;
 mod downloads;
 mod empty;
 mod escape;

@@ -19,6 +19,7 @@
 mod app;
 mod broken;
 mod data;
+pub mod dialogs;
 pub mod downloads;
 mod extra;
 pub mod greedy;

@@ -118,6 +118,7 @@ pub fn router(
         .merge(crate::greedy::routes())
         .merge(crate::downloads::routes())
         .merge(crate::broken::routes())
+        .merge(crate::dialogs::routes())
         .fallback(fallback)
         .layer(middleware::from_fn_with_state(hits, count_hits))
         .with_state(state))

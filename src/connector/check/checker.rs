@@ -160,6 +160,10 @@ pub fn check(connector: &Connector, file: &str) -> Result<Plan, Vec<Diagnostic>>
             steps: steps?,
             session: session.part()?,
             timeout: connector.timeout.map(|t| t.get()),
+            dialogs: match connector.dialogs {
+                Dialogs::Dismiss => crate::browser::DialogAnswer::Dismiss,
+                Dialogs::Accept => crate::browser::DialogAnswer::Accept,
+            },
         })
     })();
     compiled.ok_or_else(|| {

@@ -9,6 +9,7 @@ use super::login::Login;
 use super::page::{Page, PageId};
 use super::session_check::SessionCheck;
 use super::step::Step;
+use crate::browser::DialogAnswer;
 use crate::connector::model::FieldDef;
 
 /// A checked connector, ready to run.
@@ -36,6 +37,8 @@ pub struct Plan {
     /// The whole collect's deadline, instead of the run's default (waits for the person
     /// not counted).
     pub timeout: Option<Duration>,
+    /// How the page's `alert`, `confirm` and `prompt` are answered.
+    pub dialogs: DialogAnswer,
 }
 
 impl Plan {
