@@ -26,14 +26,18 @@
 //!   operations the engine needs, the in-page agent's probe, the guard that keeps a page on
 //!   its connector's origins ([`browser::HostAllowList`], per tab with CDP `Fetch`) and
 //!   [`browser::egress`] (the proxy every connection of the browser goes through, with
-//!   pinned names), renderer crashes ([`browser::Crash`]), document downloads with the
-//!   browser's cookies under a size cap ([`browser::Downloaded`]), [`browser::Screen`]
+//!   pinned names), renderer crashes and hangs ([`browser::Crash`]), memory caps (a cgroup
+//!   or a PSS watch per browser, a V8 heap cap per renderer), named navigation errors
+//!   ([`browser::NavigationError`]), JavaScript dialogs answered at once, document
+//!   downloads with the browser's cookies under a size cap ([`browser::Downloaded`]),
+//!   [`browser::Screen`]
 //!   (screencast, capture, a person's input), and [`browser::BrowserState`]: cookies and
 //!   localStorage captured after a login and restored before the next collect's first
 //!   navigation.
 //! - [`engine`]: runs a plan on a tab: page classification, 2FA through a channel,
 //!   extraction, pagination, downloads, the kept browser state and the connector's
-//!   `session.check` (a pass skips the login). It takes [`engine::Inputs`] and
+//!   `session.check` (a pass skips the login), under a deadline for the whole collect that
+//!   stops while the person is waited for. It takes [`engine::Inputs`] and
 //!   [`engine::Options`], talks through [`engine::Links`] (events out, codes and "done" in)
 //!   and returns an [`engine::Outcome`].
 //! - [`collect`]: one run for one account: launches the browser, runs the engine, drives the
