@@ -11,7 +11,7 @@ use gleaner::codes::ErrorKind;
 use gleaner::codes::State;
 use gleaner::collect::{self, CollectOptions};
 use gleaner::connector::{self, LoadError};
-use gleaner::engine::{CollectError, Event, Inputs, Links};
+use gleaner::engine::{CollectError, Event, Inputs, Links, Outcome};
 use gleaner::secrets::Redactor;
 use gleaner::server::{Server, ServerConfig};
 use indexmap::IndexMap;
@@ -390,12 +390,16 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let verbose = args.verbose;
     let printer = tokio::spawn(async move {
+        // What the events showed, printed as partial output if the collect fails.
+        let mut gathered = Outcome::default();
         while let Some(ev) = events_rx.recv().await {
             show(&ev, verbose);
+            gathered.absorb(&ev);
             if matches!(ev, Event::CodeRequested { .. }) {
                 let _ = ask_tx.send(());
             }
         }
+        gathered
     });
     // On Ctrl-C or SIGTERM the collect is dropped, and with it the browser, whose drop
     // kills and reaps every Chromium process: nothing outlives the command.
@@ -403,7 +407,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         r = collect::run(&connector, inputs, &options, io, &|_| {}) => r,
         signal = interrupted() => Err(CollectError::new(ErrorKind::Cancelled, format!("stopped by {signal}"))),
     };
-    let _ = printer.await;
+    let gathered = printer.await.unwrap_or_default();
     let elapsed = started.elapsed();
 
     match result {
@@ -419,6 +423,14 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
+            // How far it got, for the connector's author: marked partial, with the error.
+            let partial = serde_json::json!({
+                "partial": true,
+                "error": { "code": e.code.to_string(), "message": e.to_string() },
+                "lists": gathered.lists,
+                "documents": gathered.documents,
+            });
+            println!("{}", serde_json::to_string_pretty(&partial)?);
             eprintln!("{e}");
             Ok(if e.kind().final_state() == State::Disconnected {
                 ExitCode::from(2)

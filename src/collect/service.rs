@@ -305,7 +305,7 @@ impl Collector {
             })),
         };
         // The engine's events all reach the store before the end is written.
-        let _ = recorder.await;
+        let gathered = recorder.await.unwrap_or_default();
         // Counted before viewers see the end, so whoever saw it finds it in the metrics.
         let (state, code, new_documents) = match &result {
             Ok(outcome) => (State::Done, None, outcome.documents.len()),
@@ -313,10 +313,11 @@ impl Collector {
         };
         self.metrics
             .collect_finished(&connector.id, state, code, began.elapsed(), new_documents);
-        self.finish(&live, result).await;
+        self.finish(&live, result, gathered).await;
     }
 
-    async fn finish(&self, live: &Live, result: Result<Outcome, CollectError>) {
+    /// Writes the end. A failed collect keeps the records gathered before it failed.
+    async fn finish(&self, live: &Live, result: Result<Outcome, CollectError>, gathered: Outcome) {
         let (state, error, records) = match &result {
             Ok(outcome) => (
                 State::Done,
@@ -329,7 +330,11 @@ impl Collector {
                     code: e.code.to_string(),
                     message: e.to_string(),
                 }),
-                Value::Null,
+                if gathered.lists.is_empty() {
+                    Value::Null
+                } else {
+                    serde_json::to_value(&gathered.lists).unwrap_or(Value::Null)
+                },
             ),
         };
         if let Err(e) = self
@@ -353,8 +358,16 @@ impl Collector {
 }
 
 /// Writes the engine's events to the store and to the viewers, in order.
-async fn record_events(store: Store, live: Arc<Live>, mut events: mpsc::UnboundedReceiver<Event>) {
+/// Persists and shares the engine's events as they come, and returns what they carried
+/// (records, documents): the records a failed collect keeps.
+async fn record_events(
+    store: Store,
+    live: Arc<Live>,
+    mut events: mpsc::UnboundedReceiver<Event>,
+) -> Outcome {
+    let mut gathered = Outcome::default();
     while let Some(event) = events.recv().await {
+        gathered.absorb(&event);
         match event {
             // The final state is written by `finish`, with its error and records.
             // Preparing is recorded when the collect is created.
@@ -410,6 +423,7 @@ async fn record_events(store: Store, live: Arc<Live>, mut events: mpsc::Unbounde
             Event::State { .. } | Event::Step { .. } | Event::Record { .. } => {}
         }
     }
+    gathered
 }
 
 /// What `POST /credential/{id}/collect` answers.

@@ -124,3 +124,48 @@ async fn a_list_named_with_an_underscore_stays_out_of_the_output() {
         .collect();
     assert_eq!(records, vec!["accounts"]);
 }
+
+/// `gleaner run` on a collect that fails after a first list: stdout still has the JSON of
+/// what was gathered, marked partial, with the error; the exit code says it failed.
+#[tokio::test]
+async fn a_failed_run_prints_what_it_gathered_marked_partial() {
+    let site = common::demo_site().await;
+    let _slot = common::browser_slot().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("partial.yaml");
+    std::fs::write(
+        &file,
+        r#"id: partial
+name: Partial
+base_url: https://demo-bank.example/
+fields:
+  login:    { label: Login }
+  password: { label: Password, secret: true }
+steps:
+  - goto: /hostile/blank
+  - extract: { as: accounts, rows: 'p#iban', fields: { iban: { text: true } } }
+  - extract: { as: operations, rows: 'tr.operaton', fields: { label: { text: true } } }
+"#,
+    )
+    .unwrap();
+    let out = tokio::process::Command::new(common::bin())
+        .arg("run")
+        .arg(&file)
+        .args(["--background", "--base-url", &site.base_url()])
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .args(["--field", "login=alice", "--field", "password=demo"])
+        .env("TMPDIR", dir.path())
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(printed["partial"], true);
+    assert_eq!(printed["error"]["code"], "CONNECTOR_ERROR");
+    assert_eq!(
+        printed["lists"]["accounts"][0]["iban"],
+        "FR76 3000 6000 0112 3456 7890 189"
+    );
+    assert!(printed["lists"].get("operations").is_none(), "{printed}");
+}
