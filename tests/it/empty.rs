@@ -169,3 +169,51 @@ steps:
     );
     assert!(printed["lists"].get("operations").is_none(), "{printed}");
 }
+
+/// The service keeps, with a failed collect, the records gathered before it failed.
+#[tokio::test]
+async fn the_service_keeps_the_records_of_a_failed_collect() {
+    use crate::server::{TestService, config};
+    let _slot = common::browser_slot().await;
+    let site = common::demo_site().await;
+    let connectors = tempfile::tempdir().unwrap();
+    std::fs::write(
+        connectors.path().join("partial.yaml"),
+        r#"id: partial
+name: Partial
+base_url: https://demo-bank.example/
+fields:
+  login:    { label: Login }
+  password: { label: Password, secret: true }
+steps:
+  - goto: /hostile/blank
+  - extract: { as: accounts, rows: 'p#iban', fields: { iban: { text: true } } }
+  - extract: { as: operations, rows: 'tr.operaton', fields: { label: { text: true } } }
+"#,
+    )
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let profiles = tempfile::tempdir().unwrap();
+    let mut cfg = config(data.path(), profiles.path(), &site);
+    cfg.connectors_dir = connectors.path().to_path_buf();
+    cfg.base_urls
+        .insert("partial".into(), site.base_url().parse().unwrap());
+    let svc = TestService::start_with(site, data, profiles, cfg).await;
+    let cred = svc.create_credential("partial", "alice", "demo").await;
+    let (_, collect_id, ws) = svc.collect(&cred, true).await;
+    let (end, error) = svc.viewer(&ws).await.final_state().await;
+    assert_eq!(end, -1);
+    assert_eq!(error.expect("an error").code, "CONNECTOR_ERROR");
+    let (_, collect) = svc
+        .call(
+            reqwest::Method::GET,
+            &format!("/collect/{collect_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        collect["records"]["accounts"][0]["iban"], "FR76 3000 6000 0112 3456 7890 189",
+        "{collect}"
+    );
+    svc.stop().await;
+}
