@@ -4,19 +4,7 @@
 use crate::common::{self, Codes, Kill, Victim};
 
 fn connector(steps: &str) -> gleaner::connector::Plan {
-    let yaml = format!(
-        r#"
-id: chaos
-name: Chaos
-base_url: https://demo-bank.example/
-fields:
-  login:    {{ label: Login }}
-  password: {{ label: Password, secret: true }}
-steps:
-{steps}
-"#
-    );
-    gleaner::connector::parse(&yaml, "chaos.yaml").expect("valid connector")
+    common::connector("chaos", "", steps)
 }
 
 /// A page whose script never yields: the probe of its renderer gets no answer, and the
@@ -39,23 +27,11 @@ async fn a_script_that_never_yields_ends_in_unresponsive() {
 
 /// A connector whose login waits on its page, so that a kill lands while the login runs.
 fn waiting_in_login() -> gleaner::connector::Plan {
-    gleaner::connector::parse(
-        r#"
-id: chaos-login
-name: Chaos
-base_url: https://demo-bank.example/
-fields:
-  login:    { label: Login }
-  password: { label: Password, secret: true }
-login:
-  - goto: /hostile/blank
-  - wait: { selector: '#never', timeout: 2m }
-steps:
-  - goto: /hostile/blank
-"#,
-        "chaos-login.yaml",
+    common::connector(
+        "chaos-login",
+        "login:\n  - goto: /hostile/blank\n  - wait: { selector: '#never', timeout: 2m }",
+        "  - goto: /hostile/blank",
     )
-    .expect("valid connector")
 }
 
 fn waiting_in_steps() -> gleaner::connector::Plan {

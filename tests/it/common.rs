@@ -254,6 +254,26 @@ pub async fn collect_with(
     }
 }
 
+/// A connector for one test: `id`, the demo bank's base URL (the tests override it with the
+/// demo site's) and fields (a login, a secret password), then `top` (more top-level keys,
+/// as YAML lines) and `steps`.
+pub fn connector(id: &str, top: &str, steps: &str) -> Plan {
+    let yaml = format!(
+        r#"
+id: {id}
+name: {id}
+base_url: https://demo-bank.example/
+fields:
+  login:    {{ label: Login }}
+  password: {{ label: Password, secret: true }}
+{top}
+steps:
+{steps}
+"#
+    );
+    connector::parse(&yaml, &format!("{id}.yaml")).expect("valid connector")
+}
+
 /// SIGKILL to the renderer processes of the browser whose profile is under `profiles`.
 fn kill_renderers(profiles: &Path) {
     let renderers: Vec<i32> = gleaner::browser::process::processes_using(profiles)

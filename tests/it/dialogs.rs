@@ -9,20 +9,7 @@ use gleaner::codes::State;
 use crate::common::{self, Codes};
 
 fn connector(top: &str, steps: &str) -> gleaner::connector::Plan {
-    let yaml = format!(
-        r#"
-id: dialogs
-name: Dialogs
-base_url: https://demo-bank.example/
-fields:
-  login:    {{ label: Login }}
-  password: {{ label: Password, secret: true }}
-{top}
-steps:
-{steps}
-"#
-    );
-    gleaner::connector::parse(&yaml, "dialogs.yaml").expect("valid connector")
+    common::connector("dialogs", top, steps)
 }
 
 /// Runs `plan` and checks that it ended in `done` (7).

@@ -18,20 +18,7 @@ const MIB: u64 = 1024 * 1024;
 const FIVE_GIB: u64 = 5 * 1024 * MIB;
 
 fn connector(domains: &str, steps: &str) -> gleaner::connector::Plan {
-    let yaml = format!(
-        r#"
-id: downloads
-name: Downloads
-base_url: https://demo-bank.example/
-domains: {domains}
-fields:
-  login:    {{ label: Login }}
-  password: {{ label: Password, secret: true }}
-steps:
-{steps}
-"#
-    );
-    gleaner::connector::parse(&yaml, "downloads.yaml").expect("valid connector")
+    common::connector("downloads", &format!("domains: {domains}"), steps)
 }
 
 /// Downloads the one document of `page`, with these `domains` and a cap of `cap` bytes

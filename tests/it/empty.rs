@@ -5,20 +5,7 @@
 use crate::common::{self, Codes};
 
 fn connector(steps: &str) -> gleaner::connector::Plan {
-    let yaml = format!(
-        r#"
-id: empty
-name: Empty
-base_url: https://demo-bank.example/
-fields:
-  login:    {{ label: Login }}
-  password: {{ label: Password, secret: true }}
-steps:
-  - goto: /hostile/blank
-{steps}
-"#
-    );
-    gleaner::connector::parse(&yaml, "empty.yaml").expect("valid connector")
+    common::connector("empty", "", &format!("  - goto: /hostile/blank\n{steps}"))
 }
 
 async fn run(steps: &str) -> common::Run {

@@ -9,22 +9,8 @@ use serde_json::json;
 use crate::common::{self, Codes};
 
 fn connector(domains: &str, steps: &str) -> gleaner::connector::Plan {
-    let yaml = format!(
-        r#"
-id: third-party
-name: Third-party content
-base_url: https://demo-bank.example/
-domains: {domains}
-fields:
-  login:    {{ label: Login }}
-  password: {{ label: Password, secret: true }}
-pages:
-  elsewhere: {{ has: '#elsewhere' }}
-steps:
-{steps}
-"#
-    );
-    gleaner::connector::parse(&yaml, "third-party.yaml").expect("valid connector")
+    let top = format!("domains: {domains}\npages:\n  elsewhere: {{ has: '#elsewhere' }}");
+    common::connector("third-party", &top, steps)
 }
 
 const LOAD_THIRD_PARTY: &str = r#"

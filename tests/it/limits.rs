@@ -18,21 +18,11 @@ const MIB: u64 = 1 << 20;
 
 /// A connector of the demo site without a login, with `top` added at its top level.
 fn connector(top: &str, steps: &str) -> gleaner::connector::Plan {
-    let yaml = format!(
-        r#"
-id: limits
-name: Limits
-base_url: https://demo-bank.example/
-domains: [demo-bank.example]
-fields:
-  login:    {{ label: Login }}
-  password: {{ label: Password, secret: true }}
-{top}
-steps:
-{steps}
-"#
-    );
-    gleaner::connector::parse(&yaml, "limits.yaml").expect("valid connector")
+    common::connector(
+        "limits",
+        &format!("domains: [demo-bank.example]\n{top}"),
+        steps,
+    )
 }
 
 /// A step that would wait an hour.

@@ -13,20 +13,7 @@ use gleaner::codes::State;
 use crate::common::{self, Codes};
 
 fn connector(domains: &str, steps: &str) -> gleaner::connector::Plan {
-    let yaml = format!(
-        r#"
-id: navigation
-name: Navigation
-base_url: https://demo-bank.example/
-domains: {domains}
-fields:
-  login:    {{ label: Login }}
-  password: {{ label: Password, secret: true }}
-steps:
-{steps}
-"#
-    );
-    gleaner::connector::parse(&yaml, "navigation.yaml").expect("valid connector")
+    common::connector("navigation", &format!("domains: {domains}"), steps)
 }
 
 /// Runs `steps` against the demo site, with a 20 s navigation timeout: a case that ended
