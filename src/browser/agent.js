@@ -145,6 +145,68 @@
     return document.documentElement ? document.documentElement.outerHTML : "";
   }
 
-  const calls = { probe, target, focusForTyping, selectOption, text, setMark, html };
+  // A frame's element, waited for up to `waitMs`: where its viewport starts in this
+  // document's viewport (its content box: border and padding left out).
+  function frameOf(selector) {
+    let el;
+    try {
+      el = document.querySelector(selector);
+    } catch (e) {
+      return { state: "missing" };
+    }
+    if (!el) return { state: "missing" };
+    if (el.localName !== "iframe" && el.localName !== "frame") return { state: "not_a_frame", tag: el.localName };
+    return { state: "ready", el };
+  }
+
+  function frameBox({ selector, waitMs, scroll }) {
+    const answer = () => {
+      const found = frameOf(selector);
+      if (found.state !== "ready") return found;
+      const el = found.el;
+      if (scroll) el.scrollIntoView({ block: "nearest", inline: "nearest", behavior: "instant" });
+      const rect = el.getBoundingClientRect();
+      const style = window.getComputedStyle(el);
+      const x = rect.left + el.clientLeft + parseFloat(style.paddingLeft || "0");
+      const y = rect.top + el.clientTop + parseFloat(style.paddingTop || "0");
+      return { state: "ready", x, y, src: el.src || "" };
+    };
+    const first = answer();
+    if (first.state === "ready" || !waitMs) return Promise.resolve(first);
+    return new Promise((resolve) => {
+      const deadline = Date.now() + waitMs;
+      const finish = () => {
+        const now = answer();
+        if (now.state === "ready" || Date.now() >= deadline) {
+          observer.disconnect();
+          clearInterval(timer);
+          resolve(now);
+        }
+      };
+      const observer = new MutationObserver(finish);
+      observer.observe(document, { subtree: true, childList: true, attributes: true });
+      const timer = setInterval(finish, 100);
+    });
+  }
+
+  function frameElement({ selector }) {
+    const found = frameOf(selector);
+    return found.state === "ready" ? found.el : null;
+  }
+
+  // The document's frames, each with a selector that finds it again: its id, its name, or
+  // its place among the frames.
+  function frames() {
+    return Array.from(document.querySelectorAll("iframe, frame")).map((el, i, all) => {
+      const tag = el.localName;
+      if (el.id && document.querySelectorAll("#" + CSS.escape(el.id)).length === 1) return tag + "#" + CSS.escape(el.id);
+      const name = el.getAttribute("name");
+      if (name && document.querySelectorAll(tag + '[name="' + CSS.escape(name) + '"]').length === 1) return tag + '[name="' + CSS.escape(name) + '"]';
+      const same = all.filter((f) => f.localName === tag);
+      return tag + ":nth-of-type(" + (same.indexOf(el) + 1) + ")";
+    });
+  }
+
+  const calls = { probe, target, focusForTyping, selectOption, text, setMark, html, frameBox, frameElement, frames };
   return calls[name](args);
 })

@@ -49,6 +49,15 @@ pub enum BrowserError {
     /// A navigation did not land on the site's page.
     #[error("{0}")]
     Navigation(NavigationError),
+    /// A step's frame is not on the page.
+    #[error("{0}")]
+    Frame(crate::browser::tab::FrameError),
+    /// A step's frame shows Chromium's error page instead of a document.
+    #[error("the frame {frame} shows no page{}", .blocked.as_ref().map(|to| format!(": the browser was kept from loading {to}, whose host is not in the connector's domains; add it to `domains` if the site needs it")).unwrap_or_else(|| ": its document failed to load".into()))]
+    FrameErrorPage {
+        frame: String,
+        blocked: Option<String>,
+    },
 }
 
 /// Why a navigation failed: the URL (without its query, which may carry personal data)

@@ -43,7 +43,7 @@ pub use guard::{BadDomain, BlockKind, BlockedRequests, HostAllowList, check_doma
 pub use profile::PROFILE_PREFIX;
 pub use screen::{Frame, Screen, Screencast};
 pub use state::{BrowserState, KeptCookie};
-pub use tab::{InputRefused, Probe, ReadyState, SelectorState, Tab, Target};
+pub use tab::{FrameError, FramePath, InputRefused, Probe, ReadyState, SelectorState, Tab, Target};
 pub use user::{BadBrowserUser, BrowserUser};
 
 /// The names tried on PATH, in order, when `GLEANER_CHROME` is not set.

@@ -29,8 +29,11 @@ use super::guard::{self, BlockedLog, BlockedRequests, HostAllowList};
 use super::input;
 use super::screen::Screen;
 
+mod frames;
 mod navigation;
 
+use frames::{ChildSessions, EvalFailure, Worlds};
+pub use frames::{FrameError, FramePath};
 use navigation::{NavigationWatch, Seen, looping_url, origin_of};
 
 const AGENT: &str = include_str!("agent.js");
@@ -93,18 +96,59 @@ pub struct Probe {
     pub ready: ReadyState,
     pub marked: bool,
     pub selectors: Vec<SelectorState>,
+    /// Why the probe's frame could not be entered (then no selector matches).
+    #[serde(skip)]
+    pub no_frame: Option<FrameError>,
+}
+
+impl Probe {
+    /// The state of a scope whose frame is not there: nothing matches.
+    fn without_frame(selectors: usize, why: FrameError) -> Probe {
+        Probe {
+            url: String::new(),
+            ready: ReadyState::Loading,
+            marked: false,
+            selectors: vec![
+                SelectorState {
+                    count: 0,
+                    visible: false,
+                    enabled: false,
+                    invalid: false,
+                };
+                selectors
+            ],
+            no_frame: Some(why),
+        }
+    }
 }
 
 /// Where a click on a selector would land.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Target {
-    Ready { x: f64, y: f64 },
-    Covered { by: String },
+    Ready {
+        x: f64,
+        y: f64,
+    },
+    Covered {
+        by: String,
+    },
     Disabled,
     Hidden,
     Missing,
     Invalid,
+    /// The step's frame is not there.
+    #[serde(skip)]
+    NoFrame(FrameError),
+}
+
+/// An agent call's answer, and the frame it ran in.
+struct InFrame {
+    value: Value,
+    /// Where the frame's viewport starts in the page's.
+    offset: (f64, f64),
+    /// The frame's `src` (empty for the page itself).
+    src: String,
 }
 
 /// Why the page refused an input: the in-page agent's reason, said for a person
@@ -181,6 +225,13 @@ pub struct Tab {
     dialogs: Arc<Dialogs>,
     /// Answers the page's dialogs.
     dialog_handler: tokio::task::JoinHandle<()>,
+    /// Where the agent runs: the page, or a frame in it (see [`Tab::enter_frame`]).
+    scope: Mutex<FramePath>,
+    /// The cross-site frames attached to the page's session.
+    children: ChildSessions,
+    children_task: tokio::task::JoinHandle<()>,
+    /// The isolated worlds the agent runs in, in same-site frames.
+    worlds: Worlds,
 }
 
 impl Drop for Tab {
@@ -189,6 +240,7 @@ impl Drop for Tab {
         self.probe.abort();
         self.nav_recorder.abort();
         self.dialog_handler.abort();
+        self.children_task.abort();
         if let Some(guard) = self
             .guard
             .get_mut()
@@ -256,7 +308,14 @@ impl Tab {
         let dialog_handler = dialogs::start(&page, dialogs.clone())
             .await
             .map_err(|e| cdp_error(e, &alive))?;
+        let (children, children_task) = ChildSessions::start(&page)
+            .await
+            .map_err(|e| cdp_error(e, &alive))?;
         Ok(Tab {
+            scope: Mutex::default(),
+            children,
+            children_task,
+            worlds: Worlds::default(),
             nav_failure,
             nav_recorder,
             page,
@@ -617,26 +676,139 @@ impl Tab {
         Ok(result.value().cloned().unwrap_or(Value::Null))
     }
 
-    async fn agent(&self, name: &str, args: Value) -> Result<Value, BrowserError> {
-        self.eval(&format!("({AGENT})({}, {})", json!(name), args))
+    /// From now on the agent's calls (probes, targets, typing, text, HTML) run in the frame
+    /// `path` names, or in the page itself for an empty path. Clicks and keys still go to
+    /// the page, at the frame's place in it.
+    pub fn enter_frame(&self, path: FramePath) {
+        *self.scope.lock().unwrap_or_else(|e| e.into_inner()) = path;
+    }
+
+    /// The frame the agent's calls run in (see [`Tab::enter_frame`]).
+    pub fn frame(&self) -> FramePath {
+        self.scope.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// How many cross-site frames (each its own target) are attached to the page now.
+    pub fn cross_site_frames(&self) -> usize {
+        self.children.len()
+    }
+
+    /// The frames of the document the tab's calls run in, each by a selector that finds it.
+    pub async fn frames(&self) -> Result<Vec<String>, BrowserError> {
+        let v = self.agent_value("frames", json!({})).await?;
+        Ok(serde_json::from_value(v).unwrap_or_default())
+    }
+
+    fn forget_worlds(&self) {
+        self.worlds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// Runs an agent call in the current frame: its value, and where the frame's viewport
+    /// starts in the page's. Waits up to `frame_wait` for each frame of the path to appear;
+    /// `Ok(Err(_))` when one does not. `scroll` brings the frames into view (for a click).
+    async fn agent(
+        &self,
+        scope: &FramePath,
+        name: &str,
+        args: Value,
+        frame_wait: Duration,
+        scroll: bool,
+    ) -> Result<Result<InFrame, FrameError>, BrowserError> {
+        let call = format!("({AGENT})({}, {})", json!(name), args);
+        if scope.is_top() {
+            return Ok(Ok(InFrame {
+                value: self.eval(&call).await?,
+                offset: (0.0, 0.0),
+                src: String::new(),
+            }));
+        }
+        let wait_ms = frame_wait.as_millis() as u64;
+        let resolved = match frames::resolve(
+            &self.page,
+            &self.children,
+            &self.worlds,
+            AGENT,
+            scope,
+            wait_ms,
+            scroll,
+        )
+        .await
+        {
+            Ok(Ok(resolved)) => resolved,
+            Ok(Err(why)) => return Ok(Err(why)),
+            Err(e) => return Err(self.frame_failure(e)),
+        };
+        let value = match frames::evaluate(&self.page, &resolved.context, &call, true).await {
+            Ok(r) => r.result.value.unwrap_or(Value::Null),
+            Err(e) => return Err(self.frame_failure(e)),
+        };
+        let mut offset = resolved.offset;
+        if scroll {
+            // Scrolling an element into view inside a frame scrolls the documents around
+            // it too: where the frame is now is known only after the call.
+            match frames::resolve(
+                &self.page,
+                &self.children,
+                &self.worlds,
+                AGENT,
+                scope,
+                0,
+                false,
+            )
             .await
+            {
+                Ok(Ok(now)) => offset = now.offset,
+                Ok(Err(why)) => return Ok(Err(why)),
+                Err(e) => return Err(self.frame_failure(e)),
+            }
+        }
+        Ok(Ok(InFrame {
+            value,
+            offset,
+            src: resolved.src,
+        }))
+    }
+
+    /// A failed evaluation in a frame: its isolated worlds may have gone with its document.
+    fn frame_failure(&self, e: EvalFailure) -> BrowserError {
+        self.forget_worlds();
+        e.into_browser_error(&self.alive)
+    }
+
+    /// An agent call in the page or a frame known to be there.
+    async fn agent_value(&self, name: &str, args: Value) -> Result<Value, BrowserError> {
+        match self
+            .agent(&self.frame(), name, args, Duration::ZERO, false)
+            .await?
+        {
+            Ok(found) => Ok(found.value),
+            Err(why) => Err(BrowserError::Frame(why)),
+        }
     }
 
     /// Runs an agent call; when the page navigates under it (the execution context is
     /// destroyed), waits for the new document's context and runs it again, until `deadline`.
     async fn agent_across_navigations(
         &self,
+        scope: &FramePath,
         name: &str,
         args: Value,
+        frame_wait: Duration,
         deadline: Instant,
-    ) -> Result<Value, BrowserError> {
+    ) -> Result<Result<InFrame, FrameError>, BrowserError> {
         let mut contexts = self
             .page
             .event_listener::<EventExecutionContextCreated>()
             .await
             .map_err(|e| self.err(e))?;
         loop {
-            match self.agent(name, args.clone()).await {
+            match self
+                .agent(scope, name, args.clone(), frame_wait, false)
+                .await
+            {
                 Ok(v) => return Ok(v),
                 Err(BrowserError::Crashed) => return Err(BrowserError::Crashed),
                 Err(e) => {
@@ -645,7 +817,8 @@ impl Tab {
                     }
                     tracing::debug!("retrying {name} after a navigation: {e}");
                     // A new document brings a new execution context. Bound the wait: the
-                    // error may have had another cause, and the context may already exist.
+                    // error may have had another cause, the context may already exist, and
+                    // a cross-site frame's contexts are announced on its own session.
                     let wait = (deadline - Instant::now()).min(Duration::from_millis(250));
                     let _ = tokio::time::timeout(wait, contexts.next()).await;
                 }
@@ -654,7 +827,9 @@ impl Tab {
     }
 
     /// The page's state for `selectors`. With `previous`, waits (up to `wait`) until the
-    /// state differs from it, so a caller can loop on changes without polling.
+    /// state differs from it, so a caller can loop on changes without polling. In a frame
+    /// that is not there (yet), waits up to `wait` for it, then reports it
+    /// ([`Probe::no_frame`]).
     pub async fn probe(
         &self,
         selectors: &[String],
@@ -662,25 +837,81 @@ impl Tab {
         wait: Duration,
         mark: Option<&str>,
     ) -> Result<Probe, BrowserError> {
-        let prev = previous.map(|p| {
+        self.probe_in(&self.frame(), selectors, previous, wait, mark)
+            .await
+    }
+
+    /// [`Tab::probe`] in the frame `scope` (the page itself when it is empty), whatever
+    /// frame the tab's other calls run in.
+    pub async fn probe_in(
+        &self,
+        scope: &FramePath,
+        selectors: &[String],
+        previous: Option<&Probe>,
+        wait: Duration,
+        mark: Option<&str>,
+    ) -> Result<Probe, BrowserError> {
+        let prev = previous.filter(|p| p.no_frame.is_none()).map(|p| {
             json!({ "url": p.url, "ready": p.ready, "marked": p.marked, "selectors": p.selectors.iter().map(|s| json!({
                 "count": s.count, "visible": s.visible, "enabled": s.enabled, "invalid": s.invalid
             })).collect::<Vec<_>>() })
         });
-        let args = json!({ "selectors": selectors, "previous": prev, "waitMs": wait.as_millis() as u64, "mark": mark });
-        let deadline = Instant::now() + wait + Duration::from_secs(2);
-        let v = self
-            .agent_across_navigations("probe", args, deadline)
-            .await?;
-        serde_json::from_value(v).map_err(|e| BrowserError::Script(format!("probe: {e}")))
+        // A frame that just appeared is a change: no need to wait in it as well.
+        let frame_was_missing = previous.is_some_and(|p| p.no_frame.is_some());
+        let in_frame_wait = if frame_was_missing {
+            Duration::ZERO
+        } else {
+            wait
+        };
+        let args = json!({ "selectors": selectors, "previous": prev, "waitMs": in_frame_wait.as_millis() as u64, "mark": mark });
+        let deadline = Instant::now() + wait * 2 + Duration::from_secs(2);
+        let found = match self
+            .agent_across_navigations(scope, "probe", args, wait, deadline)
+            .await?
+        {
+            Ok(found) => found,
+            Err(why) => return Ok(Probe::without_frame(selectors.len(), why)),
+        };
+        let probe: Probe = serde_json::from_value(found.value)
+            .map_err(|e| BrowserError::Script(format!("probe: {e}")))?;
+        if !scope.is_top() && probe.url.starts_with("chrome-error:") {
+            // The frame's own address says whether the guard kept it out.
+            let refused = Url::parse(&found.src)
+                .ok()
+                .filter(|src| self.allowed().is_some_and(|allow| !allow.permits(src)))
+                .map(|src| without_query(src.as_str()));
+            return Err(BrowserError::FrameErrorPage {
+                frame: scope.to_string(),
+                blocked: refused,
+            });
+        }
+        Ok(probe)
     }
 
-    /// Where a click on `selector` would land now.
+    /// Where a click on `selector` would land now, in the page's viewport.
     pub async fn target(&self, selector: &str) -> Result<Target, BrowserError> {
-        let v = self
-            .agent("target", json!({ "selector": selector }))
-            .await?;
-        serde_json::from_value(v).map_err(|e| BrowserError::Script(format!("target: {e}")))
+        let (v, (dx, dy)) = match self
+            .agent(
+                &self.frame(),
+                "target",
+                json!({ "selector": selector }),
+                Duration::ZERO,
+                true,
+            )
+            .await?
+        {
+            Ok(found) => (found.value, found.offset),
+            Err(why) => return Ok(Target::NoFrame(why)),
+        };
+        let target: Target =
+            serde_json::from_value(v).map_err(|e| BrowserError::Script(format!("target: {e}")))?;
+        Ok(match target {
+            Target::Ready { x, y } => Target::Ready {
+                x: x + dx,
+                y: y + dy,
+            },
+            other => other,
+        })
     }
 
     /// A real mouse click (moved, pressed, released) at a viewport point.
@@ -689,15 +920,34 @@ impl Tab {
         input::click_at(&self.page, &self.alive, x, y).await
     }
 
-    /// Focuses the first visible match of `selector` and empties it, ready for typing.
+    /// Focuses the first visible match of `selector` and empties it, ready for typing. In
+    /// a frame, clicks it first: keys go to the page's focused frame, and a script in a
+    /// cross-site frame may not take the focus by itself.
     pub async fn focus_for_typing(
         &self,
         selector: &str,
     ) -> Result<Result<(), InputRefused>, BrowserError> {
+        if !self.frame().is_top() {
+            match self.target(selector).await? {
+                Target::Ready { x, y } => self.click_at(x, y).await?,
+                Target::NoFrame(why) => {
+                    return Ok(Err(InputRefused {
+                        reason: why.to_string(),
+                    }));
+                }
+                _ => {}
+            }
+        }
         let v = self
-            .agent("focusForTyping", json!({ "selector": selector }))
-            .await?;
-        Ok(InputRefused::check(&v))
+            .agent_value("focusForTyping", json!({ "selector": selector }))
+            .await;
+        match v {
+            Ok(v) => Ok(InputRefused::check(&v)),
+            Err(BrowserError::Frame(why)) => Ok(Err(InputRefused {
+                reason: why.to_string(),
+            })),
+            Err(e) => Err(e),
+        }
     }
 
     /// Types text into the focused element, as an IME would (`Input.insertText`).
@@ -718,39 +968,70 @@ impl Tab {
         choice: &str,
     ) -> Result<Result<(), InputRefused>, BrowserError> {
         let v = self
-            .agent(
+            .agent_value(
                 "selectOption",
                 json!({ "selector": selector, "choice": choice }),
             )
-            .await?;
-        Ok(InputRefused::check(&v))
+            .await;
+        match v {
+            Ok(v) => Ok(InputRefused::check(&v)),
+            Err(BrowserError::Frame(why)) => Ok(Err(InputRefused {
+                reason: why.to_string(),
+            })),
+            Err(e) => Err(e),
+        }
     }
 
     /// The visible text of the first match of `selector`, if any.
     pub async fn text_of(&self, selector: &str) -> Result<Option<String>, BrowserError> {
-        Ok(self
-            .agent("text", json!({ "selector": selector }))
-            .await?
-            .as_str()
-            .map(str::to_string))
+        match self
+            .agent_value("text", json!({ "selector": selector }))
+            .await
+        {
+            Ok(v) => Ok(v.as_str().map(str::to_string)),
+            Err(BrowserError::Frame(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Marks the current document, so that [`Probe::marked`] turns false once another one
     /// replaces it.
     pub async fn set_mark(&self, mark: &str) -> Result<(), BrowserError> {
-        self.agent("setMark", json!({ "mark": mark })).await?;
-        Ok(())
+        match self.agent_value("setMark", json!({ "mark": mark })).await {
+            Ok(_) | Err(BrowserError::Frame(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
-    /// The page's current HTML (the live DOM, scripts' changes included).
+    /// The URL of the document the tab's calls run in: the page's, or its frame's.
+    pub async fn document_url(&self) -> Result<String, BrowserError> {
+        let scope = self.frame();
+        if scope.is_top() {
+            return self.url().await;
+        }
+        Ok(self
+            .probe_in(&scope, &[], None, Duration::ZERO, None)
+            .await?
+            .url)
+    }
+
+    /// The current document's HTML (the live DOM, scripts' changes included): the page's,
+    /// or its frame's.
     pub async fn html(&self) -> Result<String, BrowserError> {
         let deadline = Instant::now() + Duration::from_secs(10);
-        Ok(self
-            .agent_across_navigations("html", json!({}), deadline)
+        match self
+            .agent_across_navigations(
+                &self.frame(),
+                "html",
+                json!({}),
+                Duration::from_secs(2),
+                deadline,
+            )
             .await?
-            .as_str()
-            .unwrap_or("")
-            .to_string())
+        {
+            Ok(found) => Ok(found.value.as_str().unwrap_or("").to_string()),
+            Err(why) => Err(BrowserError::Frame(why)),
+        }
     }
 
     /// A PNG of the viewport.

@@ -144,6 +144,10 @@ pub enum FieldKind {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PageDef {
+    /// Look inside this frame: its URL and its elements (`any` and `all` too, unless they
+    /// name their own frame).
+    #[serde(default)]
+    pub frame: Option<Located<FrameDef>>,
     /// A regular expression searched in the full URL: `'/login$'`.
     #[serde(default)]
     pub url: Option<Located<String>>,
@@ -162,6 +166,16 @@ pub struct PageDef {
     pub all: Option<Vec<Located<PageDef>>>,
 }
 
+/// A frame, by a CSS selector of its `<iframe>`: `'iframe#auth'`; for a frame inside a
+/// frame, a list, outermost first: `['iframe#portal', 'iframe[name=login]']`. Cross-site
+/// frames work like the others; their host must be in `domains`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum FrameDef {
+    One(String),
+    Nested(Vec<String>),
+}
+
 /// One step. A step has exactly one action (`goto`, `click`, ...), or a block of `steps`
 /// run under `when` (a condition) or `for_each` (a loop).
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -176,6 +190,10 @@ pub struct Step {
     /// The block run by `when` or `for_each`.
     #[serde(default)]
     pub steps: Option<Vec<Located<Step>>>,
+    /// Act inside a frame (and its `when` looks there): `frame: 'iframe#auth'`. On a
+    /// block, its steps act there too unless they name their own frame.
+    #[serde(default)]
+    pub frame: Option<Located<FrameDef>>,
 
     /// Navigate to a URL (template), relative to `base_url`.
     #[serde(default)]

@@ -148,10 +148,13 @@ impl Runner<'_> {
             return Ok(());
         }
         let s = probe.selectors[0];
-        let msg = if s.count == 0 {
+        let msg = if let Some(why) = &probe.no_frame {
+            format!("{why} after {}", format_duration(timeout))
+        } else if s.count == 0 {
             format!(
-                "no element matches {selector:?} after {}",
-                format_duration(timeout)
+                "no element matches {selector:?} after {}{}",
+                format_duration(timeout),
+                self.frame_hint(selector).await
             )
         } else {
             format!(
@@ -181,6 +184,7 @@ impl Runner<'_> {
                 .target(selector)
                 .await
                 .map_err(|e| self.browser_failure(e))?;
+            let missing = matches!(target, Target::Missing);
             let why = match target {
                 Target::Ready { x, y } => {
                     return self
@@ -199,15 +203,20 @@ impl Runner<'_> {
                 Target::Covered { by } => {
                     format!("{selector:?} is covered by {by}, which would receive the click")
                 }
+                Target::NoFrame(why) => why.to_string(),
             };
             if Instant::now() >= deadline {
                 if optional {
                     return Ok(());
                 }
+                let hint = match missing {
+                    true => self.frame_hint(selector).await,
+                    false => String::new(),
+                };
                 return Err(self
                     .error(
                         ErrorKind::ConnectorError.into(),
-                        format!("{why} after {}", format_duration(timeout)),
+                        format!("{why} after {}{hint}", format_duration(timeout)),
                     )
                     .await);
             }
@@ -335,8 +344,8 @@ impl Runner<'_> {
         let mut found: Option<&str> = None;
         let mut server_error = false;
         let (probe, _) = self
-            .wait_until(&sels.list, timeout, None, |probe| {
-                if probe.ready.is_parsed() {
+            .wait_for_pages(&sels, timeout, |probe| {
+                if probe.top().ready.is_parsed() {
                     found = pages
                         .iter()
                         .find(|p| matches(&p.matcher, probe, &sels))
@@ -370,7 +379,7 @@ impl Runner<'_> {
                 format_duration(timeout)
             ),
         );
-        e.url = Some(probe.url);
+        e.url = Some(probe.top().url.clone());
         Err(e)
     }
 

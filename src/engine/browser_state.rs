@@ -101,22 +101,22 @@ impl Runner<'_> {
         }
         let mut valid = false;
         let result = self
-            .wait_until(&sels.list, timeout, None, |probe| {
-                if !probe.ready.is_parsed() {
+            .wait_for_pages(&sels, timeout, |probe| {
+                if !probe.top().ready.is_parsed() {
                     return false;
                 }
                 if matches(expect, probe, &sels) {
                     valid = true;
                     return true;
                 }
-                probe.ready == crate::browser::ReadyState::Complete
+                probe.top().ready == crate::browser::ReadyState::Complete
                     && others.iter().any(|p| matches(p, probe, &sels))
             })
             .await;
         let (probe, _) = result?;
         if !valid {
             tracing::info!(
-                url = %probe.url,
+                url = %probe.top().url,
                 "session check: page {:?} not recognised (within {}); logging in",
                 expect_page.name,
                 format_duration(timeout)

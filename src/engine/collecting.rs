@@ -83,7 +83,12 @@ impl Runner<'_> {
     /// The page's HTML and its URL (relative links are resolved against it).
     async fn page_source(&self) -> Result<(String, Url), CollectError> {
         let html = self.tab.html().await.map_err(|e| self.browser_failure(e))?;
-        let url = self.tab.url().await.map_err(|e| self.browser_failure(e))?;
+        // In a frame, its links are relative to the frame's document.
+        let url = self
+            .tab
+            .document_url()
+            .await
+            .map_err(|e| self.browser_failure(e))?;
         let page_url = Url::parse(&url).unwrap_or_else(|_| self.base_url.clone());
         Ok((html, page_url))
     }

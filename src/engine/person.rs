@@ -122,9 +122,7 @@ impl Runner<'_> {
                 None => std::future::pending().await,
             }
         };
-        let recognised = self.wait_until(&sels.list, timeout, None, |probe| {
-            matches(page, probe, &sels)
-        });
+        let recognised = self.wait_for_pages(&sels, timeout, |probe| matches(page, probe, &sels));
         // The person has the screen: the collect's deadline stands still meanwhile.
         let paused = self.deadline.pause();
         let result = tokio::select! {

@@ -13,7 +13,7 @@ use super::inputs::{Inputs, KnownDocuments};
 use super::links::Links;
 use super::options::Options;
 use super::outcome::Outcome;
-use super::pages::{SelectorSet, matches};
+use super::pages::{SelectorSet, matches, to_browser};
 use crate::browser::{BrowserError, Crash, HostAllowList, NavigationError, NetErrorClass, Tab};
 use crate::codes::{ErrorCode, ErrorKind, State};
 use crate::connector::plan::{Action, Condition, Login, Plan, Section, Step, StepKind, StepRef};
@@ -44,6 +44,8 @@ pub(super) struct Runner<'a> {
     pub browser_state: Option<crate::browser::BrowserState>,
     /// The whole collect's deadline, stopped while the person is waited for.
     pub deadline: super::deadline::Deadline,
+    /// The frame the running block acts in (a step's own `frame` replaces it).
+    pub frame: crate::browser::FramePath,
 }
 
 impl<'a> Runner<'a> {
@@ -83,6 +85,7 @@ impl<'a> Runner<'a> {
             since: inputs.since,
             browser_state: inputs.browser_state,
             deadline: super::deadline::Deadline::for_collect(plan, options),
+            frame: Default::default(),
         }
     }
 
@@ -200,73 +203,91 @@ impl<'a> Runner<'a> {
         Box::pin(async move {
             for step in steps {
                 self.current = Some(step.at.clone());
+                let frame = match &step.frame {
+                    Some(f) => to_browser(f),
+                    None => self.frame.clone(),
+                };
+                self.tab.enter_frame(frame.clone());
                 if let Some(cond) = &step.when
-                    && !self
-                        .condition(cond)
-                        .await
-                        .map_err(|e| self.browser_failure(e))?
+                    && !self.condition(cond).await?
                 {
                     continue;
                 }
-                match &step.kind {
-                    StepKind::Block(body) => self.run_block(body).await?,
-                    StepKind::ForEach { list, var, body } => {
-                        let items = match self.vars.get(list) {
-                            Some(Value::Array(items)) => items.clone(),
-                            _ => Vec::new(),
-                        };
-                        let saved = self.vars.remove(var);
-                        for item in items {
-                            self.vars.insert(var.clone(), item);
-                            self.run_block(body).await?;
-                        }
-                        self.vars.remove(var);
-                        if let Some(v) = saved {
-                            self.vars.insert(var.clone(), v);
-                        }
-                    }
-                    StepKind::Action(action) => {
-                        self.emit(Event::Step {
-                            step: step.at.clone(),
-                        });
-                        self.action(action).await?;
-                    }
-                }
+                // A block's steps act in its frame unless they name their own.
+                let outer = std::mem::replace(&mut self.frame, frame);
+                let result = self.run_kind(step).await;
+                self.frame = outer;
+                self.tab.enter_frame(self.frame.clone());
+                result?;
             }
             Ok(())
         })
     }
 
-    async fn condition(&mut self, cond: &Condition) -> Result<bool, BrowserError> {
+    async fn run_kind(&mut self, step: &Step) -> Result<(), CollectError> {
+        match &step.kind {
+            StepKind::Block(body) => self.run_block(body).await,
+            StepKind::ForEach { list, var, body } => {
+                let items = match self.vars.get(list) {
+                    Some(Value::Array(items)) => items.clone(),
+                    _ => Vec::new(),
+                };
+                let saved = self.vars.remove(var);
+                for item in items {
+                    self.vars.insert(var.clone(), item);
+                    self.run_block(body).await?;
+                }
+                self.vars.remove(var);
+                if let Some(v) = saved {
+                    self.vars.insert(var.clone(), v);
+                }
+                Ok(())
+            }
+            StepKind::Action(action) => {
+                self.emit(Event::Step {
+                    step: step.at.clone(),
+                });
+                self.action(action).await
+            }
+        }
+    }
+
+    async fn condition(&mut self, cond: &Condition) -> Result<bool, CollectError> {
         let mut sels = SelectorSet::default();
         let page = cond.page.map(|p| &self.plan.page(p).matcher);
         if let Some(p) = page {
             sels.add_page(p);
         }
+        // `present` and `absent` look where the step acts.
+        let here = self.tab.frame();
         for s in [&cond.present, &cond.absent].into_iter().flatten() {
-            sels.add(s.as_str());
+            sels.add(&here, s.as_str());
         }
-        let probe = self
-            .tab
-            .probe(&sels.list, None, Duration::ZERO, None)
-            .await?;
+        let (probes, _) = self.wait_for_pages(&sels, Duration::ZERO, |_| true).await?;
         if let Some(p) = page
-            && !matches(p, &probe, &sels)
+            && !matches(p, &probes, &sels)
         {
             return Ok(false);
         }
         if let Some(s) = &cond.present
-            && !sels.state(&probe, s.as_str()).is_some_and(|x| x.visible)
+            && !sels
+                .state(&probes, &here, s.as_str())
+                .is_some_and(|x| x.visible)
         {
             return Ok(false);
         }
         if let Some(s) = &cond.absent
-            && sels.state(&probe, s.as_str()).is_some_and(|x| x.visible)
+            && sels
+                .state(&probes, &here, s.as_str())
+                .is_some_and(|x| x.visible)
         {
             return Ok(false);
         }
+        let url = sels
+            .probe_of(&probes, &here)
+            .map_or(probes.top().url.as_str(), |p| p.url.as_str());
         if let Some(u) = &cond.url
-            && !u.is_match(&probe.url)
+            && !u.is_match(url)
         {
             return Ok(false);
         }

@@ -11,6 +11,7 @@ mod dialogs;
 mod downloads;
 mod empty;
 mod escape;
+mod frames;
 mod guard;
 mod incremental;
 mod layout;

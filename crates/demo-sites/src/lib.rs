@@ -22,6 +22,7 @@ mod data;
 pub mod dialogs;
 pub mod downloads;
 mod extra;
+pub mod frames;
 pub mod greedy;
 pub mod hostile;
 mod human;

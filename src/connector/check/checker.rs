@@ -11,7 +11,7 @@ use crate::codes::ErrorCode;
 use crate::connector::located::{Located, Pos};
 use crate::connector::model::*;
 use crate::connector::plan::{
-    self, Page, PageId, PageMatch, Pattern, Plan, Section, Selector, StepRef,
+    self, FramePath, Page, PageId, PageMatch, Pattern, Plan, Section, Selector, StepRef,
 };
 use crate::template::{Segment, Template, is_identifier};
 
@@ -254,7 +254,35 @@ impl Checker<'_> {
         base_url
     }
 
+    /// A frame path: each entry a CSS selector of a frame's element.
+    pub(super) fn frame(&mut self, frame: &Located<FrameDef>, fallback: Pos) -> Option<FramePath> {
+        let pos = frame.pos.or(fallback);
+        let list: Vec<&String> = match &frame.value {
+            FrameDef::One(one) => vec![one],
+            FrameDef::Nested(list) => list.iter().collect(),
+        };
+        if list.is_empty() {
+            self.err(
+                pos,
+                "`frame` needs a selector of the frame's element, or a list of them",
+            );
+            return None;
+        }
+        let mut selectors = Vec::with_capacity(list.len());
+        for sel in list {
+            if sel.contains("{{") {
+                self.err(pos, "a frame's selector cannot hold a template");
+                return None;
+            }
+            selectors.push(self.selector(&Located::new(sel.clone()), pos));
+        }
+        Some(FramePath::new(
+            selectors.into_iter().collect::<Option<Vec<_>>>()?,
+        ))
+    }
+
     pub(super) fn page(&mut self, page: &PageDef, pos: Pos) -> Option<PageMatch> {
+        let frame = page.frame.as_ref().map(|f| self.frame(f, pos));
         let url = page.url.as_ref().map(|u| self.regex(u, pos));
         let mut selector =
             |sel: &Option<Located<String>>| sel.as_ref().map(|s| self.selector(s, pos));
@@ -294,6 +322,7 @@ impl Checker<'_> {
             l.map(|l| l.into_iter().collect::<Option<Vec<_>>>()).part()
         };
         Some(PageMatch {
+            frame: frame.part()?,
             url: url.part()?,
             has: has.part()?,
             exists: exists.part()?,

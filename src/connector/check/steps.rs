@@ -50,8 +50,10 @@ impl Checker<'_> {
                 pos,
                 format!("a step with a `steps` block cannot also hold `{one}`"),
             ),
-            (Some(_), []) if step.when.is_none() && step.for_each.is_none() => {
-                self.err(pos, "a `steps` block needs `when` or `for_each`")
+            (Some(_), [])
+                if step.when.is_none() && step.for_each.is_none() && step.frame.is_none() =>
+            {
+                self.err(pos, "a `steps` block needs `when`, `for_each` or `frame`")
             }
             (None, []) => self.err(
                 pos,
@@ -68,6 +70,23 @@ impl Checker<'_> {
         }
         if step.for_each.is_some() && step.steps.is_none() {
             self.err(pos, "`for_each` needs a `steps` block");
+        }
+        let frame = step.frame.as_ref().map(|f| self.frame(f, pos));
+        if let Some(f) = &step.frame
+            && let [
+                action @ ("goto" | "await_page" | "ask_code" | "interactive"),
+                ..,
+            ] = actions.as_slice()
+        {
+            let why = match *action {
+                "goto" => "it navigates the page itself",
+                "await_page" => "its pages say where to look (give a page definition a `frame`)",
+                _ => "it does not act on the page",
+            };
+            self.err(
+                f.pos.or(pos),
+                format!("`frame` does not apply to `{action}`: {why}"),
+            );
         }
         let when = step.when.as_ref().map(|cond| self.condition(cond, pos));
         let block = step.steps.as_ref().map(|block| match &step.for_each {
@@ -91,6 +110,7 @@ impl Checker<'_> {
                 line: pos.line,
             },
             when: when.part()?,
+            frame: frame.part()?,
             kind,
         })
     }

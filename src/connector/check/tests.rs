@@ -86,7 +86,7 @@ fn shapes_check_refuses_never_reach_a_plan() {
         [
             "t.yaml:7:5: a step holds one action; move `click` to its own step",
             "t.yaml:9:11: `wait` needs exactly one of selector, url, gone",
-            "t.yaml:10:5: a `steps` block needs `when` or `for_each`",
+            "t.yaml:10:5: a `steps` block needs `when`, `for_each` or `frame`",
         ]
     );
     let ok = "id: t\nname: T\nbase_url: http://h/\nsteps:\n  - wait: { url: '/x$', timeout: 2s }\n";
@@ -98,4 +98,43 @@ fn shapes_check_refuses_never_reach_a_plan() {
     assert_eq!(wait.timeout, Some(std::time::Duration::from_secs(2)));
     assert!(matches!(plan.login, Login::None));
     assert_eq!(plan.auto_success, Some(std::time::Duration::from_secs(8)));
+}
+
+#[test]
+fn frames_are_checked_selectors_outermost_first() {
+    let src = "id: t\nname: T\nbase_url: http://h/\npages:\n  code: { frame: ['iframe#a', 'iframe.b'], has: '#otp' }\nsteps:\n  - goto: /\n  - frame: 'iframe#auth'\n    click: '#go'\n  - frame: 'iframe#auth'\n    steps:\n      - fill: { '#otp': '1' }\n";
+    let plan = parse(src, "t.yaml").unwrap();
+    let frames = |f: &Option<crate::connector::plan::FramePath>| -> Vec<String> {
+        f.as_ref()
+            .map(|f| f.frames().iter().map(|s| s.as_str().to_string()).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        frames(&plan.pages[0].matcher.frame),
+        ["iframe#a", "iframe.b"]
+    );
+    assert_eq!(frames(&plan.steps[1].frame), ["iframe#auth"]);
+    assert!(matches!(plan.steps[2].kind, StepKind::Block(_)));
+    let bad = "id: t\nname: T\nbase_url: http://h/\nsteps:\n  - frame: 'iframe#a'\n    goto: /\n  - frame: []\n    click: '#a'\n  - frame: 'iframe[#'\n    click: '#a'\n  - frame: '#{{x}}'\n    click: '#a'\n";
+    let Err(LoadError::Invalid(diags)) = parse(bad, "t.yaml") else {
+        panic!("the connector is refused");
+    };
+    let messages: Vec<String> = diags.iter().map(|d| d.to_string()).collect();
+    assert_eq!(messages.len(), 4, "{messages:#?}");
+    assert!(
+        messages[0].starts_with("t.yaml:5:12: `frame` does not apply to `goto`"),
+        "{messages:#?}"
+    );
+    assert!(
+        messages[1].starts_with("t.yaml:7:12: `frame` needs a selector"),
+        "{messages:#?}"
+    );
+    assert!(
+        messages[2].starts_with("t.yaml:9:12: invalid CSS selector"),
+        "{messages:#?}"
+    );
+    assert!(
+        messages[3].starts_with("t.yaml:11:12: a frame's selector cannot hold a template"),
+        "{messages:#?}"
+    );
 }

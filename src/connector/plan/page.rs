@@ -27,6 +27,9 @@ pub struct Page {
 /// How to recognise a page: every part given must hold.
 #[derive(Debug, Clone, Default)]
 pub struct PageMatch {
+    /// Look in this frame (its URL, its elements), and so do `any` and `all` unless they
+    /// name their own.
+    pub frame: Option<super::FramePath>,
     /// Searched in the full URL.
     pub url: Option<Pattern>,
     /// Matches a visible element.

@@ -18,6 +18,9 @@ pub struct Step {
     pub at: StepRef,
     /// Run the step only when this holds now.
     pub when: Option<Condition>,
+    /// Act inside this frame (the step's block too, unless its steps name their own);
+    /// `None`: where the enclosing block acts, the page itself at the top.
+    pub frame: Option<super::FramePath>,
     pub kind: StepKind,
 }
 

@@ -236,6 +236,16 @@ impl Page {
         self.command_future(cmd)?.await
     }
 
+    /// Execute a command on another session attached through this page (an out-of-process
+    /// frame attached by the page's auto-attach) and return the `Command::Response`.
+    pub async fn execute_on_session<T: Command>(
+        &self,
+        session: SessionId,
+        cmd: T,
+    ) -> Result<CommandResponse<T::Response>> {
+        self.inner.execute_on_session(session, cmd).await
+    }
+
     /// Execute a command and return the `Command::Response`
     pub fn command_future<T: Command>(&self, cmd: T) -> Result<CommandFuture<T>> {
         self.inner.command_future(cmd)

@@ -79,6 +79,16 @@ impl PageInner {
         execute(cmd, self.sender.clone(), Some(self.session_id.clone())).await
     }
 
+    /// Execute a PDL command on another session (a child target attached through this
+    /// page) and return its response
+    pub(crate) async fn execute_on_session<T: Command>(
+        &self,
+        session: SessionId,
+        cmd: T,
+    ) -> Result<CommandResponse<T::Response>> {
+        execute(cmd, self.sender.clone(), Some(session)).await
+    }
+
     /// Create a PDL command future
     pub(crate) fn command_future<T: Command>(&self, cmd: T) -> Result<CommandFuture<T>> {
         CommandFuture::new(cmd, self.sender.clone(), Some(self.session_id.clone()))
