@@ -18,6 +18,23 @@
 //! - `api.rs`: `/usage` (a canvas drawn from JSON) and the JSON-only `/api/usage` and
 //!   `/api/lines`;
 //! - `pdf.rs`: the small deterministic PDFs.
+//!
+//! The map, for connector authors and tests (values in [`data`]):
+//! - portal `/login`: `iframe#auth` → `http://localhost:PORT/idp/login?client_id=demo-telecom`;
+//!   `?banner=0` leaves the banner out, `?error=sso` says a grant was refused;
+//! - frame: `#username`, `#password`, `#idp-submit`; then `#otp`, `#otp-submit`; then
+//!   `#continue` (in `form#sso`, `target="_top"`, POST `/sso/callback` with `grant`);
+//!   errors `.idp-error` ([`BAD_CREDENTIALS`], [`LOCKED`], [`EXPIRED`]) and `.otp-error`
+//!   ([`WRONG_CODE`]);
+//! - `/home` (`#welcome .name`, `dd.customer-id`, `dd.offer`), `/logout`;
+//! - `/bills[?page=2][&evil=1][&confirm=0]`: `table#bills tbody tr.bill[data-id]`,
+//!   `td.date`, `td.label`, `td.amount`, `button.download` (POST `/bills/download`,
+//!   `bill=ID`, after [`CONFIRM_QUESTION`]), `a.next`, `#releve` (`blob:`), `#contract`
+//!   (new tab, `/contract.pdf` inline);
+//! - `/usage` (`canvas#usage-chart`, `#usage-status[data-state=ready]`), `GET /api/usage`,
+//!   `POST /api/lines` `{"status": "active"}`;
+//! - every portal page: `consent-banner >> button.accept` until the `consent` cookie is
+//!   set; `support-chat` holds `button.chat-open` in a closed root.
 
 mod api;
 mod bills;
@@ -146,6 +163,11 @@ impl DemoTelecom {
     /// The identity provider, another site: "http://localhost:PORT/".
     pub fn idp_url(&self) -> String {
         format!("http://{}:{}/", hosts::IDP, self.addr.port())
+    }
+
+    /// Requests served per path (query string excluded), both hosts together.
+    pub fn hits(&self, path: &str) -> u64 {
+        self.hits.get(path)
     }
 
     /// Requests served for one method and path, both hosts together:

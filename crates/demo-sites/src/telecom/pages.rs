@@ -1,6 +1,6 @@
 //! The portal's page shell: header and navigation, the consent banner (a web component
-//! with an OPEN shadow root, drawn over the whole page until accepted) and, on logged-in
-//! pages, a support widget in a CLOSED shadow root, which no selector may reach.
+//! with an OPEN shadow root, drawn over the whole page until accepted) and, on every page,
+//! a support widget in a CLOSED shadow root, which no selector may reach.
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -15,7 +15,7 @@ pub const CONSENT: &str = "consent";
 /// What a page needs from its request.
 pub struct Shell<'a> {
     pub title: &'a str,
-    /// The customer's name: logged-in pages get the navigation and the support widget.
+    /// The customer's name: logged-in pages get the navigation.
     pub name: Option<&'a str>,
     pub banner: bool,
 }
@@ -37,15 +37,12 @@ impl<'a> Shell<'a> {
 
     pub fn html(&self, content: &str) -> String {
         let title = escape_html(self.title);
-        let (nav, widget) = match self.name {
-            Some(name) => (
-                format!(
-                    r#"<nav><a id="nav-home" href="/home">Accueil</a> <a id="nav-bills" href="/bills">Factures</a> <a id="nav-usage" href="/usage">Consommation</a> <span class="user">{}</span> <a id="nav-logout" href="/logout">Déconnexion</a></nav>"#,
-                    escape_html(name)
-                ),
-                SUPPORT_WIDGET,
+        let nav = match self.name {
+            Some(name) => format!(
+                r#"<nav><a id="nav-home" href="/home">Accueil</a> <a id="nav-bills" href="/bills">Factures</a> <a id="nav-usage" href="/usage">Consommation</a> <span class="user">{}</span> <a id="nav-logout" href="/logout">Déconnexion</a></nav>"#,
+                escape_html(name)
             ),
-            None => (String::new(), ""),
+            None => String::new(),
         };
         let banner = if self.banner { CONSENT_BANNER } else { "" };
         format!(
@@ -69,7 +66,7 @@ impl<'a> Shell<'a> {
 <h1 id="title">{title}</h1>
 {content}
 </main>
-{widget}{banner}</body></html>
+{SUPPORT_WIDGET}{banner}</body></html>
 "#
         )
     }
