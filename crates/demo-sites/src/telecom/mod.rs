@@ -165,6 +165,12 @@ impl DemoTelecom {
         format!("http://{}:{}/", hosts::IDP, self.addr.port())
     }
 
+    /// The IdP's entry for a connector's `domains` (`localhost:PORT`): the frame is another
+    /// site, which the collect must be allowed to reach.
+    pub fn idp_domain(&self) -> String {
+        format!("{}:{}", hosts::IDP, self.addr.port())
+    }
+
     /// Requests served per path (query string excluded), both hosts together.
     pub fn hits(&self, path: &str) -> u64 {
         self.hits.get(path)

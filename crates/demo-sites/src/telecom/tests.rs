@@ -144,6 +144,7 @@ async fn login_through_the_idp_frame_reaches_home_with_a_cookie() {
     let port = site.addr().port();
     assert_eq!(site.base_url(), format!("http://127.0.0.1:{port}/"));
     assert_eq!(site.idp_url(), format!("http://localhost:{port}/"));
+    assert_eq!(site.idp_domain(), format!("localhost:{port}"));
     let mut b = Browser::new(&site);
     let r = b.get("/").await;
     assert_eq!((r.status, r.header("location")), (303, Some("/login")));
