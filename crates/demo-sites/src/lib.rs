@@ -15,6 +15,10 @@
 //!   login ([`DemoSite::expire_site_logins`] ends them all; [`DemoSite::forget_devices`]
 //!   forgets the remembered devices);
 //! - `/app` is a single-page app that keeps a bearer token in `localStorage` (see `app.rs`).
+//!
+//! [`telecom`] is a second site, "Demo Telecom" ([`DemoTelecom`]): a portal whose login and
+//! 2FA run in a cross-site frame, with a shadow-root consent banner, POST, `blob:` and
+//! new-tab downloads, a `confirm` dialog and JSON-only data.
 
 mod app;
 mod broken;
@@ -30,6 +34,7 @@ mod login;
 mod render;
 mod routes;
 mod site_login;
+pub mod telecom;
 #[cfg(test)]
 mod tests;
 pub mod third_party;
@@ -46,6 +51,7 @@ use tokio::task::JoinHandle;
 
 pub use data::{Account, Invoice, Message, Operation, SiteData, TwoFactor, User, format_eur};
 pub use extra::ExtraInvoices;
+pub use telecom::{DemoTelecom, DemoTelecomOptions};
 
 use site_login::SiteLogins;
 
