@@ -298,6 +298,13 @@ fn check(files: &[PathBuf]) -> ExitCode {
     }
 }
 
+/// A `--domain` value, checked as `domains` entries are.
+fn parse_domain(entry: &str) -> Result<String, String> {
+    gleaner::browser::check_domain(entry)
+        .map(|()| entry.to_string())
+        .map_err(|e| e.to_string())
+}
+
 #[derive(clap::Args)]
 struct RunArgs {
     file: PathBuf,
@@ -308,6 +315,10 @@ struct RunArgs {
     /// Run against another address than the connector's base_url (e.g. a fixture).
     #[arg(long, env = "GLEANER_BASE_URL")]
     base_url: Option<url::Url>,
+    /// Also allow this host, HOST or HOST:PORT (repeatable): a fixture's other hosts, such
+    /// as its identity provider, which `domains` names by their production names.
+    #[arg(long = "domain", value_name = "HOST[:PORT]", value_parser = parse_domain)]
+    domains: Vec<String>,
     /// Where documents are written.
     #[arg(long, default_value = "out")]
     out: PathBuf,
@@ -366,7 +377,8 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         closes: None,
         redactor: Redactor::new(),
     };
-    let inputs = Inputs::new(fields, base_url);
+    let mut inputs = Inputs::new(fields, base_url);
+    inputs.extra_domains = args.domains.clone();
 
     // Codes come from stdin, read on a thread of its own (the read blocks), one line per
     // request: a line typed before the site asks is not taken for a code.

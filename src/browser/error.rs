@@ -51,7 +51,7 @@ pub enum BrowserError {
     Navigation(NavigationError),
     /// A step's frame is not on the page.
     #[error("{0}")]
-    Frame(crate::browser::tab::FrameError),
+    Frame(FrameError),
     /// A step's frame shows Chromium's error page instead of a document.
     #[error("the frame {frame} shows no page{}", .blocked.as_ref().map(|to| format!(": the browser was kept from loading {to}, whose host is not in the connector's domains; add it to `domains` if the site needs it")).unwrap_or_else(|| ": its document failed to load".into()))]
     FrameErrorPage {
@@ -159,6 +159,30 @@ pub fn without_query(url: &str) -> String {
             u.to_string()
         }
         Err(_) => url.split(['?', '#']).next().unwrap_or_default().to_string(),
+    }
+}
+
+/// Why a frame of a path could not be entered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    #[error("no frame matches '{selector}'{}", within(.depth))]
+    Missing { selector: String, depth: usize },
+    #[error("'{selector}' matches a <{tag}>, not a frame{}", within(.depth))]
+    NotAFrame {
+        selector: String,
+        tag: String,
+        depth: usize,
+    },
+    /// The frame's element is there but has no document (not loaded yet, or gone).
+    #[error("the frame '{selector}' has no document yet")]
+    Unloaded { selector: String },
+}
+
+fn within(depth: &usize) -> String {
+    if *depth == 0 {
+        String::new()
+    } else {
+        format!(" inside frame {}", depth)
     }
 }
 

@@ -38,12 +38,14 @@ pub use crash::Crash;
 pub use dialogs::DialogAnswer;
 pub use download::{DownloadError, DownloadLimits, Downloaded, MAX_REDIRECTS};
 pub use egress::EgressHandle;
-pub use error::{BrowserError, NavigationError, NetError, NetErrorClass, without_query};
+pub use error::{
+    BrowserError, FrameError, NavigationError, NetError, NetErrorClass, without_query,
+};
 pub use guard::{BadDomain, BlockKind, BlockedRequests, HostAllowList, check_domain};
 pub use profile::PROFILE_PREFIX;
 pub use screen::{Frame, Screen, Screencast};
 pub use state::{BrowserState, KeptCookie};
-pub use tab::{FrameError, FramePath, InputRefused, Probe, ReadyState, SelectorState, Tab, Target};
+pub use tab::{FramePath, InputRefused, Probe, ReadyState, SelectorState, Tab, Target};
 pub use user::{BadBrowserUser, BrowserUser};
 
 /// The names tried on PATH, in order, when `GLEANER_CHROME` is not set.

@@ -24,7 +24,9 @@ use super::crash::{self, Crash, CrashedTargets};
 use super::dialogs::{self, DialogAnswer, Dialogs};
 use super::egress::EgressFailure;
 use super::egress::EgressHandle;
-use super::error::{BrowserError, NavigationError, NetError, NetErrorClass, without_query};
+use super::error::{
+    BrowserError, FrameError, NavigationError, NetError, NetErrorClass, without_query,
+};
 use super::guard::{self, BlockedLog, BlockedRequests, HostAllowList};
 use super::input;
 use super::screen::Screen;
@@ -32,8 +34,8 @@ use super::screen::Screen;
 mod frames;
 mod navigation;
 
+pub use frames::FramePath;
 use frames::{ChildSessions, EvalFailure, Worlds};
-pub use frames::{FrameError, FramePath};
 use navigation::{NavigationWatch, Seen, looping_url, origin_of};
 
 const AGENT: &str = include_str!("agent.js");

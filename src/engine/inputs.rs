@@ -22,6 +22,9 @@ pub struct Inputs {
     /// The browser state kept from the last collect: restored before the first
     /// navigation, and tested by the connector's `session.check`.
     pub browser_state: Option<BrowserState>,
+    /// Hosts allowed besides the connector's `domains`, for a run against a fixture whose
+    /// other hosts live elsewhere than in production (`gleaner run --domain`).
+    pub extra_domains: Vec<String>,
 }
 
 /// The documents a credential already has, by the site's id and by content.
@@ -41,6 +44,7 @@ impl Inputs {
             known_documents: Default::default(),
             since: None,
             browser_state: None,
+            extra_domains: Vec::new(),
         }
     }
 }

@@ -67,7 +67,7 @@ impl<'a> Runner<'a> {
             "base_url".to_string(),
             Value::String(inputs.base_url.to_string()),
         );
-        let allow = allowed_hosts(plan, &inputs.base_url);
+        let allow = allowed_hosts(plan, &inputs.base_url, &inputs.extra_domains);
         Runner {
             plan,
             tab,
@@ -491,9 +491,10 @@ fn navigation_code(nav: &NavigationError) -> ErrorCode {
     ErrorCode::with_detail(ErrorKind::VendorDown, detail)
 }
 
-/// The base URL's host (an override included) and the connector's `domains`.
-fn allowed_hosts(plan: &Plan, base_url: &Url) -> HostAllowList {
-    HostAllowList::for_collect(base_url, &plan.domains)
+/// The base URL's host (an override included), the connector's `domains`, and the run's
+/// extra ones.
+fn allowed_hosts(plan: &Plan, base_url: &Url, extra: &[String]) -> HostAllowList {
+    HostAllowList::for_collect(base_url, plan.domains.iter().chain(extra))
 }
 
 fn lookup(vars: &HashMap<String, Value>, path: &[String]) -> Option<Value> {

@@ -39,7 +39,7 @@ fn unknown_keys_are_reported_with_their_position() {
     assert_eq!(code, 1);
     assert_eq!(lines.len(), 1);
     assert!(
-        lines[0].starts_with("tests/fixtures/broken/unknown-key.yaml:6:5: unknown field `clik`, expected one of when, for_each, steps, goto,"),
+        lines[0].starts_with("tests/fixtures/broken/unknown-key.yaml:6:5: unknown field `clik`, expected one of when, for_each, steps, frame, goto,"),
         "{}",
         lines[0]
     );

@@ -25,7 +25,7 @@ use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::browser::error::BrowserError;
+use crate::browser::error::{BrowserError, FrameError};
 
 /// Frames to go through, outermost first, each named by a CSS selector of its element in
 /// the document of the one before. Empty: the page itself.
@@ -69,30 +69,6 @@ pub(crate) struct Resolved {
     pub offset: (f64, f64),
     /// The innermost frame's `src`, as its element has it.
     pub src: String,
-}
-
-/// Why a frame of a path could not be entered.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FrameError {
-    #[error("no frame matches '{selector}'{}", within(.depth))]
-    Missing { selector: String, depth: usize },
-    #[error("'{selector}' matches a <{tag}>, not a frame{}", within(.depth))]
-    NotAFrame {
-        selector: String,
-        tag: String,
-        depth: usize,
-    },
-    /// The frame's element is there but has no document (not loaded yet, or gone).
-    #[error("the frame '{selector}' has no document yet")]
-    Unloaded { selector: String },
-}
-
-fn within(depth: &usize) -> String {
-    if *depth == 0 {
-        String::new()
-    } else {
-        format!(" inside frame {}", depth)
-    }
 }
 
 /// The page's attached child sessions (cross-site frames), by target id (which, for a

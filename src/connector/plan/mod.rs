@@ -10,7 +10,6 @@
 
 mod compiled;
 mod document_keys;
-mod frame;
 mod login;
 mod page;
 mod session_check;
@@ -19,8 +18,7 @@ mod step;
 pub use super::model::{CodeKind, FieldDef, FieldKind};
 pub use compiled::Plan;
 pub use document_keys::DOCUMENT_KEYS;
-pub use frame::FramePath;
 pub use login::{InteractiveLogin, Login};
-pub use page::{Page, PageId, PageMatch, Pattern, Selector};
+pub use page::{FramePath, Page, PageId, PageMatch, Pattern, Selector};
 pub use session_check::SessionCheck;
 pub use step::*;

@@ -29,7 +29,7 @@ pub struct Page {
 pub struct PageMatch {
     /// Look in this frame (its URL, its elements), and so do `any` and `all` unless they
     /// name their own.
-    pub frame: Option<super::FramePath>,
+    pub frame: Option<FramePath>,
     /// Searched in the full URL.
     pub url: Option<Pattern>,
     /// Matches a visible element.
@@ -81,5 +81,20 @@ impl Selector {
 impl fmt::Display for Selector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// The frames to go through, outermost first, each by a CSS selector of its `<iframe>` in
+/// the document of the one before: `frame: 'iframe#auth'`, or a list for nested frames.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FramePath(Vec<Selector>);
+
+impl FramePath {
+    pub(crate) fn new(frames: Vec<Selector>) -> FramePath {
+        FramePath(frames)
+    }
+
+    pub fn frames(&self) -> &[Selector] {
+        &self.0
     }
 }

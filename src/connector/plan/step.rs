@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::page::{PageId, Pattern, Selector};
+use super::page::{FramePath, PageId, Pattern, Selector};
 use crate::codes::ErrorCode;
 use crate::connector::model::CodeKind;
 use crate::extract::Field;
@@ -20,7 +20,7 @@ pub struct Step {
     pub when: Option<Condition>,
     /// Act inside this frame (the step's block too, unless its steps name their own);
     /// `None`: where the enclosing block acts, the page itself at the top.
-    pub frame: Option<super::FramePath>,
+    pub frame: Option<FramePath>,
     pub kind: StepKind,
 }
 
