@@ -181,6 +181,8 @@ pub struct Tab {
     dialogs: Arc<Dialogs>,
     /// Answers the page's dialogs.
     dialog_handler: tokio::task::JoinHandle<()>,
+    /// The JSON the page's own requests received, for `capture`.
+    responses: super::responses::Responses,
 }
 
 impl Drop for Tab {
@@ -256,6 +258,9 @@ impl Tab {
         let dialog_handler = dialogs::start(&page, dialogs.clone())
             .await
             .map_err(|e| cdp_error(e, &alive))?;
+        let responses = super::responses::Responses::start(&page, main_frame.clone())
+            .await
+            .map_err(|e| cdp_error(e, &alive))?;
         Ok(Tab {
             nav_failure,
             nav_recorder,
@@ -279,6 +284,7 @@ impl Tab {
             http: Mutex::new(None),
             dialogs,
             dialog_handler,
+            responses,
         })
     }
 
@@ -286,6 +292,11 @@ impl Tab {
     /// until this is called). `beforeunload` is always accepted.
     pub fn answer_dialogs(&self, answer: DialogAnswer) {
         self.dialogs.set_answer(answer);
+    }
+
+    /// The JSON responses of the page's own requests (see [`super::responses`]).
+    pub(crate) fn responses(&self) -> &super::responses::Responses {
+        &self.responses
     }
 
     /// How many dialogs the page opened and were answered.

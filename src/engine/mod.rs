@@ -13,6 +13,7 @@ pub mod document;
 mod error;
 mod event;
 mod inputs;
+mod json;
 mod links;
 mod options;
 mod outcome;

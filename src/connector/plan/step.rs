@@ -61,6 +61,10 @@ pub enum Action {
     Download(Download),
     Eval(Eval),
     Interactive(Interactive),
+    /// The JSON steps (see `json.rs`).
+    Capture(super::Capture),
+    Fetch(super::Fetch),
+    ExtractJson(super::ExtractJson),
 }
 
 #[derive(Debug, Clone)]
