@@ -10,6 +10,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use chromiumoxide::Page;
 use chromiumoxide::cdp::browser_protocol::network::{
@@ -25,6 +26,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::error::without_query;
+use crate::duration::format_duration;
 
 /// Responses kept at most (the newest).
 pub const MAX_KEPT: usize = 32;
@@ -134,8 +136,16 @@ impl Drop for Responses {
 /// Why [`Responses::take`] gave nothing.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum CaptureError {
-    #[error("no response whose URL matches {pattern:?} came{}", seen_text(.seen))]
-    Timeout { pattern: String, seen: Vec<String> },
+    #[error(
+        "no response whose URL matches {pattern:?} came within {}{}",
+        format_duration(*.within),
+        seen_text(.seen)
+    )]
+    Timeout {
+        pattern: String,
+        within: Duration,
+        seen: Vec<String>,
+    },
     #[error("the browser is gone")]
     Closed,
 }
@@ -194,14 +204,15 @@ impl Responses {
         })
     }
 
-    /// The newest response not taken yet whose full URL `matches`, waiting for one until
-    /// `deadline`. It is taken (with any older match): the next call waits for a new one.
+    /// The newest response not taken yet whose full URL `matches`, waiting for one up to
+    /// `within`. It is taken (with any older match): the next call waits for a new one.
     pub(crate) async fn take(
         &self,
         matches: impl Fn(&str) -> bool,
         pattern: &str,
-        deadline: Instant,
+        within: Duration,
     ) -> Result<Response, CaptureError> {
+        let deadline = Instant::now() + within;
         let mut arrivals = self.arrivals.clone();
         loop {
             arrivals.borrow_and_update();
@@ -234,6 +245,7 @@ impl Responses {
                         .collect();
                     return Err(CaptureError::Timeout {
                         pattern: pattern.to_string(),
+                        within,
                         seen,
                     });
                 }
@@ -248,7 +260,12 @@ fn lock(kept: &Mutex<Kept>) -> std::sync::MutexGuard<'_, Kept> {
 
 /// A JSON media type: `application/json`, `text/json`, `application/problem+json`...
 fn is_json(mime: &str) -> bool {
-    let essence = mime.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = mime
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     essence == "application/json" || essence == "text/json" || essence.ends_with("+json")
 }
 
@@ -356,9 +373,6 @@ mod tests {
         assert_eq!(kept.responses[0].url, "/r5");
         kept.push(response("/big", MAX_KEPT_BYTES - 100));
         assert!(kept.bytes <= MAX_KEPT_BYTES, "{}", kept.bytes);
-        assert_eq!(
-            kept.responses.back().map(|r| r.url.as_str()),
-            Some("/big")
-        );
+        assert_eq!(kept.responses.back().map(|r| r.url.as_str()), Some("/big"));
     }
 }

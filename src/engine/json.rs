@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
-use tokio::time::Instant;
 
 use super::error::CollectError;
 use super::event::Event;
@@ -48,18 +47,15 @@ impl Runner<'_> {
         let taken = self
             .tab
             .responses()
-            .take(
-                |url| capture.url.is_match(url),
-                &capture.shown,
-                Instant::now() + timeout,
-            )
+            .take(|url| capture.url.is_match(url), &capture.shown, timeout)
             .await;
         let response = match taken {
             Ok(r) => r,
             Err(CaptureError::Closed) => return Err(self.browser_failure(BrowserError::Crashed)),
             Err(e @ CaptureError::Timeout { .. }) => {
-                let msg = format!("{e} within {}", format_duration(timeout));
-                return Err(self.error(ErrorKind::ConnectorError.into(), msg).await);
+                return Err(self
+                    .error(ErrorKind::ConnectorError.into(), e.to_string())
+                    .await);
             }
         };
         let url = &response.shown_url;
@@ -80,7 +76,9 @@ impl Runner<'_> {
                 }
             ),
             Body::TooLarge(n) => format!("answered {n} bytes, more than the {MAX_BODY} kept"),
-            Body::Unavailable(e) => format!("answered, but the browser no longer has the body: {e}"),
+            Body::Unavailable(e) => {
+                format!("answered, but the browser no longer has the body: {e}")
+            }
         };
         let msg = format!(
             "the response captured for {:?} ({url}) {problem}",
@@ -97,7 +95,10 @@ impl Runner<'_> {
         }
         let body = match &fetch.json {
             Some(t) => {
-                if !headers.keys().any(|k| k.eq_ignore_ascii_case("content-type")) {
+                if !headers
+                    .keys()
+                    .any(|k| k.eq_ignore_ascii_case("content-type"))
+                {
                     headers.insert("Content-Type".into(), "application/json".into());
                 }
                 Value::String(self.render_json(t)?.to_string())

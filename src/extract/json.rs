@@ -159,13 +159,22 @@ mod tests {
     fn a_missing_or_ambiguous_path_is_an_error() {
         let value = json!({"a": 1, "list": [1, 2]});
         let found = json_rows(&value, None);
-        let missing = json_records(&found, &[path_field("b", "$.b", vec![], false)], &|_| None)
-            .unwrap_err();
-        assert_eq!(missing.to_string(), r#"row 1, field `b`: "$.b" selects nothing"#);
-        let several =
-            json_records(&found, &[path_field("l", "$.list[*]", vec![], false)], &|_| None)
-                .unwrap_err();
-        assert!(several.to_string().contains("selects 2 values"), "{several}");
+        let missing =
+            json_records(&found, &[path_field("b", "$.b", vec![], false)], &|_| None).unwrap_err();
+        assert_eq!(
+            missing.to_string(),
+            r#"row 1, field `b`: "$.b" selects nothing"#
+        );
+        let several = json_records(
+            &found,
+            &[path_field("l", "$.list[*]", vec![], false)],
+            &|_| None,
+        )
+        .unwrap_err();
+        assert!(
+            several.to_string().contains("selects 2 values"),
+            "{several}"
+        );
     }
 
     #[test]
@@ -173,8 +182,8 @@ mod tests {
         let value = json!({"n": 12.5});
         let found = json_rows(&value, None);
         let upper = vec![Filter::Regex(r"(\d+)\.".into())];
-        let records = json_records(&found, &[path_field("n", "$.n", upper, false)], &|_| None)
-            .unwrap();
+        let records =
+            json_records(&found, &[path_field("n", "$.n", upper, false)], &|_| None).unwrap();
         assert_eq!(records[0]["n"], json!("12"));
     }
 }

@@ -13,6 +13,7 @@ mod empty;
 mod escape;
 mod guard;
 mod incremental;
+mod json;
 mod layout;
 mod limits;
 mod live;

@@ -25,6 +25,7 @@ mod extra;
 pub mod greedy;
 pub mod hostile;
 mod human;
+mod json_api;
 mod login;
 mod render;
 mod routes;

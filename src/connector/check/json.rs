@@ -126,16 +126,20 @@ impl Checker<'_> {
                     from.value
                 ),
             ),
-            Some(_) if from.as_str() == "fields" => {
-                self.err(from_pos, "`from` reads JSON; `fields` is the person's input")
-            }
+            Some(_) if from.as_str() == "fields" => self.err(
+                from_pos,
+                "`from` reads JSON; `fields` is the person's input",
+            ),
             Some(_) => {}
         }
         if ex.table.is_some() {
             self.err(p, "`table` reads HTML; with `from`, `rows` is a JSONPath");
         }
         if ex.paginate.is_some() {
-            self.err(p, "`paginate` turns the page's pages; it does not go with `from`");
+            self.err(
+                p,
+                "`paginate` turns the page's pages; it does not go with `from`",
+            );
         }
         if ex.allow_empty && ex.rows.is_none() {
             self.err(
@@ -186,7 +190,9 @@ impl Checker<'_> {
         if let Some((key, _)) = html.iter().find(|(_, present)| *present) {
             self.err(
                 pos,
-                format!("field `{name}`: `{key}` reads HTML; in an extract with `from`, use `path`"),
+                format!(
+                    "field `{name}`: `{key}` reads HTML; in an extract with `from`, use `path`"
+                ),
             );
         }
         let sources = [f.path.is_some(), f.constant.is_some(), f.value.is_some()]

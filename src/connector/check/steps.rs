@@ -138,7 +138,10 @@ impl Checker<'_> {
                 };
                 self.err(
                     fe.list.pos.or(p),
-                    format!("`{}` is {what}, not a list: for_each needs a list", fe.list.value),
+                    format!(
+                        "`{}` is {what}, not a list: for_each needs a list",
+                        fe.list.value
+                    ),
                 );
                 Shape::Record(BTreeSet::new())
             }
@@ -588,7 +591,9 @@ impl Checker<'_> {
         if let Some(path) = &f.path {
             self.err(
                 path.pos.or(pos),
-                format!("field `{name}` uses `path`, which reads JSON: it needs `from` in its extract"),
+                format!(
+                    "field `{name}` uses `path`, which reads JSON: it needs `from` in its extract"
+                ),
             );
         }
         let css = f.css.as_ref().map(|css| self.selector(css, pos));
