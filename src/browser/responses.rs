@@ -47,6 +47,8 @@ pub struct Response {
     pub status: u16,
     pub mime_type: String,
     pub body: Body,
+    /// The body's size as received, counted against [`MAX_KEPT_BYTES`].
+    bytes: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -60,16 +62,6 @@ pub enum Body {
     TooLarge(usize),
     /// The browser no longer had it (or never gave it): why.
     Unavailable(String),
-}
-
-impl Body {
-    fn size(&self) -> usize {
-        match self {
-            // A parsed value takes more than its text; the text's size is a fair measure.
-            Body::Json(v) => v.to_string().len(),
-            _ => 0,
-        }
-    }
 }
 
 #[derive(Default)]
@@ -92,11 +84,11 @@ impl Kept {
     }
 
     fn push(&mut self, response: Response) {
-        self.bytes += response.body.size();
+        self.bytes += response.bytes;
         self.responses.push_back(response);
         while self.responses.len() > MAX_KEPT || self.bytes > MAX_KEPT_BYTES {
             match self.responses.pop_front() {
-                Some(old) => self.bytes -= old.body.size(),
+                Some(old) => self.bytes -= old.bytes,
                 None => break,
             }
         }
@@ -226,7 +218,7 @@ impl Responses {
                         let drop = index <= newest && matches(&r.url);
                         index += 1;
                         if drop {
-                            freed += r.body.size();
+                            freed += r.bytes;
                         }
                         !drop
                     });
@@ -297,6 +289,7 @@ fn on_response(kept: &Mutex<Kept>, ev: &EventResponseReceived, main_frame: Optio
         status: ev.response.status as u16,
         mime_type: ev.response.mime_type.clone(),
         body: Body::NotJson,
+        bytes: 0,
     };
     kept.await_body(ev.request_id.clone(), response);
 }
@@ -325,7 +318,10 @@ async fn with_body(page: &Page, ev: &EventLoadingFinished, mut response: Respons
             } else {
                 answer.result.body.clone()
             };
+            // A parsed value takes more memory than its text; the text is a fair measure.
+            response.bytes = text.len();
             if text.len() > MAX_BODY {
+                response.bytes = 0;
                 Body::TooLarge(text.len())
             } else {
                 match serde_json::from_str(&text) {
@@ -360,6 +356,7 @@ mod tests {
             status: 200,
             mime_type: "application/json".into(),
             body: Body::Json(Value::String("x".repeat(bytes))),
+            bytes,
         }
     }
 
