@@ -54,6 +54,19 @@ async fn capture_keeps_a_response_that_came_before_the_step() {
     );
 }
 
+/// The request starts after the step that waits for it: `capture` waits for the response.
+#[tokio::test]
+async fn capture_waits_for_a_response_that_comes_later() {
+    let run = run(&format!(
+        "  - goto: /json/later
+  - click: '#load'
+  - capture: {{ url: '/json/api/usage$', as: usage_json, timeout: 5s }}
+{USAGE_EXTRACT}"
+    ))
+    .await;
+    assert_eq!(run.outcome().lists["usage"].len(), 3);
+}
+
 /// A response never requested: the collect fails at its deadline, naming the step and
 /// the pattern, and what did come.
 #[tokio::test]

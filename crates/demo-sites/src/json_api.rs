@@ -1,6 +1,7 @@
 //! JSON-only data, for gleaner's `capture`, `fetch` and JSON `extract` (issue 13):
 //! - `/json/usage` fetches `/json/api/usage` on load and draws it in a canvas (the numbers
 //!   are nowhere in its HTML); `#status` gets `data-done` once drawn;
+//! - `/json/later` fetches the same API only when `#load` is clicked;
 //! - `/json/login` opens a session (the `json_session` cookie, HttpOnly) and carries a CSRF
 //!   token in `<meta name="csrf">`; `/json/home` opens none;
 //! - `/json/api/invoices?year=2026` (GET) and `/json/api/search` (POST, JSON body
@@ -27,6 +28,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/json/usage", get(|| async { page("Consommation", USAGE) }))
         .route("/json/home", get(|| async { page("Accueil", "") }))
+        .route("/json/later", get(|| async { page("Plus tard", LATER) }))
         .route("/json/login", get(login))
         .route(
             "/json/api/usage",
@@ -168,4 +170,10 @@ fetch('/json/api/usage').then((r) => r.json()).then((d) => {
   status.textContent = 'Consommation affichée';
   status.dataset.done = '1';
 });
+</script>"#;
+
+/// The API is called on a click, after the page loaded.
+const LATER: &str = r#"<button id="load">Afficher</button>
+<script>
+document.getElementById('load').addEventListener('click', () => fetch('/json/api/usage'));
 </script>"#;
