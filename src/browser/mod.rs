@@ -18,6 +18,7 @@ mod input;
 pub mod memory;
 pub mod process;
 mod profile;
+mod responses;
 mod screen;
 mod state;
 mod stderr;
@@ -43,6 +44,7 @@ pub use error::{
 };
 pub use guard::{BadDomain, BlockKind, BlockedRequests, HostAllowList, check_domain};
 pub use profile::PROFILE_PREFIX;
+pub use responses::{Body, CaptureError, MAX_BODY, MAX_KEPT, MAX_KEPT_BYTES, Response};
 pub use screen::{Frame, Screen, Screencast};
 pub use state::{BrowserState, KeptCookie};
 pub use tab::{FramePath, InputRefused, Probe, ReadyState, SelectorState, Tab, Target};

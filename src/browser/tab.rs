@@ -234,6 +234,8 @@ pub struct Tab {
     children_task: tokio::task::JoinHandle<()>,
     /// The isolated worlds the agent runs in, in same-site frames.
     worlds: Worlds,
+    /// The JSON the page's own requests received, for `capture`.
+    responses: super::responses::Responses,
 }
 
 impl Drop for Tab {
@@ -313,6 +315,9 @@ impl Tab {
         let (children, children_task) = ChildSessions::start(&page)
             .await
             .map_err(|e| cdp_error(e, &alive))?;
+        let responses = super::responses::Responses::start(&page, main_frame.clone())
+            .await
+            .map_err(|e| cdp_error(e, &alive))?;
         Ok(Tab {
             scope: Mutex::default(),
             children,
@@ -340,6 +345,7 @@ impl Tab {
             http: Mutex::new(None),
             dialogs,
             dialog_handler,
+            responses,
         })
     }
 
@@ -347,6 +353,11 @@ impl Tab {
     /// until this is called). `beforeunload` is always accepted.
     pub fn answer_dialogs(&self, answer: DialogAnswer) {
         self.dialogs.set_answer(answer);
+    }
+
+    /// The JSON responses of the page's own requests (see [`super::responses`]).
+    pub(crate) fn responses(&self) -> &super::responses::Responses {
+        &self.responses
     }
 
     /// How many dialogs the page opened and were answered.

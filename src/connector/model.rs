@@ -235,12 +235,18 @@ pub struct Step {
     /// are done (captcha, unusual 2FA). A background collect ends here in state -2.
     #[serde(default)]
     pub interactive: Option<Located<Interactive>>,
+    /// Keep the JSON that one of the page's own requests received.
+    #[serde(default)]
+    pub capture: Option<Located<Capture>>,
+    /// Call a URL with the page's session and keep the JSON it answers.
+    #[serde(default)]
+    pub fetch: Option<Located<Fetch>>,
 }
 
 impl Step {
     /// Every action of the format by its YAML key, and whether this step holds it. The one
     /// list of actions: name and presence side by side, so the two cannot drift apart.
-    fn action_table(&self) -> [(&'static str, bool); 13] {
+    fn action_table(&self) -> [(&'static str, bool); 15] {
         [
             ("goto", self.goto.is_some()),
             ("fill", self.fill.is_some()),
@@ -255,6 +261,8 @@ impl Step {
             ("download", self.download.is_some()),
             ("eval", self.eval.is_some()),
             ("interactive", self.interactive.is_some()),
+            ("capture", self.capture.is_some()),
+            ("fetch", self.fetch.is_some()),
         ]
     }
 
@@ -495,6 +503,11 @@ pub struct Extract {
     /// The list may really be empty: `rows` or `table` matching nothing is not an error.
     #[serde(default)]
     pub allow_empty: bool,
+    /// Read the records from this variable's JSON (set by `capture`, `fetch` or `eval`)
+    /// instead of the page: `rows` is then a JSONPath (`$.months[*]`) and fields read
+    /// `path`. Without `rows`, the whole value is one record.
+    #[serde(default)]
+    pub from: Option<Located<String>>,
 }
 
 /// Where a record's value comes from, then the filters that clean it.
@@ -519,6 +532,9 @@ pub struct FieldSpec {
     pub constant: Option<serde_json::Value>,
     #[serde(default)]
     pub value: Option<Located<String>>,
+    /// A JSONPath relative to the row (`$.kwh`), in an `extract` with `from`.
+    #[serde(default)]
+    pub path: Option<Located<String>>,
     #[serde(default)]
     pub filters: Vec<Located<Filter>>,
     /// When the element is missing, give null instead of failing.
@@ -571,6 +587,72 @@ pub struct Download {
     /// There may really be no document: `links` or `rows` matching nothing is not an error.
     #[serde(default)]
     pub allow_empty: bool,
+}
+
+/// `capture: { url: '/api/usage', as: usage, timeout: 10s }`: the JSON of the newest
+/// response of the page's own requests (XHR, fetch, or a JSON document) whose URL matches
+/// `url`, received since the page loaded and not taken by an earlier `capture`; or the next
+/// one, waited for until `timeout`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Capture {
+    /// A regular expression searched in the response's full URL.
+    pub url: Located<String>,
+    /// The variable that keeps the JSON.
+    #[serde(rename = "as")]
+    pub var: Located<String>,
+    /// How long to wait for the response (default 10s).
+    #[serde(default)]
+    pub timeout: Option<Timeout>,
+}
+
+/// `fetch: { url: '/api/invoices?year={{year}}', method: POST, json: {...}, as: invoices }`:
+/// a request made by the page itself (`fetch` in the page, with its cookies), whose JSON
+/// answer is kept.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Fetch {
+    /// A URL template, relative to the page.
+    pub url: Located<String>,
+    #[serde(default)]
+    pub method: HttpMethod,
+    /// A JSON body (sent as `application/json`). Strings in it are templates; a string
+    /// that is only `'{{var}}'` is replaced by the variable's value as it is (a number
+    /// stays a number).
+    #[serde(default)]
+    pub json: Option<Located<serde_json::Value>>,
+    /// Request headers; values are templates.
+    #[serde(default)]
+    pub headers: IndexMap<String, Located<String>>,
+    /// The variable that keeps the JSON answer.
+    #[serde(rename = "as")]
+    pub var: Located<String>,
+    /// How long the answer may take (default 30s).
+    #[serde(default)]
+    pub timeout: Option<Timeout>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HttpMethod {
+    #[default]
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl HttpMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpMethod::Get => "GET",
+            HttpMethod::Post => "POST",
+            HttpMethod::Put => "PUT",
+            HttpMethod::Patch => "PATCH",
+            HttpMethod::Delete => "DELETE",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]

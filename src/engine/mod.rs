@@ -14,6 +14,7 @@ mod error;
 mod event;
 mod frame_hint;
 mod inputs;
+mod json;
 mod links;
 mod options;
 mod outcome;

@@ -230,7 +230,10 @@ impl<'a> Runner<'a> {
             StepKind::ForEach { list, var, body } => {
                 let items = match self.vars.get(list) {
                     Some(Value::Array(items)) => items.clone(),
-                    _ => Vec::new(),
+                    // A list whose step did not run (under a `when`) is empty.
+                    None => Vec::new(),
+                    // JSON (an `eval`, `capture` or `fetch` result) is checked now.
+                    Some(other) => return Err(self.not_a_list(list, other)),
                 };
                 let saved = self.vars.remove(var);
                 for item in items {
@@ -369,6 +372,14 @@ impl<'a> Runner<'a> {
             Action::Interactive(it) => {
                 self.interactive(it.until, it.timeout, it.instructions.as_deref())
                     .await
+            }
+            Action::Capture(c) => self.capture(c).await,
+            Action::Fetch(f) => self.fetch(f).await,
+            Action::ExtractJson(ex) => {
+                if self.state == State::Downloading {
+                    self.set_state(State::Collecting, None);
+                }
+                self.extract_json(ex).await
             }
             Action::Eval(ev) => {
                 let js = self.render(&ev.js)?;

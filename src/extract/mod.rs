@@ -4,6 +4,7 @@
 
 mod field;
 pub mod filters;
+pub mod json;
 pub mod records;
 
 pub use field::{Element, Field, FieldSource, Read};

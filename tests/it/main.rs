@@ -14,6 +14,7 @@ mod escape;
 mod frames;
 mod guard;
 mod incremental;
+mod json;
 mod layout;
 mod limits;
 mod live;

@@ -30,6 +30,7 @@ pub mod frames;
 pub mod greedy;
 pub mod hostile;
 mod human;
+mod json_api;
 mod login;
 mod render;
 mod routes;

@@ -120,6 +120,7 @@ pub fn router(
         .merge(crate::broken::routes())
         .merge(crate::dialogs::routes())
         .merge(crate::frames::routes())
+        .merge(crate::json_api::routes())
         .fallback(fallback)
         .layer(middleware::from_fn_with_state(hits, count_hits))
         .with_state(state))

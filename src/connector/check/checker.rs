@@ -24,6 +24,10 @@ pub(super) enum Shape {
     Record(BTreeSet<String>),
     /// A list of records whose keys are known.
     List(BTreeSet<String>),
+    /// JSON whose shape is known only when it runs (an `eval`, `capture` or `fetch`
+    /// result, or an item of one): templates may read any path of it and `for_each` may
+    /// loop over it, checked when the step runs.
+    Json,
 }
 
 /// An optional part of a connector after its check: `Some(None)` when absent,
@@ -529,7 +533,7 @@ impl Checker<'_> {
                         }
                     }
                 }
-                Some(Shape::Value) => {}
+                Some(Shape::Value | Shape::Json) => {}
             }
         }
         (self.diags.len() == before).then_some(t)

@@ -4,6 +4,7 @@
 //! `None` after reporting why; the plan is built only when nothing was reported.
 
 mod checker;
+mod json;
 mod steps;
 #[cfg(test)]
 mod tests;

@@ -147,28 +147,37 @@ impl Checker<'_> {
     ) -> Option<StepKind> {
         let p = fe.pos.or(pos);
         let var = self.var_name(&fe.var, p);
-        let keys = match scope.get(fe.list.as_str()) {
-            Some(Shape::List(keys)) => keys.clone(),
-            Some(_) => {
+        let item = match scope.get(fe.list.as_str()) {
+            Some(Shape::List(keys)) => Shape::Record(keys.clone()),
+            // Checked when the loop runs: a JSON value that is not an array fails it.
+            Some(Shape::Json) => Shape::Json,
+            Some(shape) => {
+                let what = match shape {
+                    Shape::Record(_) => "a single record",
+                    _ => "a plain value",
+                };
                 self.err(
                     fe.list.pos.or(p),
-                    format!("`{}` is not a list", fe.list.value),
+                    format!(
+                        "`{}` is {what}, not a list: for_each needs a list",
+                        fe.list.value
+                    ),
                 );
-                BTreeSet::new()
+                Shape::Record(BTreeSet::new())
             }
             None => {
                 self.err(
                     fe.list.pos.or(p),
                     format!(
-                        "undefined list `{}` (set it with extract or download first)",
+                        "undefined list `{}` (set it with extract, download, capture, fetch or eval first)",
                         fe.list.value
                     ),
                 );
-                BTreeSet::new()
+                Shape::Record(BTreeSet::new())
             }
         };
         let mut inner = scope.clone();
-        inner.insert(fe.var.value.clone(), Shape::Record(keys));
+        inner.insert(fe.var.value.clone(), item);
         let body = self.steps(block, &mut inner, section, number);
         // Lists built inside the loop stay visible after it; the loop variable does not.
         for (k, v) in inner {
@@ -255,7 +264,18 @@ impl Checker<'_> {
             })());
         }
         if let Some(ex) = &step.extract {
-            actions.push(self.extract(ex, pos, scope).map(Action::Extract));
+            actions.push(match &ex.from {
+                Some(from) => self
+                    .extract_json(ex, from, pos, scope)
+                    .map(Action::ExtractJson),
+                None => self.extract(ex, pos, scope).map(Action::Extract),
+            });
+        }
+        if let Some(capture) = &step.capture {
+            actions.push(self.capture(capture, pos, scope).map(Action::Capture));
+        }
+        if let Some(fetch) = &step.fetch {
+            actions.push(self.fetch(fetch, pos, scope).map(Action::Fetch));
         }
         if let Some(dl) = &step.download {
             actions.push(self.download(dl, pos, scope).map(Action::Download));
@@ -266,7 +286,7 @@ impl Checker<'_> {
             let js = self.template(&o.js, p, scope, Use::Other);
             let var = o.var.as_ref().map(|var| {
                 let name = self.var_name(var, p);
-                scope.insert(var.value.clone(), Shape::Value);
+                scope.insert(var.value.clone(), Shape::Json);
                 name
             });
             actions.push((|| {
@@ -529,7 +549,7 @@ impl Checker<'_> {
         })
     }
 
-    fn define_list(
+    pub(super) fn define_list(
         &mut self,
         var: &Located<String>,
         keys: BTreeSet<String>,
@@ -541,7 +561,7 @@ impl Checker<'_> {
                 var.pos.or(pos),
                 format!("`{}` was defined before with other fields; records of one list must have the same fields", var.value),
             ),
-            Some(Shape::Value | Shape::Record(_)) => {
+            Some(Shape::Value | Shape::Record(_) | Shape::Json) => {
                 self.err(var.pos.or(pos), format!("`{}` is already a variable that is not a list", var.value))
             }
             _ => {
@@ -586,6 +606,14 @@ impl Checker<'_> {
             self.err(
                 pos,
                 format!("field `{name}`: attr and link apply to elements, not to const or value"),
+            );
+        }
+        if let Some(path) = &f.path {
+            self.err(
+                path.pos.or(pos),
+                format!(
+                    "field `{name}` uses `path`, which reads JSON: it needs `from` in its extract"
+                ),
             );
         }
         let css = f.css.as_ref().map(|css| self.selector(css, pos));
@@ -726,6 +754,17 @@ fn summary(step: &Step) -> String {
     }
     if let Some(it) = &step.interactive {
         return format!("interactive until {}", it.until.value);
+    }
+    if let Some(c) = &step.capture {
+        return format!("capture {} from {}", c.var.value, q(&c.url));
+    }
+    if let Some(f) = &step.fetch {
+        return format!(
+            "fetch {} from {} {}",
+            f.var.value,
+            f.method.as_str(),
+            q(f.url.split('?').next().unwrap_or_default())
+        );
     }
     if let Some(fe) = &step.for_each {
         return format!("for_each {} in {}", fe.var.value, fe.list.value);

@@ -10,6 +10,7 @@
 
 mod compiled;
 mod document_keys;
+mod json;
 mod login;
 mod page;
 mod session_check;
@@ -18,6 +19,7 @@ mod step;
 pub use super::model::{CodeKind, FieldDef, FieldKind};
 pub use compiled::Plan;
 pub use document_keys::DOCUMENT_KEYS;
+pub use json::*;
 pub use login::{InteractiveLogin, Login};
 pub use page::{FramePath, Page, PageId, PageMatch, Pattern, Selector};
 pub use session_check::SessionCheck;

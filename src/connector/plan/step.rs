@@ -64,6 +64,10 @@ pub enum Action {
     Download(Download),
     Eval(Eval),
     Interactive(Interactive),
+    /// The JSON steps (see `json.rs`).
+    Capture(super::json::Capture),
+    Fetch(super::json::Fetch),
+    ExtractJson(super::json::ExtractJson),
 }
 
 #[derive(Debug, Clone)]
