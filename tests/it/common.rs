@@ -123,7 +123,7 @@ impl Run {
 /// Runs one collect against the demo site, answering code requests as `codes` says, and
 /// checks afterwards that the browser left no process and no profile directory.
 pub async fn collect(
-    site: &DemoSite,
+    site: &impl Fixture,
     connector: &Plan,
     login: &str,
     password: &str,
@@ -134,7 +134,7 @@ pub async fn collect(
 
 /// [`collect`], with the options changed by `tune` first.
 pub async fn collect_tuned(
-    site: &DemoSite,
+    site: &impl Fixture,
     connector: &Plan,
     login: &str,
     password: &str,
@@ -142,6 +142,42 @@ pub async fn collect_tuned(
     tune: impl FnOnce(&mut CollectOptions),
 ) -> Run {
     collect_with(site, connector, login, password, codes, tune, None).await
+}
+
+/// A fixture site a collect runs against.
+pub trait Fixture: Sync {
+    fn base_url(&self) -> String;
+    /// Hosts the run allows besides the connector's `domains` (`gleaner run --domain`).
+    fn extra_domains(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// The code the site issued for `user`, waited for.
+    fn code_for<'a>(&'a self, user: &'a str) -> futures::future::BoxFuture<'a, Option<String>>;
+}
+
+impl Fixture for DemoSite {
+    fn base_url(&self) -> String {
+        DemoSite::base_url(self)
+    }
+
+    fn code_for<'a>(&'a self, user: &'a str) -> futures::future::BoxFuture<'a, Option<String>> {
+        Box::pin(async move { self.wait_code(user, Duration::from_secs(10)).await.ok() })
+    }
+}
+
+impl Fixture for demo_sites::DemoTelecom {
+    fn base_url(&self) -> String {
+        demo_sites::DemoTelecom::base_url(self)
+    }
+
+    fn extra_domains(&self) -> Vec<String> {
+        vec![self.idp_domain()]
+    }
+
+    /// Its code is fixed (424242 unless its options say otherwise): use `Codes::Fixed`.
+    fn code_for<'a>(&'a self, _user: &'a str) -> futures::future::BoxFuture<'a, Option<String>> {
+        Box::pin(async { None })
+    }
 }
 
 /// What a chaos test kills, and when: as the first step whose summary starts with `step`
@@ -160,7 +196,7 @@ pub enum Victim {
 
 /// [`collect_tuned`], killing part of the browser at a given step.
 pub async fn collect_with(
-    site: &DemoSite,
+    site: &impl Fixture,
     connector: &Plan,
     login: &str,
     password: &str,
@@ -181,7 +217,8 @@ pub async fn collect_with(
     let mut fields = IndexMap::new();
     fields.insert("login".to_string(), login.to_string());
     fields.insert("password".to_string(), password.to_string());
-    let inputs = Inputs::new(fields, site.base_url().parse().unwrap());
+    let mut inputs = Inputs::new(fields, site.base_url().parse().unwrap());
+    inputs.extra_domains = site.extra_domains();
     let (events_tx, mut events_rx) = mpsc::unbounded_channel();
     let (codes_tx, codes_rx) = mpsc::channel(4);
     let background = matches!(codes, Codes::Nobody);
@@ -215,7 +252,7 @@ pub async fn collect_with(
             if let Event::CodeRequested { .. } = &ev {
                 let code = match &codes {
                     Codes::FromSite(user) => site
-                        .wait_code(user, Duration::from_secs(10))
+                        .code_for(user)
                         .await
                         .expect("the site issued a code"),
                     Codes::Fixed(c) => c.clone(),
