@@ -17,6 +17,8 @@ mod guard;
 mod input;
 pub mod memory;
 pub mod process;
+mod browser_download;
+mod popups;
 mod profile;
 mod screen;
 mod state;
@@ -40,6 +42,8 @@ pub use download::{DownloadError, DownloadLimits, Downloaded, MAX_REDIRECTS};
 pub use egress::EgressHandle;
 pub use error::{BrowserError, NavigationError, NetError, NetErrorClass, without_query};
 pub use guard::{BadDomain, BlockKind, BlockedRequests, HostAllowList, check_domain};
+pub use popups::{DEFAULT_MAX_POPUPS, DEFAULT_POPUP_TIMEOUT, Popup, Popups};
+pub use browser_download::{BrowserDownload, BrowserDownloadError, sanitized_filename};
 pub use profile::PROFILE_PREFIX;
 pub use screen::{Frame, Screen, Screencast};
 pub use state::{BrowserState, KeptCookie};
@@ -111,6 +115,8 @@ pub struct LaunchOptions {
     /// The memory of the whole browser (every process of it), in bytes: past it the tab
     /// ends as [`Crash::OutOfMemory`]. `None`: no cap. See [`memory`].
     pub browser_memory: Option<u64>,
+    /// Tabs opened by the page kept open at once; each one beyond is closed at birth.
+    pub max_popups: usize,
 }
 
 impl Default for LaunchOptions {
@@ -126,6 +132,7 @@ impl Default for LaunchOptions {
             browser_user: BrowserUser::default(),
             renderer_memory: Some(flags::DEFAULT_RENDERER_MEMORY),
             browser_memory: Some(memory::DEFAULT_BROWSER_MEMORY),
+            max_popups: popups::DEFAULT_MAX_POPUPS,
         }
     }
 }
@@ -399,7 +406,7 @@ impl Browser {
     ) -> Result<Tab, BrowserError> {
         let browser = self.inner.as_ref().ok_or(BrowserError::Crashed)?;
         let mut params = CreateTargetParams::builder().url("about:blank");
-        if let Some(id) = context {
+        if let Some(id) = context.clone() {
             params = params.browser_context_id(id);
         }
         let params = params.build().map_err(BrowserError::Cdp)?;
@@ -413,14 +420,37 @@ impl Browser {
             .map(egress::Egress::handle)
             .ok_or(BrowserError::Crashed)?;
         let crashes = self.crashes.clone().ok_or(BrowserError::Crashed)?;
-        Tab::new(
+        let target = page.target_id().clone();
+        let kit = popups::TabKit {
+            browser: browser.handle(),
+            alive: self.alive.clone(),
+            crashes: crashes.clone(),
+            viewport: self.options.viewport,
+            egress: egress.clone(),
+            download_dir: self.download_dir(),
+            context,
+        };
+        let tab = Tab::new(
             page,
             self.alive.clone(),
             crashes,
             self.options.viewport,
             egress,
         )
-        .await
+        .await?;
+        let popups =
+            popups::Popups::watch(std::sync::Arc::new(kit), target, self.options.max_popups)
+                .await?;
+        tab.set_popups(std::sync::Arc::new(popups));
+        Ok(tab)
+    }
+
+    /// Where the browser writes its downloads: inside the profile (0700, removed with it).
+    fn download_dir(&self) -> PathBuf {
+        match &self.profile {
+            Some(p) => p.download_dir(),
+            None => self.profile_path.join("downloads"),
+        }
     }
 
     /// Closes the browser: a polite `Browser.close`, then a kill if it does not exit in

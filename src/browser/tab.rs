@@ -181,6 +181,8 @@ pub struct Tab {
     dialogs: Arc<Dialogs>,
     /// Answers the page's dialogs.
     dialog_handler: tokio::task::JoinHandle<()>,
+    /// The tabs the page opens (see popups.rs); set once by whoever made the tab.
+    popups: std::sync::OnceLock<Arc<super::popups::Popups>>,
 }
 
 impl Drop for Tab {
@@ -279,7 +281,17 @@ impl Tab {
             http: Mutex::new(None),
             dialogs,
             dialog_handler,
+            popups: std::sync::OnceLock::new(),
         })
+    }
+
+    pub(super) fn set_popups(&self, popups: Arc<super::popups::Popups>) {
+        let _ = self.popups.set(popups);
+    }
+
+    /// The tabs the page opened, when the tab was made by a [`super::Browser`].
+    pub fn popups(&self) -> Option<&Arc<super::popups::Popups>> {
+        self.popups.get()
     }
 
     /// How the page's `alert`, `confirm` and `prompt` are answered from now on (dismissed

@@ -7,6 +7,7 @@
 
 mod actions;
 mod browser_state;
+mod clicked_download;
 mod collecting;
 mod deadline;
 pub mod document;
@@ -18,6 +19,7 @@ mod options;
 mod outcome;
 pub mod pages;
 mod person;
+mod popup;
 mod runner;
 
 use crate::browser::{Crash, Tab};

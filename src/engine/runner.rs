@@ -196,7 +196,7 @@ impl<'a> Runner<'a> {
         let _ = self.links.events.send(event);
     }
 
-    fn run_block<'s>(&'s mut self, steps: &'s [Step]) -> BoxFuture<'s, Result<(), CollectError>> {
+    pub(super) fn run_block<'s>(&'s mut self, steps: &'s [Step]) -> BoxFuture<'s, Result<(), CollectError>> {
         Box::pin(async move {
             for step in steps {
                 self.current = Some(step.at.clone());
@@ -210,6 +210,7 @@ impl<'a> Runner<'a> {
                 }
                 match &step.kind {
                     StepKind::Block(body) => self.run_block(body).await?,
+                    StepKind::Popup(popup) => self.follow_popup(popup).await?,
                     StepKind::ForEach { list, var, body } => {
                         let items = match self.vars.get(list) {
                             Some(Value::Array(items)) => items.clone(),

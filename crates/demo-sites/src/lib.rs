@@ -26,6 +26,7 @@ pub mod greedy;
 pub mod hostile;
 mod human;
 mod login;
+pub mod popup_pages;
 mod render;
 mod routes;
 mod site_login;
