@@ -22,7 +22,7 @@ use std::time::Duration;
 use chromiumoxide::browser::BrowserHandle;
 use chromiumoxide::cdp::browser_protocol::browser::BrowserContextId;
 use chromiumoxide::cdp::browser_protocol::target::{
-    CloseTargetParams, EventAttachedToTarget, EventTargetCreated, EventTargetDestroyed, TargetId,
+    ActivateTargetParams, CloseTargetParams, EventAttachedToTarget, EventTargetCreated, EventTargetDestroyed, TargetId,
 };
 use futures::StreamExt;
 use tokio::sync::watch;
@@ -72,6 +72,8 @@ struct Family {
     next_seq: u64,
     /// Closed at birth, over the cap.
     closed: u64,
+    /// The tab gleaner drives now: kept in front when the page opens another.
+    driven: Option<TargetId>,
 }
 
 /// The tabs a tab's page opened, watched for as long as the tab lives.
@@ -114,7 +116,8 @@ impl Popups {
             .await
             .map_err(err)?;
         let family = Arc::new(Mutex::new(Family {
-            openers: vec![opener],
+            openers: vec![opener.clone()],
+            driven: Some(opener),
             ..Family::default()
         }));
         let (tx, kept) = watch::channel(Vec::new());
@@ -151,6 +154,13 @@ impl Popups {
                                 false
                             }
                         };
+                        // A new tab comes to the front, and the one left behind is a
+                        // background tab: Chromium then answers its input late (about 5 s
+                        // a click). The tab gleaner drives stays in front.
+                        let driven = fam.lock().unwrap_or_else(|e| e.into_inner()).driven.clone();
+                        if let Some(driven) = driven {
+                            let _ = browser.execute(ActivateTargetParams::new(driven)).await;
+                        }
                         if close {
                             tracing::info!(
                                 "the page opened more than {cap} tabs: closed the new one ({url})"
@@ -245,6 +255,21 @@ impl Popups {
         .await?;
         tab.set_popups(self.clone());
         Ok(tab)
+    }
+
+    /// The tab gleaner drives from now on: brought to the front, and kept there when the
+    /// page opens another.
+    pub async fn drive(&self, target: TargetId) -> Result<(), BrowserError> {
+        self.family
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .driven = Some(target.clone());
+        self.kit
+            .browser
+            .execute(ActivateTargetParams::new(target))
+            .await
+            .map(drop)
+            .map_err(|e| cdp_error(e, &self.kit.alive))
     }
 
     /// Closes a popup (when a step is done with it).

@@ -135,6 +135,10 @@ impl Runner<'_> {
         if let Err(e) = popups.close(&opened).await {
             tracing::debug!("cannot close the document's tab: {e}");
         }
+        popups
+            .drive(self.tab.page().target_id().clone())
+            .await
+            .map_err(|e| self.browser_failure(e))?;
         let Some(url) = url.and_then(|u| Url::parse(&u).ok()) else {
             let msg = format!(
                 "the tab {click:?} opened showed no document within {}",

@@ -28,9 +28,16 @@ impl Runner<'_> {
             .open(&opened)
             .await
             .map_err(|e| self.browser_failure(e))?;
-        let result = self.in_tab(&tab, &p.body, timeout).await;
+        let here = self.tab.page().target_id().clone();
+        let result = match popups.drive(opened.target.clone()).await {
+            Ok(()) => self.in_tab(&tab, &p.body, timeout).await,
+            Err(e) => Err(self.browser_failure(e)),
+        };
         if let Err(e) = popups.close(&opened).await {
             tracing::debug!("cannot close the followed tab: {e}");
+        }
+        if let Err(e) = popups.drive(here).await {
+            return result.and(Err(self.browser_failure(e)));
         }
         result
     }

@@ -73,7 +73,11 @@ async fn a_popup_outside_the_domains_reaches_nothing() {
     for listed in [false, true] {
         let sentinel = Sentinel::start("127.0.0.2").await.expect("sentinel");
         let to = format!("http://{}/", sentinel.addr());
-        let top = if listed { "domains: ['127.0.0.2']" } else { "" };
+        let top = if listed {
+            format!("domains: ['{}']", sentinel.addr())
+        } else {
+            String::new()
+        };
         let steps = format!(
             "  - goto: '/popups/opener?to={to}'
   - popup:
@@ -84,8 +88,9 @@ async fn a_popup_outside_the_domains_reaches_nothing() {
   - wait: {{ selector: '#here', timeout: 5s }}
 "
         );
-        let plan = connector(top, &steps);
-        let _run = common::collect(&site, &plan, "alice", "demo", Codes::Nobody).await;
+        let plan = connector(&top, &steps);
+        let run = common::collect(&site, &plan, "alice", "demo", Codes::Nobody).await;
+        eprintln!("listed {listed}: {:?}", run.result.as_ref().map(|_| ()));
         if listed {
             assert!(
                 sentinel.wait_for_contact(Duration::from_secs(5)).await,
@@ -144,10 +149,12 @@ async fn a_popup_flood_is_capped() {
         )
         .await
         .expect("flood page");
+        let before = page_targets(&tab).await;
         let started = std::time::Instant::now();
         for _ in 0..10 {
             click(&tab, "#flood").await;
         }
+        eprintln!("10 clicks in {:?}", started.elapsed());
         let popups = tab.popups().expect("popups").clone();
         // Every popup was either kept or closed: wait on the count, with a deadline.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
@@ -163,7 +170,12 @@ async fn a_popup_flood_is_capped() {
         }
         let kept = popups.live().len();
         let closed = popups.closed_over_cap();
-        let tabs = page_targets(&tab).await;
+        // A tab closed over the cap goes a moment after `Target.closeTarget` answers.
+        let mut tabs = page_targets(&tab).await;
+        while cap == 5 && tabs > before + 5 && tokio::time::Instant::now() < deadline {
+            let _ = tab.probe(&[], None, Duration::from_millis(200), None).await;
+            tabs = page_targets(&tab).await;
+        }
         eprintln!(
             "cap {cap}: 10 clicks × 100 window.open → {kept} kept, {closed} closed, {tabs} page targets, {:?}",
             started.elapsed()
@@ -171,9 +183,9 @@ async fn a_popup_flood_is_capped() {
         assert_eq!(kept, expected_kept);
         if cap == 5 {
             assert_eq!(closed, 5);
-            assert!(tabs <= 6, "{tabs} tabs");
+            assert!(tabs <= before + 5, "{tabs} tabs, {before} before");
         } else {
-            assert!(tabs >= 11, "control: {tabs} tabs");
+            assert!(tabs >= before + 10, "control: {tabs} tabs, {before} before");
         }
         // The page still answers.
         assert_eq!(tab.eval("1 + 1").await.unwrap(), serde_json::json!(2));

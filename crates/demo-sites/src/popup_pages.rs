@@ -49,21 +49,25 @@ struct To {
 
 async fn opener(Query(q): Query<To>) -> Response {
     let to = q.to.unwrap_or_else(|| "/popups/child".into());
-    let to = serde_json_string(&to);
+    let to = attribute(&to);
     page(
         "Comptes",
         &format!(
             r#"<a id="link" href="/popups/child" target="_blank">Relevé</a>
 <button id="win" onclick="window.open('/popups/child')">Relevé (fenêtre)</button>
 <button id="nothing">Rien</button>
-<button id="away" onclick="window.open({to})">Ailleurs</button>
+<button id="away" data-to="{to}" onclick="window.open(this.dataset.to)">Ailleurs</button>
 <p id="here">Comptes</p>"#
         ),
     )
 }
 
-fn serde_json_string(s: &str) -> String {
-    serde_json::Value::String(s.to_string()).to_string().replace('<', "\\u003c")
+/// `s` safe inside a double-quoted attribute.
+fn attribute(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 const CHILD: &str = r#"<h1 id="child">Relevé de novembre</h1>
