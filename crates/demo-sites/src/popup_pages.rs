@@ -94,14 +94,20 @@ async fn bills(Query(p): Query<PageNo>) -> Response {
 const BILLS: &str = r#"<table>
 <tr class="bill"><td class="id">F-1</td><td><form method="post" action="/popups/file/post"><input type="hidden" name="id" value="F-1"><button class="dl">PDF</button></form></td></tr>
 <tr class="bill"><td class="id">F-2</td><td><a class="dl" href="/popups/file/link.pdf" download="facture.pdf">PDF</a></td></tr>
-<tr class="bill"><td class="id">F-3</td><td><button class="dl" onclick="
-  const blob = new Blob(['%PDF-1.4 blob F-3'], {type: 'application/pdf'});
-  const a = document.createElement('a');
-  a.href = URL.createObjectURL(blob); a.download = 'blob-F-3.pdf';
-  document.body.appendChild(a); a.click();">PDF</button></td></tr>
+<tr class="bill"><td class="id">F-3</td><td><button class="dl" id="blob">PDF</button></td></tr>
 </table>
 <table><tr class="shown"><td class="id">F-5</td><td><a class="open" href="/popups/file/shown.pdf" target="_blank">Voir</a></td></tr></table>
-<a class="next" href="/popups/bills?page=2">Suivante</a>"#;
+<a class="next" href="/popups/bills?page=2">Suivante</a>
+<script>
+document.getElementById('blob').addEventListener('click', () => {
+  const blob = new Blob(['%PDF-1.4 blob F-3'], {type: 'application/pdf'});
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = 'blob-F-3.pdf';
+  document.body.appendChild(a);
+  a.click();
+});
+</script>"#;
 
 const BIG: &str = r#"<table><tr class="bill"><td class="id">G-1</td><td><form method="post" action="/popups/file/big"><button class="dl">PDF</button></form></td></tr></table>"#;
 
