@@ -79,13 +79,9 @@ impl Tab {
         let err = |e| cdp_error(e, &kit.alive);
         let will_begin = kit.browser.event_listener().await.map_err(err)?;
         let progress = kit.browser.event_listener().await.map_err(err)?;
-        set_behavior(
-            &kit.browser,
-            kit.context.clone(),
-            Some(&kit.download_dir),
-        )
-        .await
-        .map_err(err)?;
+        set_behavior(&kit.browser, kit.context.clone(), Some(&kit.download_dir))
+            .await
+            .map_err(err)?;
         Ok(BrowserDownload {
             popups,
             will_begin,
@@ -331,11 +327,7 @@ fn sniffed_type(head: &[u8], filename: Option<&str>) -> Option<String> {
 /// `..`). It is metadata only: gleaner never makes a path from it.
 pub fn sanitized_filename(suggested: &str) -> Option<String> {
     let last = suggested.rsplit(['/', '\\']).next().unwrap_or_default();
-    let clean: String = last
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(255)
-        .collect();
+    let clean: String = last.chars().filter(|c| !c.is_control()).take(255).collect();
     let clean = clean.trim();
     match clean {
         "" | "." | ".." => None,
@@ -357,10 +349,7 @@ mod tests {
             sanitized_filename("..\\..\\evil.pdf").as_deref(),
             Some("evil.pdf")
         );
-        assert_eq!(
-            sanitized_filename("/etc/passwd").as_deref(),
-            Some("passwd")
-        );
+        assert_eq!(sanitized_filename("/etc/passwd").as_deref(), Some("passwd"));
         assert_eq!(
             sanitized_filename("fac\u{0}ture\n.pdf").as_deref(),
             Some("facture.pdf")

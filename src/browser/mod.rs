@@ -5,6 +5,7 @@
 //! A later pool mode (warm browsers, one `BrowserContext` per collect) opens its tabs in
 //! their own context with [`Browser::new_isolated_tab`] and hands out the same `Tab`.
 
+mod browser_download;
 mod cdp;
 mod crash;
 mod dialogs;
@@ -16,9 +17,8 @@ mod flags;
 mod guard;
 mod input;
 pub mod memory;
-pub mod process;
-mod browser_download;
 mod popups;
+pub mod process;
 mod profile;
 mod screen;
 mod state;
@@ -36,6 +36,7 @@ use futures::StreamExt;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use browser_download::{BrowserDownload, BrowserDownloadError, sanitized_filename};
 pub use crash::Crash;
 pub use dialogs::DialogAnswer;
 pub use download::{DownloadError, DownloadLimits, Downloaded, MAX_REDIRECTS};
@@ -43,7 +44,6 @@ pub use egress::EgressHandle;
 pub use error::{BrowserError, NavigationError, NetError, NetErrorClass, without_query};
 pub use guard::{BadDomain, BlockKind, BlockedRequests, HostAllowList, check_domain};
 pub use popups::{DEFAULT_MAX_POPUPS, DEFAULT_POPUP_TIMEOUT, Popup, Popups};
-pub use browser_download::{BrowserDownload, BrowserDownloadError, sanitized_filename};
 pub use profile::PROFILE_PREFIX;
 pub use screen::{Frame, Screen, Screencast};
 pub use state::{BrowserState, KeptCookie};

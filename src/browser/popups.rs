@@ -22,7 +22,8 @@ use std::time::Duration;
 use chromiumoxide::browser::BrowserHandle;
 use chromiumoxide::cdp::browser_protocol::browser::BrowserContextId;
 use chromiumoxide::cdp::browser_protocol::target::{
-    ActivateTargetParams, CloseTargetParams, EventAttachedToTarget, EventTargetCreated, EventTargetDestroyed, TargetId,
+    ActivateTargetParams, CloseTargetParams, EventAttachedToTarget, EventTargetCreated,
+    EventTargetDestroyed, TargetId,
 };
 use futures::StreamExt;
 use tokio::sync::watch;
@@ -260,10 +261,7 @@ impl Popups {
     /// The tab gleaner drives from now on: brought to the front, and kept there when the
     /// page opens another.
     pub async fn drive(&self, target: TargetId) -> Result<(), BrowserError> {
-        self.family
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .driven = Some(target.clone());
+        self.family.lock().unwrap_or_else(|e| e.into_inner()).driven = Some(target.clone());
         self.kit
             .browser
             .execute(ActivateTargetParams::new(target))

@@ -192,7 +192,7 @@ impl Runner<'_> {
     }
 
     pub(super) async fn download(&mut self, dl: &Download) -> Result<(), CollectError> {
-        if let Some(Paginate::LoadMore(turn)) = &dl.paginate {
+        if let Some(Paginate::LoadMore(turn)) = dl.paginate.as_deref() {
             let button = self.render(&turn.selector)?;
             let rows = self.render(&dl.rows)?;
             self.load_all(&button, Some(&rows), turn).await?;
@@ -206,7 +206,7 @@ impl Runner<'_> {
                 return Err(self.matched_nothing(Some(&selector), "document rows").await);
             }
             self.download_rows(dl, rows).await?;
-            match &dl.paginate {
+            match dl.paginate.as_deref() {
                 Some(Paginate::Next(turn)) if pages_read < turn.max_pages => {
                     let next = self.render(&turn.selector)?;
                     if !self.next_page(&next, turn).await? {

@@ -108,7 +108,11 @@ impl Runner<'_> {
         result
     }
 
-    async fn run_in_new_tab(&mut self, body: &[Step], timeout: Duration) -> Result<(), CollectError> {
+    async fn run_in_new_tab(
+        &mut self,
+        body: &[Step],
+        timeout: Duration,
+    ) -> Result<(), CollectError> {
         self.tab
             .allow_only(self.allow.clone())
             .await
@@ -120,7 +124,10 @@ impl Runner<'_> {
 
     /// Waits until the tab shows a parsed document of its own (not the `about:blank` a
     /// new tab starts on).
-    pub(super) async fn wait_for_document(&self, timeout: Duration) -> Result<String, CollectError> {
+    pub(super) async fn wait_for_document(
+        &self,
+        timeout: Duration,
+    ) -> Result<String, CollectError> {
         let (probe, ok) = self
             .wait_until(&[], timeout, None, |p| {
                 !p.url.starts_with("about:") && p.ready.is_parsed()

@@ -196,7 +196,10 @@ impl<'a> Runner<'a> {
         let _ = self.links.events.send(event);
     }
 
-    pub(super) fn run_block<'s>(&'s mut self, steps: &'s [Step]) -> BoxFuture<'s, Result<(), CollectError>> {
+    pub(super) fn run_block<'s>(
+        &'s mut self,
+        steps: &'s [Step],
+    ) -> BoxFuture<'s, Result<(), CollectError>> {
         Box::pin(async move {
             for step in steps {
                 self.current = Some(step.at.clone());

@@ -53,7 +53,10 @@ async fn a_click_takes_the_file_the_browser_downloads() {
     ] {
         let d = by_id(id);
         assert_eq!(std::fs::read_to_string(&d.file).unwrap(), body, "{id}");
-        assert_eq!(d.sha256, gleaner::engine::document::sha256_hex(body.as_bytes()));
+        assert_eq!(
+            d.sha256,
+            gleaner::engine::document::sha256_hex(body.as_bytes())
+        );
         assert_eq!(d.bytes, body.len() as u64);
         assert_eq!(d.content_type.as_deref(), Some("application/pdf"), "{id}");
         assert!(d.file.starts_with(run.out_dir.path()), "{id}: {:?}", d.file);
@@ -61,14 +64,21 @@ async fn a_click_takes_the_file_the_browser_downloads() {
     // The POST's `Content-Disposition` said `../../evil.pdf`: shown as a plain name, and
     // nothing was written anywhere but the output directory's content-named files.
     // (Chromium already makes it `_.._evil.pdf`; gleaner keeps the last path component.)
-    let evil = by_id("F-1").metadata["filename"].as_str().unwrap().to_string();
+    let evil = by_id("F-1").metadata["filename"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(
         evil.ends_with("evil.pdf") && !evil.contains('/') && !evil.contains('\\'),
         "{evil}"
     );
     assert_eq!(by_id("F-2").metadata["filename"], "facture-lien.pdf");
     assert_eq!(by_id("F-3").metadata["filename"], "blob-F-3.pdf");
-    assert!(by_id("F-3").url.starts_with("blob:"), "{}", by_id("F-3").url);
+    assert!(
+        by_id("F-3").url.starts_with("blob:"),
+        "{}",
+        by_id("F-3").url
+    );
     let mut written: Vec<_> = files_under(run.out_dir.path());
     written.sort();
     assert_eq!(written.len(), 3, "{written:?}");
@@ -100,7 +110,10 @@ async fn a_click_download_and_a_url_download_of_the_same_file() {
         let started = std::time::Instant::now();
         let run = common::collect(&site, &plan, "alice", "demo", Codes::Nobody).await;
         let d = &run.outcome().documents[0];
-        eprintln!("{what}: the document in {:?} (whole collect)", started.elapsed());
+        eprintln!(
+            "{what}: the document in {:?} (whole collect)",
+            started.elapsed()
+        );
         shas.push(d.sha256.clone());
     }
     assert_eq!(shas[0], shas[1]);

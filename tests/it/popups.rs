@@ -192,3 +192,27 @@ async fn a_popup_flood_is_capped() {
         browser.close().await;
     }
 }
+
+/// `check` says what is wrong with a `popup` step or a `download` by click.
+#[test]
+fn check_rejects_misused_popups_and_clicks() {
+    let parse = |steps: &str| {
+        let yaml = format!(
+            "id: x\nname: x\nbase_url: https://bank.example/\nfields:\n  login: {{ label: Login }}\nsteps:\n{steps}"
+        );
+        match gleaner::connector::parse(&yaml, "x.yaml") {
+            Ok(_) => String::new(),
+            Err(e) => format!("{e:?}"),
+        }
+    };
+    let e = parse("  - popup: { click: '#a', steps: [] }\n");
+    assert!(e.contains("`popup` needs `steps`"), "{e}");
+    let e = parse("  - download: { as: d, links: a.pdf, click: .dl }\n");
+    assert!(e.contains("`click` goes with `rows`"), "{e}");
+    let e = parse("  - download: { as: d, rows: tr, popup: true }\n");
+    assert!(e.contains("`popup: true` goes with `click`"), "{e}");
+    let ok = parse(
+        "  - popup: { click: '#a', timeout: 3s, steps: [ { extract: { as: l, rows: tr, fields: { a: { css: td } } } } ] }\n  - download: { as: d, rows: tr, click: .dl, popup: true, paginate: { next: a.next } }\n",
+    );
+    assert_eq!(ok, "");
+}

@@ -26,9 +26,18 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/popups/flood", get(|| async { page("Fenêtres", FLOOD) }))
         .route("/popups/bills", get(bills))
         .route("/popups/big", get(|| async { page("Gros", BIG) }))
-        .route("/popups/file/post", post(|| async { pdf("../../evil.pdf", "post") }))
-        .route("/popups/file/link.pdf", get(|| async { pdf("facture-lien.pdf", "link") }))
-        .route("/popups/file/page2.pdf", get(|| async { pdf("page2.pdf", "page2") }))
+        .route(
+            "/popups/file/post",
+            post(|| async { pdf("../../evil.pdf", "post") }),
+        )
+        .route(
+            "/popups/file/link.pdf",
+            get(|| async { pdf("facture-lien.pdf", "link") }),
+        )
+        .route(
+            "/popups/file/page2.pdf",
+            get(|| async { pdf("page2.pdf", "page2") }),
+        )
         .route("/popups/file/shown.pdf", get(shown_pdf))
         .route("/popups/file/big", post(big))
 }
@@ -115,7 +124,10 @@ const BIG: &str = r#"<table><tr class="bill"><td class="id">G-1</td><td><form me
 fn pdf(name: &str, what: &str) -> Response {
     let mut resp = format!("%PDF-1.4 {what}\n%%EOF\n").into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/pdf"),
+    );
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
@@ -125,8 +137,10 @@ fn pdf(name: &str, what: &str) -> Response {
 /// A PDF shown inline (opened in a new tab).
 async fn shown_pdf() -> Response {
     let mut resp = "%PDF-1.4 shown\n%%EOF\n".into_response();
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/pdf"),
+    );
     resp
 }
 
@@ -136,7 +150,10 @@ async fn big() -> Response {
     let body = axum::body::Body::from_stream(futures::stream::iter(chunks));
     let mut resp = body.into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/pdf"),
+    );
     h.insert(
         header::CONTENT_DISPOSITION,
         HeaderValue::from_static("attachment; filename=\"big.pdf\""),

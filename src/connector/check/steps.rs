@@ -477,7 +477,10 @@ impl Checker<'_> {
         } else if dl.popup {
             self.err(p, "`popup: true` goes with `click`");
         }
-        let click = dl.click.as_ref().map(|s| self.selector_template(s, s.pos.or(p)));
+        let click = dl
+            .click
+            .as_ref()
+            .map(|s| self.selector_template(s, s.pos.or(p)));
         let paginate = dl.paginate.as_ref().map(|pg| self.paginate(pg, p));
         let links = dl.links.as_ref().map(|s| self.selector_template(s, p));
         let rows = dl.rows.as_ref().map(|s| self.selector_template(s, p));
@@ -528,7 +531,7 @@ impl Checker<'_> {
             allow_empty: dl.allow_empty,
             click: click.part()?,
             popup: dl.popup,
-            paginate: paginate.part()?,
+            paginate: paginate.part()?.map(Box::new),
         })
     }
 

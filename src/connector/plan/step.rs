@@ -191,7 +191,8 @@ pub struct Download {
     pub click: Option<Template>,
     /// With `click`: the document opens in a new tab; its URL is downloaded.
     pub popup: bool,
-    pub paginate: Option<Paginate>,
+    /// Boxed: a step's action stays small.
+    pub paginate: Option<Box<Paginate>>,
 }
 
 #[derive(Debug, Clone)]
