@@ -57,9 +57,33 @@ pub struct Downloaded {
     /// The URL of the last hop, which answered the body.
     pub final_url: Url,
     pub status: u16,
+    /// The name the site suggested, sanitised (see `sanitized_filename`): metadata only,
+    /// never a path. Only for the browser's own downloads.
+    pub filename: Option<String>,
 }
 
 impl Downloaded {
+    /// A file the browser downloaded, already copied into a temporary file of the
+    /// destination directory.
+    pub(super) fn from_browser(
+        file: tempfile::TempPath,
+        bytes: u64,
+        sha256: String,
+        content_type: Option<String>,
+        final_url: Url,
+        filename: Option<String>,
+    ) -> Downloaded {
+        Downloaded {
+            file,
+            bytes,
+            sha256,
+            content_type,
+            final_url,
+            status: 200,
+            filename,
+        }
+    }
+
     /// Where the temporary file is (inside the destination directory).
     pub fn path(&self) -> &Path {
         &self.file
@@ -417,6 +441,7 @@ async fn save(
         content_type,
         final_url,
         status,
+        filename: None,
     })
 }
 

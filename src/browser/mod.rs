@@ -5,6 +5,7 @@
 //! A later pool mode (warm browsers, one `BrowserContext` per collect) opens its tabs in
 //! their own context with [`Browser::new_isolated_tab`] and hands out the same `Tab`.
 
+mod browser_download;
 mod cdp;
 mod crash;
 mod dialogs;
@@ -16,6 +17,7 @@ mod flags;
 mod guard;
 mod input;
 pub mod memory;
+mod popups;
 pub mod process;
 mod profile;
 mod responses;
@@ -35,6 +37,7 @@ use futures::StreamExt;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use browser_download::{BrowserDownload, BrowserDownloadError, sanitized_filename};
 pub use crash::Crash;
 pub use dialogs::DialogAnswer;
 pub use download::{DownloadError, DownloadLimits, Downloaded, MAX_REDIRECTS};
@@ -43,6 +46,7 @@ pub use error::{
     BrowserError, FrameError, NavigationError, NetError, NetErrorClass, without_query,
 };
 pub use guard::{BadDomain, BlockKind, BlockedRequests, HostAllowList, check_domain};
+pub use popups::{DEFAULT_MAX_POPUPS, DEFAULT_POPUP_TIMEOUT, Popup, Popups};
 pub use profile::PROFILE_PREFIX;
 pub use responses::{Body, CaptureError, MAX_BODY, MAX_KEPT, MAX_KEPT_BYTES, Response};
 pub use screen::{Frame, Screen, Screencast};
@@ -115,6 +119,8 @@ pub struct LaunchOptions {
     /// The memory of the whole browser (every process of it), in bytes: past it the tab
     /// ends as [`Crash::OutOfMemory`]. `None`: no cap. See [`memory`].
     pub browser_memory: Option<u64>,
+    /// Tabs opened by the page kept open at once; each one beyond is closed at birth.
+    pub max_popups: usize,
 }
 
 impl Default for LaunchOptions {
@@ -130,6 +136,7 @@ impl Default for LaunchOptions {
             browser_user: BrowserUser::default(),
             renderer_memory: Some(flags::DEFAULT_RENDERER_MEMORY),
             browser_memory: Some(memory::DEFAULT_BROWSER_MEMORY),
+            max_popups: popups::DEFAULT_MAX_POPUPS,
         }
     }
 }
@@ -403,7 +410,7 @@ impl Browser {
     ) -> Result<Tab, BrowserError> {
         let browser = self.inner.as_ref().ok_or(BrowserError::Crashed)?;
         let mut params = CreateTargetParams::builder().url("about:blank");
-        if let Some(id) = context {
+        if let Some(id) = context.clone() {
             params = params.browser_context_id(id);
         }
         let params = params.build().map_err(BrowserError::Cdp)?;
@@ -417,14 +424,37 @@ impl Browser {
             .map(egress::Egress::handle)
             .ok_or(BrowserError::Crashed)?;
         let crashes = self.crashes.clone().ok_or(BrowserError::Crashed)?;
-        Tab::new(
+        let target = page.target_id().clone();
+        let kit = popups::TabKit {
+            browser: browser.handle(),
+            alive: self.alive.clone(),
+            crashes: crashes.clone(),
+            viewport: self.options.viewport,
+            egress: egress.clone(),
+            download_dir: self.download_dir(),
+            context,
+        };
+        let tab = Tab::new(
             page,
             self.alive.clone(),
             crashes,
             self.options.viewport,
             egress,
         )
-        .await
+        .await?;
+        let popups =
+            popups::Popups::watch(std::sync::Arc::new(kit), target, self.options.max_popups)
+                .await?;
+        tab.set_popups(std::sync::Arc::new(popups));
+        Ok(tab)
+    }
+
+    /// Where the browser writes its downloads: inside the profile (0700, removed with it).
+    fn download_dir(&self) -> PathBuf {
+        match &self.profile {
+            Some(p) => p.download_dir(),
+            None => self.profile_path.join("downloads"),
+        }
     }
 
     /// Closes the browser: a polite `Browser.close`, then a kill if it does not exit in

@@ -24,6 +24,10 @@ const TMP_DIR: &str = "tmp";
 /// NSS database (`~/.pki`), fontconfig cache and the like go with the profile too.
 const HOME_DIR: &str = "home";
 
+/// The directory inside a profile where the browser writes what it downloads, each file
+/// named by its download's guid (`Browser.setDownloadBehavior`, `allowAndName`).
+const DOWNLOADS_DIR: &str = "downloads";
+
 /// Chromium binds a Unix socket inside its `TMPDIR` (`…/org.chromium.Chromium.XXXXXX/SingletonSocket`,
 /// 46 more bytes) and dies at once when that path passes the 107 bytes a socket path may
 /// have; a `TMPDIR` longer than this goes to a short directory of its own instead.
@@ -62,6 +66,11 @@ impl Profile {
         self.dir.path().join(HOME_DIR)
     }
 
+    /// Where the browser's downloads land.
+    pub fn download_dir(&self) -> PathBuf {
+        self.dir.path().join(DOWNLOADS_DIR)
+    }
+
     /// Removes both directories.
     pub fn close(self) -> std::io::Result<()> {
         let short = self.short_tmp.map(tempfile::TempDir::close).transpose();
@@ -92,6 +101,7 @@ pub fn create(root: &Path, owner: Option<BrowserUser>) -> std::io::Result<Profil
     let mut private = std::fs::DirBuilder::new();
     private.mode(0o700);
     private.create(dir.path().join(HOME_DIR))?;
+    private.create(dir.path().join(DOWNLOADS_DIR))?;
     let inner = dir.path().join(TMP_DIR);
     let short_tmp = if inner.as_os_str().len() <= MAX_TMP_DIR_LEN {
         private.create(&inner)?;
@@ -104,6 +114,7 @@ pub fn create(root: &Path, owner: Option<BrowserUser>) -> std::io::Result<Profil
         for dir in [
             profile.path().to_path_buf(),
             profile.home_dir(),
+            profile.download_dir(),
             profile.tmp_dir(),
         ] {
             std::os::unix::fs::chown(&dir, Some(owner.uid), Some(owner.gid))?;

@@ -236,6 +236,8 @@ pub struct Tab {
     worlds: Worlds,
     /// The JSON the page's own requests received, for `capture`.
     responses: super::responses::Responses,
+    /// The tabs the page opens (see popups.rs); set once by whoever made the tab.
+    popups: std::sync::OnceLock<Arc<super::popups::Popups>>,
 }
 
 impl Drop for Tab {
@@ -346,7 +348,17 @@ impl Tab {
             dialogs,
             dialog_handler,
             responses,
+            popups: std::sync::OnceLock::new(),
         })
+    }
+
+    pub(super) fn set_popups(&self, popups: Arc<super::popups::Popups>) {
+        let _ = self.popups.set(popups);
+    }
+
+    /// The tabs the page opened, when the tab was made by a [`super::Browser`].
+    pub fn popups(&self) -> Option<&Arc<super::popups::Popups>> {
+        self.popups.get()
     }
 
     /// How the page's `alert`, `confirm` and `prompt` are answered from now on (dismissed

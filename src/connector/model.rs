@@ -241,12 +241,15 @@ pub struct Step {
     /// Call a URL with the page's session and keep the JSON it answers.
     #[serde(default)]
     pub fetch: Option<Located<Fetch>>,
+    /// Follow the tab a click opens: run `steps` in it, then close it and go on here.
+    #[serde(default)]
+    pub popup: Option<Located<Popup>>,
 }
 
 impl Step {
     /// Every action of the format by its YAML key, and whether this step holds it. The one
     /// list of actions: name and presence side by side, so the two cannot drift apart.
-    fn action_table(&self) -> [(&'static str, bool); 15] {
+    fn action_table(&self) -> [(&'static str, bool); 16] {
         [
             ("goto", self.goto.is_some()),
             ("fill", self.fill.is_some()),
@@ -263,6 +266,7 @@ impl Step {
             ("interactive", self.interactive.is_some()),
             ("capture", self.capture.is_some()),
             ("fetch", self.fetch.is_some()),
+            ("popup", self.popup.is_some()),
         ]
     }
 
@@ -587,6 +591,31 @@ pub struct Download {
     /// There may really be no document: `links` or `rows` matching nothing is not an error.
     #[serde(default)]
     pub allow_empty: bool,
+    /// Instead of a URL, click this element of each row (`rows`) and take the file the
+    /// browser downloads (a POST form, a link with `download`, a `blob:` URL).
+    #[serde(default)]
+    pub click: Option<Located<String>>,
+    /// With `click`: the click opens the document in a new tab (a PDF shown in a popup);
+    /// its URL is then downloaded with the browser's session, and the tab closed.
+    #[serde(default)]
+    pub popup: bool,
+    /// More rows on the next pages, as for `extract`.
+    #[serde(default)]
+    pub paginate: Option<Located<Paginate>>,
+}
+
+/// A tab the page opens on a click, followed: `steps` run in it, then it is closed and the
+/// steps after go on in the tab that opened it.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Popup {
+    /// The element whose click opens the tab.
+    pub click: Located<String>,
+    /// The steps run in the new tab.
+    pub steps: Vec<Located<Step>>,
+    /// How long the tab may take to open (default 10s).
+    #[serde(default)]
+    pub timeout: Option<Timeout>,
 }
 
 /// `capture: { url: '/api/usage', as: usage, timeout: 10s }`: the JSON of the newest

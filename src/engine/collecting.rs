@@ -197,15 +197,51 @@ impl Runner<'_> {
     }
 
     pub(super) async fn download(&mut self, dl: &Download) -> Result<(), CollectError> {
-        let rows = self.document_rows(dl).await?;
-        if rows.is_empty() && !dl.allow_empty {
-            let selector = self.render(&dl.rows)?;
-            return Err(self.matched_nothing(Some(&selector), "document rows").await);
+        if let Some(Paginate::LoadMore(turn)) = dl.paginate.as_deref() {
+            let button = self.render(&turn.selector)?;
+            let rows = self.render(&dl.rows)?;
+            self.load_all(&button, Some(&rows), turn).await?;
         }
+        let mut pages_read = 0;
+        loop {
+            pages_read += 1;
+            let rows = self.document_rows(dl).await?;
+            if pages_read == 1 && rows.is_empty() && !dl.allow_empty {
+                let selector = self.render(&dl.rows)?;
+                return Err(self.matched_nothing(Some(&selector), "document rows").await);
+            }
+            self.download_rows(dl, rows).await?;
+            match dl.paginate.as_deref() {
+                Some(Paginate::Next(turn)) if pages_read < turn.max_pages => {
+                    let next = self.render(&turn.selector)?;
+                    if !self.next_page(&next, turn).await? {
+                        break;
+                    }
+                }
+                _ => break,
+            }
+        }
+        Ok(())
+    }
+
+    async fn download_rows(
+        &mut self,
+        dl: &Download,
+        rows: Vec<DocumentRow>,
+    ) -> Result<(), CollectError> {
         let list = dl.var.clone();
         self.declare_list(&list);
-        for DocumentRow { link, record } in rows {
-            let mut row = record;
+        for (index, DocumentRow { link, record }) in rows.into_iter().enumerate() {
+            let row = record;
+            if dl.click.is_some() {
+                if self.already_collected(&row) {
+                    self.outcome.skipped_documents += 1;
+                    continue;
+                }
+                let (url, downloaded) = self.download_by_click(dl, index).await?;
+                self.keep_document(&list, row, url, downloaded).await?;
+                continue;
+            }
             let link = match link {
                 Value::String(s) if !s.is_empty() => s,
                 _ => {
@@ -230,11 +266,31 @@ impl Runner<'_> {
                 return Err(self.error(ErrorKind::ConnectorError.into(), msg).await);
             }
             let downloaded = self.download_document(&url).await?;
+            self.keep_document(&list, row, url, downloaded).await?;
+        }
+        Ok(())
+    }
+
+    /// Stores a downloaded document by its content and records it in `list`.
+    async fn keep_document(
+        &mut self,
+        list: &str,
+        mut row: Map<String, Value>,
+        url: Url,
+        downloaded: Downloaded,
+    ) -> Result<(), CollectError> {
+        let list = list.to_string();
+        {
             // Without a site id, the content tells a document already collected (the
             // temporary file goes with `downloaded`).
             if self.known_documents.sha256s.contains(&downloaded.sha256) {
                 self.outcome.skipped_documents += 1;
-                continue;
+                return Ok(());
+            }
+            if let Some(name) = &downloaded.filename {
+                // The site's suggested name: metadata only, sanitised, never a path.
+                row.entry("filename")
+                    .or_insert_with(|| Value::String(name.clone()));
             }
             let ext = document::extension_for(downloaded.content_type.as_deref(), url.as_str());
             let file = document::stored_path(&self.options.out_dir, &downloaded.sha256, ext);
@@ -287,18 +343,23 @@ impl Runner<'_> {
 
     /// Downloads a document into a temporary file of the output directory, within the
     /// navigation timeout and the size cap, each redirect checked against the domains.
-    async fn download_document(&self, url: &Url) -> Result<Downloaded, CollectError> {
+    pub(super) async fn download_document(&self, url: &Url) -> Result<Downloaded, CollectError> {
         let max_bytes = self.options.max_document_size;
         let limits = DownloadLimits {
             max_bytes,
             deadline: tokio::time::Instant::now() + self.options.navigation_timeout,
         };
-        let e = match self.tab.download(url, &limits, &self.options.out_dir).await {
-            Ok(downloaded) => return Ok(downloaded),
-            Err(e) => e,
-        };
+        match self.tab.download(url, &limits, &self.options.out_dir).await {
+            Ok(downloaded) => Ok(downloaded),
+            Err(e) => Err(self.download_failure(url, e)),
+        }
+    }
+
+    /// What a failed download means for the collect: by URL or by the browser, the same
+    /// errors (over the cap, outside the domains, late…).
+    pub(super) fn download_failure(&self, url: &Url, e: DownloadError) -> CollectError {
         let connector_error = |msg: String| self.error_now(ErrorKind::ConnectorError.into(), msg);
-        Err(match e {
+        match e {
             DownloadError::Status { status, .. } => {
                 let kind = if status >= 500 {
                     ErrorKind::VendorDown
@@ -359,7 +420,7 @@ impl Runner<'_> {
             | DownloadError::Write { .. }) => {
                 connector_error(format!("downloading the document {}: {e}", shown(url)))
             }
-        })
+        }
     }
 
     /// A document collected before (by the site's id), or dated before `since`.
@@ -383,7 +444,7 @@ fn iso_day(date: &str) -> Option<chrono::NaiveDate> {
 }
 
 /// A URL for messages: its query (which can hold a signed token) left out.
-fn shown(url: &Url) -> String {
+pub(super) fn shown(url: &Url) -> String {
     let path = &url[..url::Position::AfterPath];
     match url.query() {
         Some(_) => format!("{path}?…"),

@@ -7,6 +7,7 @@
 
 mod actions;
 mod browser_state;
+mod clicked_download;
 mod collecting;
 mod deadline;
 pub mod document;
@@ -21,6 +22,7 @@ mod outcome;
 mod page_wait;
 pub mod pages;
 mod person;
+mod popup;
 mod runner;
 
 use crate::browser::{Crash, Tab};

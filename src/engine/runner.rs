@@ -199,7 +199,10 @@ impl<'a> Runner<'a> {
         let _ = self.links.events.send(event);
     }
 
-    fn run_block<'s>(&'s mut self, steps: &'s [Step]) -> BoxFuture<'s, Result<(), CollectError>> {
+    pub(super) fn run_block<'s>(
+        &'s mut self,
+        steps: &'s [Step],
+    ) -> BoxFuture<'s, Result<(), CollectError>> {
         Box::pin(async move {
             for step in steps {
                 self.current = Some(step.at.clone());
@@ -227,6 +230,7 @@ impl<'a> Runner<'a> {
     async fn run_kind(&mut self, step: &Step) -> Result<(), CollectError> {
         match &step.kind {
             StepKind::Block(body) => self.run_block(body).await,
+            StepKind::Popup(popup) => self.follow_popup(popup).await,
             StepKind::ForEach { list, var, body } => {
                 let items = match self.vars.get(list) {
                     Some(Value::Array(items)) => items.clone(),

@@ -251,10 +251,9 @@ pub async fn collect_with(
             }
             if let Event::CodeRequested { .. } = &ev {
                 let code = match &codes {
-                    Codes::FromSite(user) => site
-                        .code_for(user)
-                        .await
-                        .expect("the site issued a code"),
+                    Codes::FromSite(user) => {
+                        site.code_for(user).await.expect("the site issued a code")
+                    }
                     Codes::Fixed(c) => c.clone(),
                     Codes::Nobody => unreachable!("no code is asked in the background"),
                     Codes::KillRenderer => {

@@ -3,6 +3,7 @@
 
 mod api;
 mod browser;
+mod browser_downloads;
 mod chaos;
 mod check;
 mod collect;
@@ -21,6 +22,7 @@ mod live;
 mod lockdown;
 mod logs;
 mod navigation;
+mod popups;
 mod sandbox;
 mod scenario;
 mod schedules;

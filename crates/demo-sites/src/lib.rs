@@ -32,6 +32,7 @@ pub mod hostile;
 mod human;
 mod json_api;
 mod login;
+pub mod popup_pages;
 mod render;
 mod routes;
 mod site_login;

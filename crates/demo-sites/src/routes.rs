@@ -121,6 +121,7 @@ pub fn router(
         .merge(crate::dialogs::routes())
         .merge(crate::frames::routes())
         .merge(crate::json_api::routes())
+        .merge(crate::popup_pages::routes())
         .fallback(fallback)
         .layer(middleware::from_fn_with_state(hits, count_hits))
         .with_state(state))

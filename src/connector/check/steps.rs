@@ -95,11 +95,16 @@ impl Checker<'_> {
                 .steps(block, scope, section, &number)
                 .map(StepKind::Block),
         });
+        let popup = step
+            .popup
+            .as_ref()
+            .map(|p| self.popup(p, pos, scope, section, &number));
         let mut compiled = self.actions(step, pos, scope);
         // Several actions, or a block with one, were reported above.
-        let kind = match (block, compiled.as_mut_slice()) {
-            (Some(block), []) => block?,
-            (None, [one]) => StepKind::Action(one.take()?),
+        let kind = match (block, popup, compiled.as_mut_slice()) {
+            (Some(block), None, []) => block?,
+            (None, Some(popup), []) => popup?,
+            (None, None, [one]) => StepKind::Action(one.take()?),
             _ => return None,
         };
         Some(plan::Step {
@@ -504,6 +509,19 @@ impl Checker<'_> {
                 "`url` goes with `rows`; with `links`, each link's href is the document",
             );
         }
+        if let Some(click) = &dl.click {
+            let cp = click.pos.or(p);
+            if dl.links.is_some() || dl.url.is_some() {
+                self.err(cp, "`click` goes with `rows`, without `links` or `url`: the browser downloads what the click gives");
+            }
+        } else if dl.popup {
+            self.err(p, "`popup: true` goes with `click`");
+        }
+        let click = dl
+            .click
+            .as_ref()
+            .map(|s| self.selector_template(s, s.pos.or(p)));
+        let paginate = dl.paginate.as_ref().map(|pg| self.paginate(pg, p));
         let links = dl.links.as_ref().map(|s| self.selector_template(s, p));
         let rows = dl.rows.as_ref().map(|s| self.selector_template(s, p));
         let url = dl
@@ -534,6 +552,11 @@ impl Checker<'_> {
                 rows?,
                 match url {
                     Some(url) => url?,
+                    // With `click`, a row's href is only shown if there is one.
+                    None if click.is_some() => Field {
+                        optional: true,
+                        ..href_link()
+                    },
                     None => href_link(),
                 },
             ),
@@ -546,7 +569,32 @@ impl Checker<'_> {
             link,
             fields,
             allow_empty: dl.allow_empty,
+            click: click.part()?,
+            popup: dl.popup,
+            paginate: paginate.part()?.map(Box::new),
         })
+    }
+
+    /// `popup`: its click, and its block of steps (numbered under this step).
+    fn popup(
+        &mut self,
+        popup: &Located<Popup>,
+        pos: Pos,
+        scope: &mut HashMap<String, Shape>,
+        section: Section,
+        number: &str,
+    ) -> Option<StepKind> {
+        let p = popup.pos.or(pos);
+        let click = self.selector_template(&popup.click, popup.click.pos.or(p));
+        if popup.steps.is_empty() {
+            self.err(p, "`popup` needs `steps` to run in the new tab");
+        }
+        let body = self.steps(&popup.steps, scope, section, number);
+        Some(StepKind::Popup(plan::Popup {
+            click: click?,
+            timeout: popup.timeout.map(|t| t.get()),
+            body: body?,
+        }))
     }
 
     pub(super) fn define_list(
@@ -765,6 +813,9 @@ fn summary(step: &Step) -> String {
             f.method.as_str(),
             q(f.url.split('?').next().unwrap_or_default())
         );
+    }
+    if let Some(p) = &step.popup {
+        return format!("popup {}", q(&p.click));
     }
     if let Some(fe) = &step.for_each {
         return format!("for_each {} in {}", fe.var.value, fe.list.value);

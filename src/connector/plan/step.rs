@@ -35,6 +35,16 @@ pub enum StepKind {
         var: String,
         body: Vec<Step>,
     },
+    /// A block run in the tab a click opens.
+    Popup(Popup),
+}
+
+/// Click, follow the tab it opens, run `body` there, close it.
+#[derive(Debug, Clone)]
+pub struct Popup {
+    pub click: Template,
+    pub timeout: Option<Duration>,
+    pub body: Vec<Step>,
 }
 
 /// `when`: every part given must hold.
@@ -183,6 +193,13 @@ pub struct Download {
     pub fields: Vec<Field>,
     /// Rows matching nothing is not an error.
     pub allow_empty: bool,
+    /// Click this element of each row and take what the browser downloads, instead of
+    /// fetching `link`.
+    pub click: Option<Template>,
+    /// With `click`: the document opens in a new tab; its URL is downloaded.
+    pub popup: bool,
+    /// Boxed: a step's action stays small.
+    pub paginate: Option<Box<Paginate>>,
 }
 
 #[derive(Debug, Clone)]

@@ -445,6 +445,14 @@ impl Browser {
         to_command_response::<T>(resp, method)
     }
 
+    /// A cloneable handle on this browser's connection (gleaner patch): browser-level
+    /// commands, events and pages from a task that does not own the `Browser`.
+    pub fn handle(&self) -> BrowserHandle {
+        BrowserHandle {
+            sender: self.sender.clone(),
+        }
+    }
+
     /// Return all of the pages of the browser
     pub async fn pages(&self) -> Result<Vec<Page>> {
         let (tx, rx) = oneshot_channel();
@@ -602,5 +610,49 @@ async fn ws_url_from_output(
                 }
             }
         }
+    }
+}
+
+/// A cloneable handle on a [`Browser`]'s connection (gleaner patch): what a task needs to
+/// follow the targets a page opens without owning the `Browser`.
+#[derive(Debug, Clone)]
+pub struct BrowserHandle {
+    sender: Sender<HandlerMessage>,
+}
+
+impl BrowserHandle {
+    /// Call a browser method (on the browser's own session).
+    pub async fn execute<T: Command>(&self, cmd: T) -> Result<CommandResponse<T::Response>> {
+        let (tx, rx) = oneshot_channel();
+        let method = cmd.identifier();
+        let msg = CommandMessage::new(cmd, tx)?;
+        self.sender
+            .clone()
+            .send(HandlerMessage::Command(msg))
+            .await?;
+        let resp = rx.await??;
+        to_command_response::<T>(resp, method)
+    }
+
+    /// The page of the target `target_id`, once chromiumoxide has attached to it.
+    pub async fn get_page(&self, target_id: TargetId) -> Result<Page> {
+        let (tx, rx) = oneshot_channel();
+        self.sender
+            .clone()
+            .send(HandlerMessage::GetPage(target_id, tx))
+            .await?;
+        rx.await?.ok_or(CdpError::NotFound)
+    }
+
+    /// Listen to a browser-level event.
+    pub async fn event_listener<T: IntoEventKind>(&self) -> Result<EventStream<T>> {
+        let (tx, rx) = unbounded();
+        self.sender
+            .clone()
+            .send(HandlerMessage::AddEventListener(
+                EventListenerRequest::new::<T>(tx),
+            ))
+            .await?;
+        Ok(EventStream::new(rx))
     }
 }
