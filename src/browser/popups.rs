@@ -34,7 +34,6 @@ use super::cdp::cdp_error;
 use super::crash::CrashedTargets;
 use super::egress::EgressHandle;
 use super::error::{BrowserError, without_query};
-use super::tab::Tab;
 
 /// Tabs opened by the page kept open at once.
 pub const DEFAULT_MAX_POPUPS: usize = 5;
@@ -235,27 +234,6 @@ impl Popups {
         let wait = kept.wait_for(|live| live.iter().any(|p| p.seq > mark && p.attached));
         let live = tokio::time::timeout_at(deadline, wait).await.ok()?.ok()?;
         live.iter().find(|p| p.seq > mark && p.attached).cloned()
-    }
-
-    /// A [`Tab`] on a popup: its own `Fetch` guard, dialogs, crash watch, like any tab.
-    /// Its own popups count in this family.
-    pub async fn open(self: &Arc<Self>, popup: &Popup) -> Result<Tab, BrowserError> {
-        let kit = &self.kit;
-        let page = kit
-            .browser
-            .get_page(popup.target.clone())
-            .await
-            .map_err(|e| cdp_error(e, &kit.alive))?;
-        let tab = Tab::new(
-            page,
-            kit.alive.clone(),
-            kit.crashes.clone(),
-            kit.viewport,
-            kit.egress.clone(),
-        )
-        .await?;
-        tab.set_popups(self.clone());
-        Ok(tab)
     }
 
     /// The tab gleaner drives from now on: brought to the front, and kept there when the

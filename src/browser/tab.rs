@@ -356,6 +356,30 @@ impl Tab {
         let _ = self.popups.set(popups);
     }
 
+    /// A tab on a popup of `popups`: its own `Fetch` guard, dialogs, crash watch, like any
+    /// tab. Its own popups count in the same family.
+    pub async fn on_popup(
+        popups: &Arc<super::popups::Popups>,
+        popup: &super::popups::Popup,
+    ) -> Result<Tab, BrowserError> {
+        let kit = popups.kit();
+        let page = kit
+            .browser
+            .get_page(popup.target.clone())
+            .await
+            .map_err(|e| cdp_error(e, &kit.alive))?;
+        let tab = Tab::new(
+            page,
+            kit.alive.clone(),
+            kit.crashes.clone(),
+            kit.viewport,
+            kit.egress.clone(),
+        )
+        .await?;
+        tab.set_popups(popups.clone());
+        Ok(tab)
+    }
+
     /// The tabs the page opened, when the tab was made by a [`super::Browser`].
     pub fn popups(&self) -> Option<&Arc<super::popups::Popups>> {
         self.popups.get()

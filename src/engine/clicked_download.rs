@@ -114,8 +114,7 @@ impl Runner<'_> {
     ) -> Result<(Url, Downloaded), CollectError> {
         let timeout = DEFAULT_POPUP_TIMEOUT;
         let (popups, opened) = self.click_for_popup(selector, timeout).await?;
-        let tab = popups
-            .open(&opened)
+        let tab = crate::browser::Tab::on_popup(&popups, &opened)
             .await
             .map_err(|e| self.browser_failure(e))?;
         let deadline = Instant::now() + timeout;

@@ -24,8 +24,7 @@ impl Runner<'_> {
         let selector = self.render(&p.click)?;
         let timeout = p.timeout.unwrap_or(DEFAULT_POPUP_TIMEOUT);
         let (popups, opened) = self.click_for_popup(&selector, timeout).await?;
-        let tab = popups
-            .open(&opened)
+        let tab = Tab::on_popup(&popups, &opened)
             .await
             .map_err(|e| self.browser_failure(e))?;
         let here = self.tab.page().target_id().clone();
