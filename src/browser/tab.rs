@@ -28,6 +28,7 @@ use super::error::{BrowserError, NavigationError, NetError, NetErrorClass, witho
 use super::guard::{self, BlockedLog, BlockedRequests, HostAllowList};
 use super::input;
 use super::screen::Screen;
+use crate::connector::plan::Selector;
 
 mod navigation;
 
@@ -65,6 +66,10 @@ pub struct SelectorState {
     pub visible: bool,
     pub enabled: bool,
     pub invalid: bool,
+    /// Which alternative of the selector these counts are for (0-based): the first with a
+    /// visible element, else the first with any.
+    #[serde(default)]
+    pub matched: Option<u32>,
 }
 
 /// How far the document has loaded: its `document.readyState`.
@@ -99,8 +104,16 @@ pub struct Probe {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Target {
-    Ready { x: f64, y: f64 },
-    Covered { by: String },
+    /// `alternative`: which of the selector's alternatives matched (0-based).
+    Ready {
+        x: f64,
+        y: f64,
+        #[serde(default)]
+        alternative: u32,
+    },
+    Covered {
+        by: String,
+    },
     Disabled,
     Hidden,
     Missing,
@@ -125,6 +138,11 @@ impl InputRefused {
             reason: answer["reason"].as_str().unwrap_or("").to_string(),
         })
     }
+}
+
+/// Which alternative of a selector the agent acted on (0-based).
+fn alternative_of(answer: &Value) -> u32 {
+    answer["alternative"].as_u64().unwrap_or(0) as u32
 }
 
 /// The last main-document response seen: its URL and HTTP status.
@@ -657,14 +675,14 @@ impl Tab {
     /// state differs from it, so a caller can loop on changes without polling.
     pub async fn probe(
         &self,
-        selectors: &[String],
+        selectors: &[Selector],
         previous: Option<&Probe>,
         wait: Duration,
         mark: Option<&str>,
     ) -> Result<Probe, BrowserError> {
         let prev = previous.map(|p| {
             json!({ "url": p.url, "ready": p.ready, "marked": p.marked, "selectors": p.selectors.iter().map(|s| json!({
-                "count": s.count, "visible": s.visible, "enabled": s.enabled, "invalid": s.invalid
+                "count": s.count, "visible": s.visible, "enabled": s.enabled, "invalid": s.invalid, "matched": s.matched
             })).collect::<Vec<_>>() })
         });
         let args = json!({ "selectors": selectors, "previous": prev, "waitMs": wait.as_millis() as u64, "mark": mark });
@@ -676,7 +694,7 @@ impl Tab {
     }
 
     /// Where a click on `selector` would land now.
-    pub async fn target(&self, selector: &str) -> Result<Target, BrowserError> {
+    pub async fn target(&self, selector: &Selector) -> Result<Target, BrowserError> {
         let v = self
             .agent("target", json!({ "selector": selector }))
             .await?;
@@ -692,12 +710,12 @@ impl Tab {
     /// Focuses the first visible match of `selector` and empties it, ready for typing.
     pub async fn focus_for_typing(
         &self,
-        selector: &str,
-    ) -> Result<Result<(), InputRefused>, BrowserError> {
+        selector: &Selector,
+    ) -> Result<Result<u32, InputRefused>, BrowserError> {
         let v = self
             .agent("focusForTyping", json!({ "selector": selector }))
             .await?;
-        Ok(InputRefused::check(&v))
+        Ok(InputRefused::check(&v).map(|()| alternative_of(&v)))
     }
 
     /// Types text into the focused element, as an IME would (`Input.insertText`).
@@ -714,22 +732,33 @@ impl Tab {
     /// Chooses an option of a `<select>` by value or label.
     pub async fn select_option(
         &self,
-        selector: &str,
+        selector: &Selector,
         choice: &str,
-    ) -> Result<Result<(), InputRefused>, BrowserError> {
+    ) -> Result<Result<u32, InputRefused>, BrowserError> {
         let v = self
             .agent(
                 "selectOption",
                 json!({ "selector": selector, "choice": choice }),
             )
             .await?;
-        Ok(InputRefused::check(&v))
+        Ok(InputRefused::check(&v).map(|()| alternative_of(&v)))
     }
 
     /// The visible text of the first match of `selector`, if any.
-    pub async fn text_of(&self, selector: &str) -> Result<Option<String>, BrowserError> {
+    pub async fn text_of(&self, selector: &Selector) -> Result<Option<String>, BrowserError> {
         Ok(self
             .agent("text", json!({ "selector": selector }))
+            .await?
+            .as_str()
+            .map(str::to_string))
+    }
+
+    /// Why `selector` matches nothing where it is searched, when it would match elsewhere:
+    /// inside a same-origin frame, or across a shadow boundary with `>>`. A sentence for
+    /// the error message, or `None`.
+    pub async fn missing_hint(&self, selector: &Selector) -> Result<Option<String>, BrowserError> {
+        Ok(self
+            .agent("explainMissing", json!({ "selector": selector }))
             .await?
             .as_str()
             .map(str::to_string))

@@ -11,6 +11,7 @@ pub mod located;
 pub mod model;
 pub mod plan;
 mod schema;
+pub mod selector_spec;
 pub(crate) mod shorthand;
 
 pub use diagnostic::Diagnostic;

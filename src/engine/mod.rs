@@ -19,6 +19,7 @@ mod outcome;
 pub mod pages;
 mod person;
 mod runner;
+mod selectors;
 
 use crate::browser::{Crash, Tab};
 use crate::codes::{ErrorCode, ErrorKind};

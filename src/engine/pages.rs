@@ -5,28 +5,28 @@
 use std::collections::HashMap;
 
 use crate::browser::Probe;
-use crate::connector::plan::PageMatch;
+use crate::connector::plan::{PageMatch, Selector};
 
 /// The selectors a set of pages depends on, in probe order.
 #[derive(Debug, Default)]
 pub struct SelectorSet {
-    pub list: Vec<String>,
-    index: HashMap<String, usize>,
+    pub list: Vec<Selector>,
+    index: HashMap<Selector, usize>,
 }
 
 impl SelectorSet {
-    pub fn add(&mut self, sel: &str) -> usize {
+    pub fn add(&mut self, sel: &Selector) -> usize {
         if let Some(i) = self.index.get(sel) {
             return *i;
         }
-        self.list.push(sel.to_string());
-        self.index.insert(sel.to_string(), self.list.len() - 1);
+        self.list.push(sel.clone());
+        self.index.insert(sel.clone(), self.list.len() - 1);
         self.list.len() - 1
     }
 
     pub fn add_page(&mut self, page: &PageMatch) {
         for sel in [&page.has, &page.exists, &page.lacks].into_iter().flatten() {
-            self.add(sel.as_str());
+            self.add(sel);
         }
         for list in [&page.any, &page.all].into_iter().flatten() {
             for p in list {
@@ -38,7 +38,7 @@ impl SelectorSet {
     pub fn state<'p>(
         &self,
         probe: &'p Probe,
-        sel: &str,
+        sel: &Selector,
     ) -> Option<&'p crate::browser::SelectorState> {
         self.index.get(sel).and_then(|i| probe.selectors.get(*i))
     }
@@ -51,7 +51,7 @@ pub fn matches(page: &PageMatch, probe: &Probe, sels: &SelectorSet) -> bool {
     {
         return false;
     }
-    let st = |s: &crate::connector::plan::Selector| sels.state(probe, s.as_str()).copied();
+    let st = |s: &Selector| sels.state(probe, s).copied();
     if let Some(s) = &page.has
         && !st(s).is_some_and(|x| x.visible)
     {
@@ -91,6 +91,7 @@ mod tests {
             visible,
             enabled: visible,
             invalid: false,
+            matched: None,
         }
     }
 

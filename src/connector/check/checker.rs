@@ -10,9 +10,8 @@ use crate::connector::diagnostic::Diagnostic;
 use crate::codes::ErrorCode;
 use crate::connector::located::{Located, Pos};
 use crate::connector::model::*;
-use crate::connector::plan::{
-    self, Page, PageId, PageMatch, Pattern, Plan, Section, Selector, StepRef,
-};
+use crate::connector::plan::{self, Page, PageId, PageMatch, Pattern, Plan, Section, StepRef};
+use crate::connector::selector_spec::SelectorSpec;
 use crate::template::{Segment, Template, is_identifier};
 
 /// What a variable holds, as far as the checker can tell.
@@ -257,7 +256,7 @@ impl Checker<'_> {
     pub(super) fn page(&mut self, page: &PageDef, pos: Pos) -> Option<PageMatch> {
         let url = page.url.as_ref().map(|u| self.regex(u, pos));
         let mut selector =
-            |sel: &Option<Located<String>>| sel.as_ref().map(|s| self.selector(s, pos));
+            |sel: &Option<Located<SelectorSpec>>| sel.as_ref().map(|s| self.live_selector(s, pos));
         let (has, exists, lacks) = (
             selector(&page.has),
             selector(&page.exists),
@@ -320,7 +319,7 @@ impl Checker<'_> {
     /// Selectors are checked with `scraper`'s parser (the CSS that Chromium accepts is a
     /// superset, but a selector `scraper` rejects is almost always a typo). Templates
     /// inside a selector are checked as templates and replaced by a placeholder.
-    pub(super) fn selector(&mut self, sel: &Located<String>, fallback: Pos) -> Option<Selector> {
+    pub(super) fn selector(&mut self, sel: &Located<String>, fallback: Pos) -> Option<String> {
         let pos = sel.pos.or(fallback);
         let text = if sel.contains("{{") {
             match Template::parse(sel) {
@@ -344,6 +343,10 @@ impl Checker<'_> {
             self.err(pos, "empty CSS selector");
             return None;
         }
+        if let Err(e @ plan::SelectorError::NotCss(_)) = plan::check_html_css(&text) {
+            self.err(pos, e.to_string());
+            return None;
+        }
         if let Err(e) = scraper::Selector::parse(&text) {
             self.err(
                 pos,
@@ -355,7 +358,7 @@ impl Checker<'_> {
             );
             return None;
         }
-        Some(Selector::new(sel.value.clone()))
+        Some(sel.value.clone())
     }
 
     /// A selector that may name variables (`'#acct-{{account.id}}'`), rendered when it
@@ -367,7 +370,7 @@ impl Checker<'_> {
     ) -> Option<Template> {
         let checked = self.selector(sel, fallback)?;
         // `selector` parsed any template in it already.
-        Template::parse(checked.as_str()).ok()
+        Template::parse(&checked).ok()
     }
 
     pub(super) fn page_name(&mut self, name: &Located<String>, fallback: Pos) -> Option<PageId> {

@@ -4,8 +4,11 @@
 //! `None` after reporting why; the plan is built only when nothing was reported.
 
 mod checker;
+mod selectors;
 mod steps;
 #[cfg(test)]
 mod tests;
 
 pub use checker::check;
+#[cfg(test)]
+mod selector_tests;

@@ -12,6 +12,7 @@ mod compiled;
 mod document_keys;
 mod login;
 mod page;
+mod selector;
 mod session_check;
 mod step;
 
@@ -19,6 +20,9 @@ pub use super::model::{CodeKind, FieldDef, FieldKind};
 pub use compiled::Plan;
 pub use document_keys::DOCUMENT_KEYS;
 pub use login::{InteractiveLogin, Login};
-pub use page::{Page, PageId, PageMatch, Pattern, Selector};
+pub use page::{Page, PageId, PageMatch, Pattern};
+pub use selector::{
+    Alternative, Part, Selector, SelectorError, SelectorTemplate, check_css, check_html_css,
+};
 pub use session_check::SessionCheck;
 pub use step::*;

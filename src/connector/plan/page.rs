@@ -1,8 +1,8 @@
 //! Named pages, recognised by URL and DOM, and the checked pieces they are made of.
 
-use std::fmt;
-
 use regex::Regex;
+
+use super::selector::Selector;
 
 /// A page of the plan's page table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -58,25 +58,5 @@ impl Pattern {
 
     pub fn as_str(&self) -> &str {
         self.regex.as_str()
-    }
-}
-
-/// A CSS selector `check` accepted, used as written.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Selector(String);
-
-impl Selector {
-    pub(crate) fn new(text: String) -> Selector {
-        Selector(text)
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Selector {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
