@@ -22,6 +22,7 @@ mod navigation;
 mod sandbox;
 mod scenario;
 mod schedules;
+mod selectors;
 mod server;
 mod sessions;
 mod ui;

@@ -28,6 +28,7 @@ mod human;
 mod login;
 mod render;
 mod routes;
+mod selector_pages;
 mod site_login;
 #[cfg(test)]
 mod tests;

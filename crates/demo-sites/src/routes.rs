@@ -119,6 +119,7 @@ pub fn router(
         .merge(crate::downloads::routes())
         .merge(crate::broken::routes())
         .merge(crate::dialogs::routes())
+        .merge(crate::selector_pages::routes())
         .fallback(fallback)
         .layer(middleware::from_fn_with_state(hits, count_hits))
         .with_state(state))
