@@ -423,7 +423,10 @@
       };
       const deadline = Date.now() + waitMs;
       const observer = new MutationObserver(finish);
-      observer.observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
+      // Mutations inside shadow roots do not reach an observer of the document.
+      for (const tree of treesUnder(document)) {
+        observer.observe(tree, { subtree: true, childList: true, attributes: true, characterData: true });
+      }
       const timer = setInterval(finish, 100);
       window.addEventListener("hashchange", finish);
       window.addEventListener("popstate", finish);
@@ -494,8 +497,18 @@
     return true;
   }
 
+  // The live DOM as HTML. Open shadow roots are kept, as declarative shadow roots
+  // (`<template shadowrootmode="open">` inside their host), so that `extract` reaches
+  // what the page shows inside them; a page without any is serialized as before.
   function html() {
-    return document.documentElement ? document.documentElement.outerHTML : "";
+    const root = document.documentElement;
+    if (!root) return "";
+    const shadowRoots = shadowRootsUnder(document);
+    if (!shadowRoots.length || typeof root.getHTML !== "function") return root.outerHTML;
+    const attrs = Array.from(root.attributes)
+      .map((a) => " " + a.name + '="' + a.value.replace(/&/g, "&amp;").replace(/"/g, "&quot;") + '"')
+      .join("");
+    return "<html" + attrs + ">" + root.getHTML({ shadowRoots }) + "</html>";
   }
 
   const calls = { probe, target, focusForTyping, selectOption, text, setMark, html, explainMissing };

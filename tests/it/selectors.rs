@@ -125,3 +125,18 @@ async fn a_button_inside_a_closed_shadow_root_is_not_found() {
     .await;
     assert_eq!(msg, "no element matches '#closed-btn' after 1s");
 }
+
+/// The invoices are rows of a table inside `<invoice-list>`'s open shadow root: the HTML
+/// `extract` reads keeps open shadow roots (as declarative shadow roots), so plain CSS
+/// finds them.
+#[tokio::test]
+async fn extract_reads_rows_inside_an_open_shadow_root() {
+    let run = done("  - goto: /selectors/shadow\n  - wait: { selector: 'tr.inv', timeout: 3s }\n  - extract:\n      as: invoices\n      rows: 'tr.inv'\n      fields:\n        id: { css: 'td:first-child' }\n        amount: { css: 'td:nth-child(2)' }\n").await;
+    let invoices = &run.outcome().lists["invoices"];
+    let ids: Vec<&str> = invoices
+        .iter()
+        .map(|r| r["id"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(ids, ["F-1", "F-2"]);
+    assert_eq!(invoices[1]["amount"], "30,50 €");
+}

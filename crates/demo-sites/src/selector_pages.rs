@@ -3,7 +3,7 @@
 //! what happened into `#result` (`data-v`), in the light DOM.
 //!
 //! - `/selectors/shadow`: `<consent-banner>` holds `button.accept` ("Tout accepter") in an
-//!   open shadow root; `#banner` (a `div`) holds a `button` ("OK") in another; `<closed-box>`
+//!   open shadow root; `<invoice-list>` a table of two `tr.inv` rows in another; `#banner` (a `div`) holds a `button` ("OK") in another; `<closed-box>`
 //!   holds `#closed-btn` in a closed one.
 //! - `/selectors/form`: a login form named only by its labels (`Identifiant`, a wrapping
 //!   `Mot de passe` label), a paragraph that mentions « Se connecter » before the button of
@@ -38,6 +38,7 @@ function done(v) { const r = document.getElementById('result'); r.textContent = 
 </script>"#;
 
 const SHADOW: &str = r#"<consent-banner></consent-banner>
+<invoice-list></invoice-list>
 <div id="banner"></div>
 <closed-box></closed-box>
 <script>
@@ -47,6 +48,13 @@ customElements.define('consent-banner', class extends HTMLElement {
     const root = this.attachShadow({ mode: 'open' });
     root.innerHTML = '<p>Nous utilisons des cookies.</p><button class="accept">Tout accepter</button>';
     root.querySelector('button').addEventListener('click', () => done('accepted'));
+  }
+});
+customElements.define('invoice-list', class extends HTMLElement {
+  constructor() {
+    super();
+    const root = this.attachShadow({ mode: 'open' });
+    root.innerHTML = '<table><tr class="inv"><td>F-1</td><td>12,00 €</td></tr><tr class="inv"><td>F-2</td><td>30,50 €</td></tr></table>';
   }
 });
 const banner = document.getElementById('banner').attachShadow({ mode: 'open' });
