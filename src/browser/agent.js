@@ -328,7 +328,8 @@
         } catch (e) {}
         if (n > 0) {
           const frame = describeFrame(f);
-          return "'" + alt.source + "' matches " + n + " element" + (n > 1 ? "s" : "") + " inside the " + f.localName + " '" + frame + "': add frame: '" + frame + "' to the step";
+          const what = selector.alternatives.length > 1 ? "'" + alt.source + "'" : "it";
+          return what + " matches " + n + " element" + (n > 1 ? "s" : "") + " inside the " + f.localName + " '" + frame + "': add frame: '" + frame + "' to the step";
         }
       }
       if (alt.chain.length === 1 && alt.chain[0].kind === "css") {

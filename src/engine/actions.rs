@@ -49,7 +49,7 @@ impl Runner<'_> {
                 return Err(runaway);
             }
             if let Some(i) = probe.selectors.iter().position(|s| s.invalid) {
-                let msg = format!("the browser rejects the CSS selector '{}'", selectors[i]);
+                let msg = format!("the browser rejects the CSS selector {}", selectors[i]);
                 return Err(self.error(ErrorKind::ConnectorError.into(), msg).await);
             }
             if done(&probe) {
@@ -153,13 +153,13 @@ impl Runner<'_> {
         let s = probe.selectors[0];
         let msg = if s.count == 0 {
             format!(
-                "no element matches '{selector}' after {}{}",
+                "no element matches {selector} after {}{}",
                 format_duration(timeout),
                 self.missing_hint(selector).await
             )
         } else {
             format!(
-                "{} element(s) match '{selector}' but none is visible after {}",
+                "{} element(s) match {selector} but none is visible after {}",
                 s.count,
                 format_duration(timeout)
             )
@@ -196,14 +196,14 @@ impl Runner<'_> {
                         .map_err(|e| self.browser_failure(e));
                 }
                 Target::Invalid => {
-                    let msg = format!("the browser rejects the CSS selector '{selector}'");
+                    let msg = format!("the browser rejects the CSS selector {selector}");
                     return Err(self.error(ErrorKind::ConnectorError.into(), msg).await);
                 }
-                Target::Missing => format!("no element matches '{selector}'"),
-                Target::Hidden => format!("elements match '{selector}' but none is visible"),
-                Target::Disabled => format!("'{selector}' is disabled"),
+                Target::Missing => format!("no element matches {selector}"),
+                Target::Hidden => format!("elements match {selector} but none is visible"),
+                Target::Disabled => format!("{selector} is disabled"),
                 Target::Covered { by } => {
-                    format!("'{selector}' is covered by {by}, which would receive the click")
+                    format!("{selector} is covered by {by}, which would receive the click")
                 }
             };
             if Instant::now() >= deadline {
@@ -257,7 +257,7 @@ impl Runner<'_> {
                 return Err(self
                     .error(
                         ErrorKind::ConnectorError.into(),
-                        format!("cannot type into '{selector}': {why}"),
+                        format!("cannot type into {selector}: {why}"),
                     )
                     .await);
             }
@@ -291,7 +291,7 @@ impl Runner<'_> {
             Err(why) => Err(self
                 .error(
                     ErrorKind::ConnectorError.into(),
-                    format!("'{selector}': {why}"),
+                    format!("{selector}: {why}"),
                 )
                 .await),
         }
@@ -312,10 +312,7 @@ impl Runner<'_> {
                     })
                     .await?;
                 if !ok {
-                    let msg = format!(
-                        "'{sel}' is still visible after {}",
-                        format_duration(timeout)
-                    );
+                    let msg = format!("{sel} is still visible after {}", format_duration(timeout));
                     return Err(self.error(ErrorKind::ConnectorError.into(), msg).await);
                 }
                 Ok(())

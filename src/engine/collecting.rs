@@ -141,7 +141,7 @@ impl Runner<'_> {
             .await?;
         if !ok {
             let msg = format!(
-                "clicking '{next}' did not load another page within {}",
+                "clicking {next} did not load another page within {}",
                 format_duration(timeout)
             );
             return Err(self.error(ErrorKind::ConnectorError.into(), msg).await);
@@ -182,7 +182,7 @@ impl Runner<'_> {
                 .await?;
             if !ok {
                 let msg = format!(
-                    "clicking '{button}' brought no new rows within {}",
+                    "clicking {button} brought no new rows within {}",
                     format_duration(timeout)
                 );
                 return Err(self.error(ErrorKind::ConnectorError.into(), msg).await);

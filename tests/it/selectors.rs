@@ -110,7 +110,7 @@ async fn the_run_reports_which_alternative_matched() {
 async fn a_selector_that_only_matches_inside_a_frame_names_the_frame() {
     let msg = failure("  - goto: /selectors/frame\n  - wait: { selector: 'iframe#auth', timeout: 3s }\n  - click: { selector: '#accept', timeout: 2s }\n").await;
     assert!(
-        msg.contains("'#accept' matches 1 element inside the iframe 'iframe#auth': add frame: 'iframe#auth' to the step"),
+        msg.ends_with("no element matches '#accept' after 2s; it matches 1 element inside the iframe 'iframe#auth': add frame: 'iframe#auth' to the step"),
         "{msg}"
     );
 }

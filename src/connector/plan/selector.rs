@@ -111,22 +111,18 @@ impl Selector {
     pub fn alternatives(&self) -> &[Alternative] {
         &self.alternatives
     }
-
-    /// How the selector reads in messages (and the key of a probe's selector set).
-    pub fn as_str(&self) -> String {
-        self.to_string()
-    }
 }
 
+/// Quoted as in a connector file, for messages: `'#submit'`, `['#submit', 'text=OK']`.
 impl fmt::Display for Selector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let [one] = self.alternatives.as_slice() {
-            return f.write_str(&one.source);
+            return write!(f, "'{}'", one.source);
         }
         let list: Vec<String> = self
             .alternatives
             .iter()
-            .map(|a| format!("{:?}", a.source))
+            .map(|a| format!("'{}'", a.source))
             .collect();
         write!(f, "[{}]", list.join(", "))
     }
@@ -631,10 +627,7 @@ mod tests {
                     .collect(),
             )
         });
-        assert_eq!(
-            sel.unwrap().unwrap().to_string(),
-            r##"["#acct-7", "text=7"]"##
-        );
+        assert_eq!(sel.unwrap().unwrap().to_string(), "['#acct-7', 'text=7']");
         assert!(SelectorTemplate::parse(&["role=nope{{x}}"]).is_err());
     }
 }
