@@ -50,7 +50,7 @@ async fn a_chain_crosses_a_shadow_boundary_and_the_combinator_error_suggests_it(
     )
     .await;
     assert!(
-        msg.starts_with("no element matches '#banner button' after 1s"),
+        msg.starts_with("no element matches \"#banner button\" after 1s"),
         "{msg}"
     );
     assert!(msg.contains("write '#banner >> button'"), "{msg}");
@@ -71,7 +71,7 @@ async fn role_and_text_selectors_fill_and_click() {
 #[tokio::test]
 async fn a_substring_text_selector_takes_the_first_smallest_match() {
     let msg = failure("  - goto: /selectors/form\n  - click: { selector: 'text=Se connecter', timeout: 3s }\n  - wait: { selector: '#result[data-v]', timeout: 1s }\n").await;
-    assert!(msg.contains("'#result[data-v]'"), "{msg}");
+    assert!(msg.contains("\"#result[data-v]\""), "{msg}");
 }
 
 /// The first alternative matches nothing; the second does, and the run says so.
@@ -110,7 +110,7 @@ async fn the_run_reports_which_alternative_matched() {
 async fn a_selector_that_only_matches_inside_a_frame_names_the_frame() {
     let msg = failure("  - goto: /selectors/frame\n  - wait: { selector: 'iframe#auth', timeout: 3s }\n  - click: { selector: '#accept', timeout: 2s }\n").await;
     assert!(
-        msg.ends_with("no element matches '#accept' after 2s; it matches 1 element inside the iframe 'iframe#auth': add frame: 'iframe#auth' to the step"),
+        msg.ends_with("no element matches \"#accept\" after 2s; it matches 1 element inside the iframe 'iframe#auth': add frame: 'iframe#auth' to the step"),
         "{msg}"
     );
 }
@@ -123,7 +123,7 @@ async fn a_button_inside_a_closed_shadow_root_is_not_found() {
         "  - goto: /selectors/shadow\n  - click: { selector: '#closed-btn', timeout: 1s }\n",
     )
     .await;
-    assert_eq!(msg, "no element matches '#closed-btn' after 1s");
+    assert_eq!(msg, "no element matches \"#closed-btn\" after 1s");
 }
 
 /// The invoices are rows of a table inside `<invoice-list>`'s open shadow root: the HTML

@@ -513,20 +513,7 @@ impl Checker<'_> {
 /// scraper's Display for selector errors is unhelpful ("please report this"); its Debug
 /// names the problem (`ClassNeedsIdent`, `UnexpectedToken(...)`).
 fn describe_selector_error(e: &scraper::error::SelectorErrorKind) -> String {
-    let debug = format!("{e:?}");
-    let name = debug
-        .strip_prefix("UnexpectedSelectorParseError(")
-        .and_then(|d| d.strip_suffix(')'))
-        .unwrap_or(&debug);
-    let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
-    match name.as_str() {
-        "ClassNeedsIdent" => "a class name must follow '.'".into(),
-        "UnexpectedToken" => "unexpected character".into(),
-        "EmptySelector" => "empty selector".into(),
-        "DanglingCombinator" => "a combinator (>, +, ~) has nothing after it".into(),
-        "EndOfLine" => "the selector ends too early".into(),
-        _ => name,
-    }
+    plan::selector_css_error(e)
 }
 
 /// Multi-line messages (the regex crate draws a caret under the pattern) kept to one line:

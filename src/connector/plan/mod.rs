@@ -23,6 +23,7 @@ pub use login::{InteractiveLogin, Login};
 pub use page::{Page, PageId, PageMatch, Pattern};
 pub use selector::{
     Alternative, Part, Selector, SelectorError, SelectorTemplate, check_css, check_html_css,
+    describe_css_error as selector_css_error,
 };
 pub use session_check::SessionCheck;
 pub use step::*;

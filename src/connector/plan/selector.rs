@@ -113,16 +113,16 @@ impl Selector {
     }
 }
 
-/// Quoted as in a connector file, for messages: `'#submit'`, `['#submit', 'text=OK']`.
+/// Quoted, for messages: `"#submit"`, `["#submit", "text=OK"]`.
 impl fmt::Display for Selector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let [one] = self.alternatives.as_slice() {
-            return write!(f, "'{}'", one.source);
+            return write!(f, "{:?}", one.source);
         }
         let list: Vec<String> = self
             .alternatives
             .iter()
-            .map(|a| format!("'{}'", a.source))
+            .map(|a| format!("{:?}", a.source))
             .collect();
         write!(f, "[{}]", list.join(", "))
     }
@@ -508,14 +508,18 @@ const ARIA_ROLES: &[&str] = &[
 /// names the token.
 pub fn describe_css_error(e: &scraper::error::SelectorErrorKind) -> String {
     let debug = format!("{e:?}");
-    let inner = debug
+    let name = debug
         .strip_prefix("UnexpectedSelectorParseError(")
-        .and_then(|s| s.strip_suffix(')'))
+        .and_then(|d| d.strip_suffix(')'))
         .unwrap_or(&debug);
-    match inner {
+    let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
+    match name.as_str() {
+        "ClassNeedsIdent" => "a class name must follow '.'".into(),
+        "UnexpectedToken" => "unexpected character".into(),
         "EmptySelector" => "empty selector".into(),
+        "DanglingCombinator" => "a combinator (>, +, ~) has nothing after it".into(),
         "EndOfLine" => "the selector ends too early".into(),
-        other => other.to_string(),
+        _ => name,
     }
 }
 
@@ -627,7 +631,10 @@ mod tests {
                     .collect(),
             )
         });
-        assert_eq!(sel.unwrap().unwrap().to_string(), "['#acct-7', 'text=7']");
+        assert_eq!(
+            sel.unwrap().unwrap().to_string(),
+            r##"["#acct-7", "text=7"]"##
+        );
         assert!(SelectorTemplate::parse(&["role=nope{{x}}"]).is_err());
     }
 }
