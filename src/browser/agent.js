@@ -267,6 +267,8 @@
   // the first with any element. `index` is -1 when nothing matches; `invalid` when the
   // browser rejects an alternative's CSS.
   function query(selector) {
+    // A bare string is plain CSS (gleaner's own calls, tests).
+    if (typeof selector === "string") selector = { alternatives: [{ source: selector, chain: [{ kind: "css", css: selector }] }] };
     const found = [];
     const alternatives = selector.alternatives;
     for (let i = 0; i < alternatives.length; i++) {

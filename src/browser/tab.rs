@@ -28,7 +28,6 @@ use super::error::{BrowserError, NavigationError, NetError, NetErrorClass, witho
 use super::guard::{self, BlockedLog, BlockedRequests, HostAllowList};
 use super::input;
 use super::screen::Screen;
-use crate::connector::plan::Selector;
 
 mod navigation;
 
@@ -675,7 +674,7 @@ impl Tab {
     /// state differs from it, so a caller can loop on changes without polling.
     pub async fn probe(
         &self,
-        selectors: &[Selector],
+        selectors: &[impl Serialize],
         previous: Option<&Probe>,
         wait: Duration,
         mark: Option<&str>,
@@ -694,7 +693,7 @@ impl Tab {
     }
 
     /// Where a click on `selector` would land now.
-    pub async fn target(&self, selector: &Selector) -> Result<Target, BrowserError> {
+    pub async fn target(&self, selector: &impl Serialize) -> Result<Target, BrowserError> {
         let v = self
             .agent("target", json!({ "selector": selector }))
             .await?;
@@ -710,7 +709,7 @@ impl Tab {
     /// Focuses the first visible match of `selector` and empties it, ready for typing.
     pub async fn focus_for_typing(
         &self,
-        selector: &Selector,
+        selector: &impl Serialize,
     ) -> Result<Result<u32, InputRefused>, BrowserError> {
         let v = self
             .agent("focusForTyping", json!({ "selector": selector }))
@@ -732,7 +731,7 @@ impl Tab {
     /// Chooses an option of a `<select>` by value or label.
     pub async fn select_option(
         &self,
-        selector: &Selector,
+        selector: &impl Serialize,
         choice: &str,
     ) -> Result<Result<u32, InputRefused>, BrowserError> {
         let v = self
@@ -745,7 +744,7 @@ impl Tab {
     }
 
     /// The visible text of the first match of `selector`, if any.
-    pub async fn text_of(&self, selector: &Selector) -> Result<Option<String>, BrowserError> {
+    pub async fn text_of(&self, selector: &impl Serialize) -> Result<Option<String>, BrowserError> {
         Ok(self
             .agent("text", json!({ "selector": selector }))
             .await?
@@ -756,7 +755,10 @@ impl Tab {
     /// Why `selector` matches nothing where it is searched, when it would match elsewhere:
     /// inside a same-origin frame, or across a shadow boundary with `>>`. A sentence for
     /// the error message, or `None`.
-    pub async fn missing_hint(&self, selector: &Selector) -> Result<Option<String>, BrowserError> {
+    pub async fn missing_hint(
+        &self,
+        selector: &impl Serialize,
+    ) -> Result<Option<String>, BrowserError> {
         Ok(self
             .agent("explainMissing", json!({ "selector": selector }))
             .await?

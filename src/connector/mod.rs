@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod check;
+mod click_forms;
 mod diagnostic;
 pub mod duration;
 mod load;

@@ -7,8 +7,7 @@ use std::borrow::Cow;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::located::Located;
-use super::model::{Click, ClickOptions};
+use super::located::{Located, Pos};
 
 #[derive(Debug, Clone)]
 pub enum SelectorSpec {
@@ -20,7 +19,7 @@ pub enum SelectorSpec {
 impl SelectorSpec {
     /// The alternatives with their positions (`fallback` for the single form, whose
     /// position is the field's).
-    pub fn alternatives(&self, fallback: super::Pos) -> Vec<Located<String>> {
+    pub fn alternatives(&self, fallback: Pos) -> Vec<Located<String>> {
         match self {
             SelectorSpec::One(s) => vec![Located {
                 value: s.clone(),
@@ -48,7 +47,7 @@ impl From<&str> for SelectorSpec {
     }
 }
 
-struct SpecVisitor;
+pub(super) struct SpecVisitor;
 
 impl<'de> serde::de::Visitor<'de> for SpecVisitor {
     type Value = SelectorSpec;
@@ -96,30 +95,5 @@ impl JsonSchema for SelectorSpec {
                 { "type": "array", "items": { "type": "string", "minLength": 1 }, "minItems": 1 }
             ]
         })
-    }
-}
-
-/// `click: '#submit'`, `click: ['#submit', 'text=OK']` or `click: { selector: … }`.
-impl<'de> Deserialize<'de> for Click {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Click;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a selector, a list of selectors or a mapping (ClickOptions)")
-            }
-            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Click, E> {
-                Ok(Click::Selector(Located::new(SelectorSpec::One(s.into()))))
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Click, A::Error> {
-                Ok(Click::Selector(Located::new(SpecVisitor.visit_seq(seq)?)))
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Click, A::Error> {
-                let inner: ClickOptions =
-                    Deserialize::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
-                Ok(Click::Options(inner))
-            }
-        }
-        deserializer.deserialize_any(V)
     }
 }
