@@ -525,6 +525,14 @@ fn show(ev: &Event, verbose: bool) {
             let _ = std::io::stderr().flush();
         }
         Event::Step { step } if verbose => eprintln!("        {step}"),
+        Event::SelectorMatched {
+            step,
+            alternative,
+            selector,
+        } if verbose => {
+            let at = step.as_ref().map(|s| format!("{s}: ")).unwrap_or_default();
+            eprintln!("        {at}matched alternative {alternative} '{selector}'");
+        }
         Event::Interactive {
             active: true,
             instructions,

@@ -70,6 +70,10 @@ pub struct SelectorState {
     pub visible: bool,
     pub enabled: bool,
     pub invalid: bool,
+    /// Which alternative of the selector these counts are for (0-based): the first with a
+    /// visible element, else the first with any.
+    #[serde(default)]
+    pub matched: Option<u32>,
 }
 
 /// How far the document has loaded: its `document.readyState`.
@@ -116,6 +120,7 @@ impl Probe {
                     visible: false,
                     enabled: false,
                     invalid: false,
+                    matched: None,
                 };
                 selectors
             ],
@@ -128,9 +133,12 @@ impl Probe {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Target {
+    /// `alternative`: which of the selector's alternatives matched (0-based).
     Ready {
         x: f64,
         y: f64,
+        #[serde(default)]
+        alternative: u32,
     },
     Covered {
         by: String,
@@ -171,6 +179,11 @@ impl InputRefused {
             reason: answer["reason"].as_str().unwrap_or("").to_string(),
         })
     }
+}
+
+/// Which alternative of a selector the agent acted on (0-based).
+fn alternative_of(answer: &Value) -> u32 {
+    answer["alternative"].as_u64().unwrap_or(0) as u32
 }
 
 /// The last main-document response seen: its URL and HTTP status.
@@ -881,7 +894,7 @@ impl Tab {
     /// ([`Probe::no_frame`]).
     pub async fn probe(
         &self,
-        selectors: &[String],
+        selectors: &[impl Serialize],
         previous: Option<&Probe>,
         wait: Duration,
         mark: Option<&str>,
@@ -895,14 +908,14 @@ impl Tab {
     pub async fn probe_in(
         &self,
         scope: &FramePath,
-        selectors: &[String],
+        selectors: &[impl Serialize],
         previous: Option<&Probe>,
         wait: Duration,
         mark: Option<&str>,
     ) -> Result<Probe, BrowserError> {
         let prev = previous.filter(|p| p.no_frame.is_none()).map(|p| {
             json!({ "url": p.url, "ready": p.ready, "marked": p.marked, "selectors": p.selectors.iter().map(|s| json!({
-                "count": s.count, "visible": s.visible, "enabled": s.enabled, "invalid": s.invalid
+                "count": s.count, "visible": s.visible, "enabled": s.enabled, "invalid": s.invalid, "matched": s.matched
             })).collect::<Vec<_>>() })
         });
         // A frame that just appeared is a change: no need to wait in it as well.
@@ -938,7 +951,10 @@ impl Tab {
     }
 
     /// Where a click on `selector` would land now, in the page's viewport.
-    pub async fn target(&self, selector: &str) -> Result<Target, BrowserError> {
+    pub async fn target(
+        &self,
+        selector: &(impl Serialize + ?Sized),
+    ) -> Result<Target, BrowserError> {
         let (v, (dx, dy)) = match self
             .agent(
                 &self.frame(),
@@ -955,9 +971,10 @@ impl Tab {
         let target: Target =
             serde_json::from_value(v).map_err(|e| BrowserError::Script(format!("target: {e}")))?;
         Ok(match target {
-            Target::Ready { x, y } => Target::Ready {
+            Target::Ready { x, y, alternative } => Target::Ready {
                 x: x + dx,
                 y: y + dy,
+                alternative,
             },
             other => other,
         })
@@ -974,11 +991,11 @@ impl Tab {
     /// cross-site frame may not take the focus by itself.
     pub async fn focus_for_typing(
         &self,
-        selector: &str,
-    ) -> Result<Result<(), InputRefused>, BrowserError> {
+        selector: &(impl Serialize + ?Sized),
+    ) -> Result<Result<u32, InputRefused>, BrowserError> {
         if !self.frame().is_top() {
             match self.target(selector).await? {
-                Target::Ready { x, y } => self.click_at(x, y).await?,
+                Target::Ready { x, y, .. } => self.click_at(x, y).await?,
                 Target::NoFrame(why) => {
                     return Ok(Err(InputRefused {
                         reason: why.to_string(),
@@ -991,7 +1008,7 @@ impl Tab {
             .agent_value("focusForTyping", json!({ "selector": selector }))
             .await;
         match v {
-            Ok(v) => Ok(InputRefused::check(&v)),
+            Ok(v) => Ok(InputRefused::check(&v).map(|()| alternative_of(&v))),
             Err(BrowserError::Frame(why)) => Ok(Err(InputRefused {
                 reason: why.to_string(),
             })),
@@ -1013,9 +1030,9 @@ impl Tab {
     /// Chooses an option of a `<select>` by value or label.
     pub async fn select_option(
         &self,
-        selector: &str,
+        selector: &(impl Serialize + ?Sized),
         choice: &str,
-    ) -> Result<Result<(), InputRefused>, BrowserError> {
+    ) -> Result<Result<u32, InputRefused>, BrowserError> {
         let v = self
             .agent_value(
                 "selectOption",
@@ -1023,7 +1040,7 @@ impl Tab {
             )
             .await;
         match v {
-            Ok(v) => Ok(InputRefused::check(&v)),
+            Ok(v) => Ok(InputRefused::check(&v).map(|()| alternative_of(&v))),
             Err(BrowserError::Frame(why)) => Ok(Err(InputRefused {
                 reason: why.to_string(),
             })),
@@ -1032,9 +1049,29 @@ impl Tab {
     }
 
     /// The visible text of the first match of `selector`, if any.
-    pub async fn text_of(&self, selector: &str) -> Result<Option<String>, BrowserError> {
+    pub async fn text_of(
+        &self,
+        selector: &(impl Serialize + ?Sized),
+    ) -> Result<Option<String>, BrowserError> {
         match self
             .agent_value("text", json!({ "selector": selector }))
+            .await
+        {
+            Ok(v) => Ok(v.as_str().map(str::to_string)),
+            Err(BrowserError::Frame(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Why `selector` matches nothing where it is searched, when it would match elsewhere:
+    /// inside a same-origin frame, or across a shadow boundary with `>>`. A sentence for
+    /// the error message, or `None`.
+    pub async fn missing_hint(
+        &self,
+        selector: &(impl Serialize + ?Sized),
+    ) -> Result<Option<String>, BrowserError> {
+        match self
+            .agent_value("explainMissing", json!({ "selector": selector }))
             .await
         {
             Ok(v) => Ok(v.as_str().map(str::to_string)),
@@ -1059,7 +1096,7 @@ impl Tab {
             return self.url().await;
         }
         Ok(self
-            .probe_in(&scope, &[], None, Duration::ZERO, None)
+            .probe_in(&scope, &[] as &[&str], None, Duration::ZERO, None)
             .await?
             .url)
     }

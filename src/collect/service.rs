@@ -420,7 +420,10 @@ async fn record_events(
                     tracing::warn!(collect = %live.id, "could not keep the browser session: {e}");
                 }
             }
-            Event::State { .. } | Event::Step { .. } | Event::Record { .. } => {}
+            Event::State { .. }
+            | Event::Step { .. }
+            | Event::SelectorMatched { .. }
+            | Event::Record { .. } => {}
         }
     }
     gathered

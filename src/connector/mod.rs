@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod check;
+mod click_forms;
 mod diagnostic;
 pub mod duration;
 mod load;
@@ -11,6 +12,7 @@ pub mod located;
 pub mod model;
 pub mod plan;
 mod schema;
+pub mod selector_spec;
 pub(crate) mod shorthand;
 
 pub use diagnostic::Diagnostic;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 pub use super::duration::AutoSuccess;
 use super::duration::Timeout;
 use super::located::Located;
+use super::selector_spec::SelectorSpec;
 use crate::extract::filters::Filter;
 
 /// One site: how to log in, how to recognise its pages, what to collect.
@@ -151,15 +152,15 @@ pub struct PageDef {
     /// A regular expression searched in the full URL: `'/login$'`.
     #[serde(default)]
     pub url: Option<Located<String>>,
-    /// A CSS selector that matches a visible element.
+    /// A selector that matches a visible element.
     #[serde(default)]
-    pub has: Option<Located<String>>,
-    /// A CSS selector that matches an element, visible or not.
+    pub has: Option<Located<SelectorSpec>>,
+    /// A selector that matches an element, visible or not.
     #[serde(default)]
-    pub exists: Option<Located<String>>,
-    /// A CSS selector that matches no visible element.
+    pub exists: Option<Located<SelectorSpec>>,
+    /// A selector that matches no visible element.
     #[serde(default)]
-    pub lacks: Option<Located<String>>,
+    pub lacks: Option<Located<SelectorSpec>>,
     #[serde(default)]
     pub any: Option<Vec<Located<PageDef>>>,
     #[serde(default)]
@@ -297,10 +298,10 @@ pub struct Condition {
     pub page: Option<Located<String>>,
     /// A visible element matches this selector now.
     #[serde(default)]
-    pub present: Option<Located<String>>,
+    pub present: Option<Located<SelectorSpec>>,
     /// No visible element matches this selector now.
     #[serde(default)]
-    pub absent: Option<Located<String>>,
+    pub absent: Option<Located<SelectorSpec>>,
     /// The URL matches this regular expression now.
     #[serde(default)]
     pub url: Option<Located<String>>,
@@ -321,14 +322,14 @@ pub struct ForEach {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Click {
-    Selector(Located<String>),
+    Selector(Located<SelectorSpec>),
     Options(ClickOptions),
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClickOptions {
-    pub selector: Located<String>,
+    pub selector: Located<SelectorSpec>,
     /// When true, a missing element is not an error and the step is skipped.
     #[serde(default)]
     pub optional: bool,
@@ -364,7 +365,7 @@ pub struct PressOptions {
     pub key: String,
     /// Focus this element first.
     #[serde(default)]
-    pub selector: Option<Located<String>>,
+    pub selector: Option<Located<SelectorSpec>>,
 }
 
 impl Press {
@@ -385,13 +386,13 @@ impl Press {
 pub struct Wait {
     /// Wait until a visible element matches.
     #[serde(default)]
-    pub selector: Option<Located<String>>,
+    pub selector: Option<Located<SelectorSpec>>,
     /// Wait until the URL matches this regular expression.
     #[serde(default)]
     pub url: Option<Located<String>>,
     /// Wait until no visible element matches.
     #[serde(default)]
-    pub gone: Option<Located<String>>,
+    pub gone: Option<Located<SelectorSpec>>,
     #[serde(default)]
     pub timeout: Option<Timeout>,
 }
@@ -485,7 +486,7 @@ pub struct Fail {
     pub message: Option<String>,
     /// Take the message from the text of the element this selector matches.
     #[serde(default)]
-    pub message_from: Option<Located<String>>,
+    pub message_from: Option<Located<SelectorSpec>>,
 }
 
 /// Records from the current page. Rows come from `rows` (a selector) or from `table`
@@ -552,9 +553,9 @@ pub struct FieldSpec {
 #[serde(deny_unknown_fields)]
 pub struct Paginate {
     #[serde(default)]
-    pub next: Option<Located<String>>,
+    pub next: Option<Located<SelectorSpec>>,
     #[serde(default)]
-    pub load_more: Option<Located<String>>,
+    pub load_more: Option<Located<SelectorSpec>>,
     /// Pages read (or clicks on `load_more`) at most. Default 50.
     #[serde(default = "default_max_pages")]
     pub max_pages: u32,
@@ -711,6 +712,5 @@ impl Eval {
     }
 }
 
-crate::connector::shorthand::string_or_struct!(Click, Selector, ClickOptions, Options);
 crate::connector::shorthand::string_or_struct!(Press, Key, PressOptions, Options);
 crate::connector::shorthand::string_or_struct!(Eval, Script, EvalOptions, Options);

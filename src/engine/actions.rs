@@ -9,7 +9,7 @@ use super::pages::{SelectorSet, matches};
 use super::runner::Runner;
 use crate::browser::{BrowserError, Probe, Target};
 use crate::codes::{ErrorCode, ErrorKind};
-use crate::connector::plan::{AwaitPage, Wait, WaitFor};
+use crate::connector::plan::{AwaitPage, Selector, Wait, WaitFor};
 use crate::duration::format_duration;
 
 /// The longest single wait inside the page before the engine looks again; it bounds how
@@ -21,7 +21,7 @@ impl Runner<'_> {
     /// last state and whether `done` accepted it.
     pub(super) async fn wait_until(
         &self,
-        selectors: &[String],
+        selectors: &[Selector],
         timeout: Duration,
         mark: Option<&str>,
         mut done: impl FnMut(&Probe) -> bool,
@@ -49,7 +49,7 @@ impl Runner<'_> {
                 return Err(runaway);
             }
             if let Some(i) = probe.selectors.iter().position(|s| s.invalid) {
-                let msg = format!("the browser rejects the CSS selector {:?}", selectors[i]);
+                let msg = format!("the browser rejects the CSS selector {}", selectors[i]);
                 return Err(self.error(ErrorKind::ConnectorError.into(), msg).await);
             }
             if done(&probe) {
@@ -137,14 +137,17 @@ impl Runner<'_> {
     /// Waits until `selector` is visible; the error says what was seen instead.
     pub(super) async fn wait_visible(
         &self,
-        selector: &str,
+        selector: &Selector,
         timeout: Duration,
     ) -> Result<(), CollectError> {
-        let sels = vec![selector.to_string()];
+        let sels = vec![selector.clone()];
         let (probe, ok) = self
             .wait_until(&sels, timeout, None, |p| p.selectors[0].visible)
             .await?;
         if ok {
+            if let Some(i) = probe.selectors[0].matched {
+                self.matched_alternative(selector, i);
+            }
             return Ok(());
         }
         let s = probe.selectors[0];
@@ -152,13 +155,13 @@ impl Runner<'_> {
             format!("{why} after {}", format_duration(timeout))
         } else if s.count == 0 {
             format!(
-                "no element matches {selector:?} after {}{}",
+                "no element matches {selector} after {}{}",
                 format_duration(timeout),
-                self.frame_hint(selector).await
+                self.missing_hint(selector).await
             )
         } else {
             format!(
-                "{} element(s) match {selector:?} but none is visible after {}",
+                "{} element(s) match {selector} but none is visible after {}",
                 s.count,
                 format_duration(timeout)
             )
@@ -171,12 +174,12 @@ impl Runner<'_> {
     /// cookie banner by accident.
     pub(super) async fn click(
         &self,
-        selector: &str,
+        selector: &Selector,
         timeout: Duration,
         optional: bool,
     ) -> Result<(), CollectError> {
         let deadline = Instant::now() + timeout;
-        let sels = vec![selector.to_string()];
+        let sels = vec![selector.clone()];
         let mut last_probe: Option<Probe> = None;
         loop {
             let target = self
@@ -186,7 +189,8 @@ impl Runner<'_> {
                 .map_err(|e| self.browser_failure(e))?;
             let missing = matches!(target, Target::Missing);
             let why = match target {
-                Target::Ready { x, y } => {
+                Target::Ready { x, y, alternative } => {
+                    self.matched_alternative(selector, alternative);
                     return self
                         .tab
                         .click_at(x, y)
@@ -194,14 +198,14 @@ impl Runner<'_> {
                         .map_err(|e| self.browser_failure(e));
                 }
                 Target::Invalid => {
-                    let msg = format!("the browser rejects the CSS selector {selector:?}");
+                    let msg = format!("the browser rejects the CSS selector {selector}");
                     return Err(self.error(ErrorKind::ConnectorError.into(), msg).await);
                 }
-                Target::Missing => format!("no element matches {selector:?}"),
-                Target::Hidden => format!("elements match {selector:?} but none is visible"),
-                Target::Disabled => format!("{selector:?} is disabled"),
+                Target::Missing => format!("no element matches {selector}"),
+                Target::Hidden => format!("elements match {selector} but none is visible"),
+                Target::Disabled => format!("{selector} is disabled"),
                 Target::Covered { by } => {
-                    format!("{selector:?} is covered by {by}, which would receive the click")
+                    format!("{selector} is covered by {by}, which would receive the click")
                 }
                 Target::NoFrame(why) => why.to_string(),
             };
@@ -209,9 +213,10 @@ impl Runner<'_> {
                 if optional {
                     return Ok(());
                 }
-                let hint = match missing {
-                    true => self.frame_hint(selector).await,
-                    false => String::new(),
+                let hint = if missing {
+                    self.missing_hint(selector).await
+                } else {
+                    String::new()
                 };
                 return Err(self
                     .error(
@@ -241,7 +246,7 @@ impl Runner<'_> {
         }
     }
 
-    pub(super) async fn fill(&self, selector: &str, value: &str) -> Result<(), CollectError> {
+    pub(super) async fn fill(&self, selector: &Selector, value: &str) -> Result<(), CollectError> {
         self.wait_visible(selector, self.options.element_timeout)
             .await?;
         match self
@@ -250,12 +255,12 @@ impl Runner<'_> {
             .await
             .map_err(|e| self.browser_failure(e))?
         {
-            Ok(()) => {}
+            Ok(alternative) => self.matched_alternative(selector, alternative),
             Err(why) => {
                 return Err(self
                     .error(
                         ErrorKind::ConnectorError.into(),
-                        format!("cannot type into {selector:?}: {why}"),
+                        format!("cannot type into {selector}: {why}"),
                     )
                     .await);
             }
@@ -269,7 +274,11 @@ impl Runner<'_> {
         Ok(())
     }
 
-    pub(super) async fn select(&self, selector: &str, choice: &str) -> Result<(), CollectError> {
+    pub(super) async fn select(
+        &self,
+        selector: &Selector,
+        choice: &str,
+    ) -> Result<(), CollectError> {
         self.wait_visible(selector, self.options.element_timeout)
             .await?;
         match self
@@ -278,11 +287,14 @@ impl Runner<'_> {
             .await
             .map_err(|e| self.browser_failure(e))?
         {
-            Ok(()) => Ok(()),
+            Ok(alternative) => {
+                self.matched_alternative(selector, alternative);
+                Ok(())
+            }
             Err(why) => Err(self
                 .error(
                     ErrorKind::ConnectorError.into(),
-                    format!("{selector:?}: {why}"),
+                    format!("{selector}: {why}"),
                 )
                 .await),
         }
@@ -292,21 +304,18 @@ impl Runner<'_> {
         let timeout = wait.timeout.unwrap_or(self.options.element_timeout);
         match &wait.until {
             WaitFor::Selector(sel) => {
-                let sel = self.render(sel)?;
+                let sel = self.render_selector(sel)?;
                 self.wait_visible(&sel, timeout).await
             }
             WaitFor::Gone(sel) => {
-                let sel = self.render(sel)?;
+                let sel = self.render_selector(sel)?;
                 let (_, ok) = self
                     .wait_until(std::slice::from_ref(&sel), timeout, None, |p| {
                         !p.selectors[0].visible
                     })
                     .await?;
                 if !ok {
-                    let msg = format!(
-                        "{sel:?} is still visible after {}",
-                        format_duration(timeout)
-                    );
+                    let msg = format!("{sel} is still visible after {}", format_duration(timeout));
                     return Err(self.error(ErrorKind::ConnectorError.into(), msg).await);
                 }
                 Ok(())

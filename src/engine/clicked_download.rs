@@ -12,7 +12,7 @@ use super::error::CollectError;
 use super::runner::Runner;
 use crate::browser::{BrowserDownloadError, DEFAULT_POPUP_TIMEOUT, DownloadLimits, Downloaded};
 use crate::codes::ErrorKind;
-use crate::connector::plan::Download;
+use crate::connector::plan::{Download, Selector};
 use crate::duration::format_duration;
 
 /// How long one probe of a new tab's URL waits for a change.
@@ -45,8 +45,12 @@ impl Runner<'_> {
             .expect_download()
             .await
             .map_err(|e| self.browser_failure(e))?;
-        self.click(&selector, self.options.element_timeout, false)
-            .await?;
+        self.click(
+            &Selector::css(&selector),
+            self.options.element_timeout,
+            false,
+        )
+        .await?;
         match armed.finish(&limits, &self.options.out_dir).await {
             Ok(downloaded) => Ok((downloaded.final_url.clone(), downloaded)),
             Err(BrowserDownloadError::NotStarted) => {
@@ -128,7 +132,10 @@ impl Runner<'_> {
                 break None;
             }
             // Wakes on the new tab's next document (or DOM change), at most a slice.
-            last = tab.probe(&[], last.as_ref(), PROBE_SLICE, None).await.ok();
+            last = tab
+                .probe(&[] as &[&str], last.as_ref(), PROBE_SLICE, None)
+                .await
+                .ok();
         };
         drop(tab);
         if let Err(e) = popups.close(&opened).await {

@@ -11,7 +11,7 @@ use super::event::Event;
 use super::runner::Runner;
 use crate::browser::{DownloadError, DownloadLimits, Downloaded};
 use crate::codes::ErrorKind;
-use crate::connector::plan::{self, Download, Extract, PageTurn, Paginate};
+use crate::connector::plan::{self, Download, Extract, PageTurn, Paginate, Selector};
 use crate::duration::format_duration;
 use crate::extract::{self, DocumentRow, Field, Rows};
 
@@ -27,7 +27,7 @@ impl Runner<'_> {
             _ => Rows::Page,
         };
         if let Some(Paginate::LoadMore(turn)) = &ex.paginate {
-            let button = self.render(&turn.selector)?;
+            let button = self.render_selector(&turn.selector)?;
             self.load_all(&button, rows_sel.as_deref(), turn).await?;
         }
         let mut pages_read = 0;
@@ -58,7 +58,7 @@ impl Runner<'_> {
             }
             match &ex.paginate {
                 Some(Paginate::Next(turn)) if pages_read < turn.max_pages => {
-                    let next = self.render(&turn.selector)?;
+                    let next = self.render_selector(&turn.selector)?;
                     if !self.next_page(&next, turn).await? {
                         break;
                     }
@@ -122,8 +122,8 @@ impl Runner<'_> {
     }
 
     /// Follows a "next" link or button. Returns false when there is no next page.
-    async fn next_page(&mut self, next: &str, p: &PageTurn) -> Result<bool, CollectError> {
-        let sels = vec![next.to_string()];
+    async fn next_page(&mut self, next: &Selector, p: &PageTurn) -> Result<bool, CollectError> {
+        let sels = vec![next.clone()];
         let (probe, _) = self
             .wait_until(&sels, Duration::ZERO, None, |_| true)
             .await?;
@@ -146,7 +146,7 @@ impl Runner<'_> {
             .await?;
         if !ok {
             let msg = format!(
-                "clicking {next:?} did not load another page within {}",
+                "clicking {next} did not load another page within {}",
                 format_duration(timeout)
             );
             return Err(self.error(ErrorKind::ConnectorError.into(), msg).await);
@@ -159,14 +159,14 @@ impl Runner<'_> {
     /// clicks. After each click, waits for more rows or for the button to go.
     async fn load_all(
         &mut self,
-        button: &str,
+        button: &Selector,
         rows: Option<&str>,
         p: &PageTurn,
     ) -> Result<(), CollectError> {
         let timeout = p.timeout.unwrap_or(self.options.element_timeout);
-        let mut sels = vec![button.to_string()];
+        let mut sels = vec![button.clone()];
         if let Some(r) = rows {
-            sels.push(r.to_string());
+            sels.push(Selector::css(r));
         }
         for _ in 0..p.max_pages {
             let (probe, _) = self
@@ -187,7 +187,7 @@ impl Runner<'_> {
                 .await?;
             if !ok {
                 let msg = format!(
-                    "clicking {button:?} brought no new rows within {}",
+                    "clicking {button} brought no new rows within {}",
                     format_duration(timeout)
                 );
                 return Err(self.error(ErrorKind::ConnectorError.into(), msg).await);
@@ -198,9 +198,9 @@ impl Runner<'_> {
 
     pub(super) async fn download(&mut self, dl: &Download) -> Result<(), CollectError> {
         if let Some(Paginate::LoadMore(turn)) = dl.paginate.as_deref() {
-            let button = self.render(&turn.selector)?;
+            let button = self.render_selector(&turn.selector)?;
             let rows = self.render(&dl.rows)?;
-            self.load_all(&button, Some(&rows), turn).await?;
+            self.load_all(&button, Some(rows.as_str()), turn).await?;
         }
         let mut pages_read = 0;
         loop {
@@ -213,7 +213,7 @@ impl Runner<'_> {
             self.download_rows(dl, rows).await?;
             match dl.paginate.as_deref() {
                 Some(Paginate::Next(turn)) if pages_read < turn.max_pages => {
-                    let next = self.render(&turn.selector)?;
+                    let next = self.render_selector(&turn.selector)?;
                     if !self.next_page(&next, turn).await? {
                         break;
                     }

@@ -21,6 +21,13 @@ pub enum Event {
     Step {
         step: StepRef,
     },
+    /// Which alternative of a step's selector list matched (1-based), for `-v` and traces.
+    SelectorMatched {
+        step: Option<StepRef>,
+        alternative: u32,
+        /// The alternative as written.
+        selector: String,
+    },
     /// A code is needed: the person has until `expires_at` (Unix seconds) to give it.
     CodeRequested {
         kind: CodeKind,

@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use super::runner::Runner;
 use crate::browser::FramePath;
+use crate::connector::plan::Selector;
 
 impl Runner<'_> {
     /// ` ; it matches inside the frame 'iframe#auth': add frame: … to the step`, or nothing.
-    pub(super) async fn frame_hint(&self, selector: &str) -> String {
+    pub(super) async fn frame_hint(&self, selector: &Selector) -> String {
         let here = self.tab.frame();
         let Ok(frames) = self.tab.frames().await else {
             return String::new();
@@ -19,7 +20,13 @@ impl Runner<'_> {
             let inside = FramePath::new(path.clone());
             let found = self
                 .tab
-                .probe_in(&inside, &[selector.to_string()], None, Duration::ZERO, None)
+                .probe_in(
+                    &inside,
+                    std::slice::from_ref(selector),
+                    None,
+                    Duration::ZERO,
+                    None,
+                )
                 .await
                 .is_ok_and(|p| {
                     p.no_frame.is_none() && p.selectors.first().is_some_and(|s| s.count > 0)

@@ -24,6 +24,7 @@ pub mod pages;
 mod person;
 mod popup;
 mod runner;
+mod selectors;
 
 use crate::browser::{Crash, Tab};
 use crate::codes::{ErrorCode, ErrorKind};

@@ -6,21 +6,21 @@
 use std::collections::HashMap;
 
 use crate::browser::{FramePath, Probe, SelectorState};
-use crate::connector::plan::{self, PageMatch};
+use crate::connector::plan::{self, PageMatch, Selector};
 
 /// The selectors a set of pages (and conditions) depends on, grouped by the frame they are
 /// looked for in, in probe order. The page itself is always the first group.
 #[derive(Debug)]
 pub struct SelectorSet {
     pub groups: Vec<Group>,
-    index: HashMap<(FramePath, String), (usize, usize)>,
+    index: HashMap<(FramePath, Selector), (usize, usize)>,
 }
 
 /// The selectors looked for in one frame.
 #[derive(Debug)]
 pub struct Group {
     pub frame: FramePath,
-    pub selectors: Vec<String>,
+    pub selectors: Vec<Selector>,
 }
 
 impl Default for SelectorSet {
@@ -50,13 +50,13 @@ impl SelectorSet {
     }
 
     /// Looks for `sel` in `frame` too.
-    pub fn add(&mut self, frame: &FramePath, sel: &str) {
+    pub fn add(&mut self, frame: &FramePath, sel: &Selector) {
         let g = self.group(frame);
-        let key = (frame.clone(), sel.to_string());
+        let key = (frame.clone(), sel.clone());
         if self.index.contains_key(&key) {
             return;
         }
-        self.groups[g].selectors.push(sel.to_string());
+        self.groups[g].selectors.push(sel.clone());
         self.index
             .insert(key, (g, self.groups[g].selectors.len() - 1));
     }
@@ -70,7 +70,7 @@ impl SelectorSet {
         let frame = frame_of(page, outer);
         self.group(&frame);
         for sel in [&page.has, &page.exists, &page.lacks].into_iter().flatten() {
-            self.add(&frame, sel.as_str());
+            self.add(&frame, sel);
         }
         for list in [&page.any, &page.all].into_iter().flatten() {
             for p in list {
@@ -84,9 +84,9 @@ impl SelectorSet {
         &self,
         probes: &'p Probes,
         frame: &FramePath,
-        sel: &str,
+        sel: &Selector,
     ) -> Option<&'p SelectorState> {
-        let (g, i) = self.index.get(&(frame.clone(), sel.to_string()))?;
+        let (g, i) = self.index.get(&(frame.clone(), sel.clone()))?;
         probes.groups.get(*g)?.selectors.get(*i)
     }
 
@@ -147,7 +147,7 @@ fn matches_in(page: &PageMatch, probes: &Probes, sels: &SelectorSet, outer: &Fra
     {
         return false;
     }
-    let st = |s: &crate::connector::plan::Selector| sels.state(probes, &frame, s.as_str()).copied();
+    let st = |s: &Selector| sels.state(probes, &frame, s).copied();
     if let Some(s) = &page.has
         && !st(s).is_some_and(|x| x.visible)
     {
@@ -187,6 +187,7 @@ mod tests {
             visible,
             enabled: visible,
             invalid: false,
+            matched: None,
         }
     }
 

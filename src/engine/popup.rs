@@ -16,7 +16,7 @@ use super::links::Links;
 use super::runner::Runner;
 use crate::browser::{DEFAULT_POPUP_TIMEOUT, Popup as OpenedTab, Popups, Tab};
 use crate::codes::ErrorKind;
-use crate::connector::plan::{Popup, Step};
+use crate::connector::plan::{Popup, Selector, Step};
 use crate::duration::format_duration;
 
 impl Runner<'_> {
@@ -53,8 +53,12 @@ impl Runner<'_> {
             return Err(self.error(ErrorKind::ConnectorError.into(), msg).await);
         };
         let mark = popups.mark();
-        self.click(selector, self.options.element_timeout, false)
-            .await?;
+        self.click(
+            &Selector::css(selector),
+            self.options.element_timeout,
+            false,
+        )
+        .await?;
         match popups.next_after(mark, Instant::now() + timeout).await {
             Some(opened) => Ok((popups, opened)),
             None => {

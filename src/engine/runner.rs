@@ -268,7 +268,7 @@ impl<'a> Runner<'a> {
         // `present` and `absent` look where the step acts.
         let here = self.tab.frame();
         for s in [&cond.present, &cond.absent].into_iter().flatten() {
-            sels.add(&here, s.as_str());
+            sels.add(&here, s);
         }
         let (probes, _) = self.wait_for_pages(&sels, Duration::ZERO, |_| true).await?;
         if let Some(p) = page
@@ -277,16 +277,12 @@ impl<'a> Runner<'a> {
             return Ok(false);
         }
         if let Some(s) = &cond.present
-            && !sels
-                .state(&probes, &here, s.as_str())
-                .is_some_and(|x| x.visible)
+            && !sels.state(&probes, &here, s).is_some_and(|x| x.visible)
         {
             return Ok(false);
         }
         if let Some(s) = &cond.absent
-            && sels
-                .state(&probes, &here, s.as_str())
-                .is_some_and(|x| x.visible)
+            && sels.state(&probes, &here, s).is_some_and(|x| x.visible)
         {
             return Ok(false);
         }
@@ -310,12 +306,12 @@ impl<'a> Runner<'a> {
             Action::Fill(pairs) => {
                 for (sel, value) in pairs {
                     let value = self.render(value)?;
-                    self.fill(sel.as_str(), &value).await?;
+                    self.fill(sel, &value).await?;
                 }
                 Ok(())
             }
             Action::Click(click) => {
-                let sel = self.render(&click.selector)?;
+                let sel = self.render_selector(&click.selector)?;
                 let optional_default = Duration::from_secs(2);
                 let timeout = click.timeout.unwrap_or(if click.optional {
                     optional_default
@@ -327,13 +323,13 @@ impl<'a> Runner<'a> {
             Action::Select(pairs) => {
                 for (sel, value) in pairs {
                     let value = self.render(value)?;
-                    self.select(sel.as_str(), &value).await?;
+                    self.select(sel, &value).await?;
                 }
                 Ok(())
             }
             Action::Press(press) => {
                 if let Some(sel) = &press.selector {
-                    let sel = self.render(sel)?;
+                    let sel = self.render_selector(sel)?;
                     self.click(&sel, self.options.element_timeout, false)
                         .await?;
                 }
@@ -348,7 +344,7 @@ impl<'a> Runner<'a> {
             Action::Fail(fail) => {
                 let mut message = fail.message.clone().unwrap_or_default();
                 if let Some(sel) = &fail.message_from {
-                    let sel = self.render(sel)?;
+                    let sel = self.render_selector(sel)?;
                     if let Some(text) = self
                         .tab
                         .text_of(&sel)

@@ -330,7 +330,10 @@ async fn the_human_page_is_passed_through_the_screen_only() {
             .expect("the page is open");
     }
     assert_eq!(
-        tab.text_of("h1").await.unwrap().as_deref(),
+        tab.text_of(&gleaner::connector::plan::Selector::css("h1"))
+            .await
+            .unwrap()
+            .as_deref(),
         Some("Mes comptes")
     );
     drop(tab);

@@ -85,8 +85,12 @@ async fn settle(tab: &Tab, url: &str) -> String {
 }
 
 async fn click(tab: &Tab, selector: &str) {
-    match tab.target(selector).await.expect("target") {
-        gleaner::browser::Target::Ready { x, y } => tab.click_at(x, y).await.expect("click"),
+    match tab
+        .target(&gleaner::connector::plan::Selector::css(selector))
+        .await
+        .expect("target")
+    {
+        gleaner::browser::Target::Ready { x, y, .. } => tab.click_at(x, y).await.expect("click"),
         other => panic!("{selector}: {other:?}"),
     }
 }

@@ -199,10 +199,7 @@ async fn the_cross_site_frame_is_out_of_process_and_the_same_site_one_is_not() {
             .unwrap();
         assert_eq!(reachable, serde_json::json!(!cross_site), "{outer}");
         tab.enter_frame(frame.clone());
-        let probe = tab
-            .probe(&["#user".into()], None, limit, None)
-            .await
-            .unwrap();
+        let probe = tab.probe(&["#user"], None, limit, None).await.unwrap();
         assert!(probe.selectors[0].visible, "{outer}: {probe:?}");
         assert_eq!(tab.cross_site_frames() > 0, cross_site, "{outer}");
     }

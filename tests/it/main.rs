@@ -26,6 +26,7 @@ mod popups;
 mod sandbox;
 mod scenario;
 mod schedules;
+mod selectors;
 mod server;
 mod sessions;
 mod ui;

@@ -108,7 +108,7 @@ async fn a_popup_outside_the_domains_reaches_nothing() {
 
 async fn click(tab: &Tab, selector: &str) {
     match tab.target(selector).await.expect("target") {
-        Target::Ready { x, y } => tab.click_at(x, y).await.expect("click"),
+        Target::Ready { x, y, .. } => tab.click_at(x, y).await.expect("click"),
         other => panic!("{selector}: {other:?}"),
     }
 }
@@ -166,14 +166,18 @@ async fn a_popup_flood_is_capped() {
                 popups.live().len(),
                 popups.closed_over_cap()
             );
-            let _ = tab.probe(&[], None, Duration::from_millis(200), None).await;
+            let _ = tab
+                .probe(&[] as &[&str], None, Duration::from_millis(200), None)
+                .await;
         }
         let kept = popups.live().len();
         let closed = popups.closed_over_cap();
         // A tab closed over the cap goes a moment after `Target.closeTarget` answers.
         let mut tabs = page_targets(&tab).await;
         while cap == 5 && tabs > before + 5 && tokio::time::Instant::now() < deadline {
-            let _ = tab.probe(&[], None, Duration::from_millis(200), None).await;
+            let _ = tab
+                .probe(&[] as &[&str], None, Duration::from_millis(200), None)
+                .await;
             tabs = page_targets(&tab).await;
         }
         eprintln!(

@@ -910,7 +910,7 @@ async fn full_page_mode_sends_the_person_back_with_the_outcome() {
         );
         last = person
             .tab
-            .probe(&[], last.as_ref(), Duration::from_secs(2), None)
+            .probe(&[] as &[&str], last.as_ref(), Duration::from_secs(2), None)
             .await
             .ok();
     };

@@ -35,6 +35,7 @@ mod login;
 pub mod popup_pages;
 mod render;
 mod routes;
+mod selector_pages;
 mod site_login;
 pub mod telecom;
 #[cfg(test)]

@@ -122,6 +122,7 @@ pub fn router(
         .merge(crate::frames::routes())
         .merge(crate::json_api::routes())
         .merge(crate::popup_pages::routes())
+        .merge(crate::selector_pages::routes())
         .fallback(fallback)
         .layer(middleware::from_fn_with_state(hits, count_hits))
         .with_state(state))

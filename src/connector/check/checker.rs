@@ -11,8 +11,9 @@ use crate::codes::ErrorCode;
 use crate::connector::located::{Located, Pos};
 use crate::connector::model::*;
 use crate::connector::plan::{
-    self, FramePath, Page, PageId, PageMatch, Pattern, Plan, Section, Selector, StepRef,
+    self, FramePath, Page, PageId, PageMatch, Pattern, Plan, Section, StepRef,
 };
+use crate::connector::selector_spec::SelectorSpec;
 use crate::template::{Segment, Template, is_identifier};
 
 /// What a variable holds, as far as the checker can tell.
@@ -289,7 +290,7 @@ impl Checker<'_> {
         let frame = page.frame.as_ref().map(|f| self.frame(f, pos));
         let url = page.url.as_ref().map(|u| self.regex(u, pos));
         let mut selector =
-            |sel: &Option<Located<String>>| sel.as_ref().map(|s| self.selector(s, pos));
+            |sel: &Option<Located<SelectorSpec>>| sel.as_ref().map(|s| self.live_selector(s, pos));
         let (has, exists, lacks) = (
             selector(&page.has),
             selector(&page.exists),
@@ -353,7 +354,7 @@ impl Checker<'_> {
     /// Selectors are checked with `scraper`'s parser (the CSS that Chromium accepts is a
     /// superset, but a selector `scraper` rejects is almost always a typo). Templates
     /// inside a selector are checked as templates and replaced by a placeholder.
-    pub(super) fn selector(&mut self, sel: &Located<String>, fallback: Pos) -> Option<Selector> {
+    pub(super) fn selector(&mut self, sel: &Located<String>, fallback: Pos) -> Option<String> {
         let pos = sel.pos.or(fallback);
         let text = if sel.contains("{{") {
             match Template::parse(sel) {
@@ -377,6 +378,10 @@ impl Checker<'_> {
             self.err(pos, "empty CSS selector");
             return None;
         }
+        if let Err(e @ plan::SelectorError::NotCss(_)) = plan::check_html_css(&text) {
+            self.err(pos, e.to_string());
+            return None;
+        }
         if let Err(e) = scraper::Selector::parse(&text) {
             self.err(
                 pos,
@@ -388,7 +393,7 @@ impl Checker<'_> {
             );
             return None;
         }
-        Some(Selector::new(sel.value.clone()))
+        Some(sel.value.clone())
     }
 
     /// A selector that may name variables (`'#acct-{{account.id}}'`), rendered when it
@@ -400,7 +405,7 @@ impl Checker<'_> {
     ) -> Option<Template> {
         let checked = self.selector(sel, fallback)?;
         // `selector` parsed any template in it already.
-        Template::parse(checked.as_str()).ok()
+        Template::parse(&checked).ok()
     }
 
     pub(super) fn page_name(&mut self, name: &Located<String>, fallback: Pos) -> Option<PageId> {
@@ -543,20 +548,7 @@ impl Checker<'_> {
 /// scraper's Display for selector errors is unhelpful ("please report this"); its Debug
 /// names the problem (`ClassNeedsIdent`, `UnexpectedToken(...)`).
 fn describe_selector_error(e: &scraper::error::SelectorErrorKind) -> String {
-    let debug = format!("{e:?}");
-    let name = debug
-        .strip_prefix("UnexpectedSelectorParseError(")
-        .and_then(|d| d.strip_suffix(')'))
-        .unwrap_or(&debug);
-    let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
-    match name.as_str() {
-        "ClassNeedsIdent" => "a class name must follow '.'".into(),
-        "UnexpectedToken" => "unexpected character".into(),
-        "EmptySelector" => "empty selector".into(),
-        "DanglingCombinator" => "a combinator (>, +, ~) has nothing after it".into(),
-        "EndOfLine" => "the selector ends too early".into(),
-        _ => name,
-    }
+    plan::selector_css_error(e)
 }
 
 /// Multi-line messages (the regex crate draws a caret under the pattern) kept to one line:

@@ -5,8 +5,11 @@
 
 mod checker;
 mod json;
+mod selectors;
 mod steps;
 #[cfg(test)]
 mod tests;
 
 pub use checker::check;
+#[cfg(test)]
+mod selector_tests;

@@ -8,6 +8,7 @@ use super::checker::{Checker, OptionalPart, Shape, Use, one_line};
 use crate::connector::located::{Located, Pos};
 use crate::connector::model::*;
 use crate::connector::plan::{self, DOCUMENT_KEYS, Section, StepKind, StepRef};
+use crate::connector::selector_spec::SelectorSpec;
 use crate::extract::{Element, Field, FieldSource, Read};
 use crate::template::Template;
 
@@ -130,8 +131,8 @@ impl Checker<'_> {
             self.err(p, "`when` needs one of page, present, absent, url");
         }
         let page = cond.page.as_ref().map(|page| self.page_name(page, p));
-        let present = cond.present.as_ref().map(|s| self.selector(s, p));
-        let absent = cond.absent.as_ref().map(|s| self.selector(s, p));
+        let present = cond.present.as_ref().map(|s| self.live_selector(s, p));
+        let absent = cond.absent.as_ref().map(|s| self.live_selector(s, p));
         let url = cond.url.as_ref().map(|u| self.regex(u, p));
         Some(plan::Condition {
             page: page.part()?,
@@ -219,7 +220,7 @@ impl Checker<'_> {
         }
         if let Some(click) = &step.click {
             let o = click.options();
-            let selector = self.selector_template(&o.selector, click.pos.or(pos));
+            let selector = self.live_selector_template(&o.selector, click.pos.or(pos));
             actions.push(selector.map(|selector| {
                 Action::Click(plan::Click {
                     selector,
@@ -259,7 +260,7 @@ impl Checker<'_> {
             let message_from = fail
                 .message_from
                 .as_ref()
-                .map(|sel| self.selector_template(sel, p));
+                .map(|sel| self.live_selector_template(sel, p));
             actions.push((|| {
                 Some(Action::Fail(plan::Fail {
                     code: code?,
@@ -319,9 +320,9 @@ impl Checker<'_> {
         let pairs: Vec<_> = map
             .iter()
             .map(|(sel, value)| {
-                let sel = self.selector(
+                let sel = self.live_selector(
                     &Located {
-                        value: sel.clone(),
+                        value: SelectorSpec::One(sel.clone()),
                         pos: Pos::default(),
                     },
                     value.pos.or(p),
@@ -341,7 +342,7 @@ impl Checker<'_> {
         let selector = o
             .selector
             .as_ref()
-            .map(|sel| self.selector_template(sel, press.pos.or(pos)));
+            .map(|sel| self.live_selector_template(sel, press.pos.or(pos)));
         Some(plan::Action::Press(plan::Press {
             key: o.key,
             selector: selector.part()?,
@@ -361,8 +362,14 @@ impl Checker<'_> {
         if n != 1 {
             self.err(p, "`wait` needs exactly one of selector, url, gone");
         }
-        let selector = wait.selector.as_ref().map(|s| self.selector_template(s, p));
-        let gone = wait.gone.as_ref().map(|s| self.selector_template(s, p));
+        let selector = wait
+            .selector
+            .as_ref()
+            .map(|s| self.live_selector_template(s, p));
+        let gone = wait
+            .gone
+            .as_ref()
+            .map(|s| self.live_selector_template(s, p));
         let url = wait.url.as_ref().map(|u| self.regex(u, p));
         let until = match (selector, gone, url) {
             (Some(s), _, _) => plan::WaitFor::Selector(s?),
@@ -473,8 +480,11 @@ impl Checker<'_> {
         if pg.next.is_some() == pg.load_more.is_some() {
             self.err(pp, "`paginate` needs exactly one of next, load_more");
         }
-        let next = pg.next.as_ref().map(|s| self.selector_template(s, pp));
-        let load_more = pg.load_more.as_ref().map(|s| self.selector_template(s, pp));
+        let next = pg.next.as_ref().map(|s| self.live_selector_template(s, pp));
+        let load_more = pg
+            .load_more
+            .as_ref()
+            .map(|s| self.live_selector_template(s, pp));
         if pg.max_pages == 0 {
             self.err(pp, "`max_pages` must be at least 1");
         }
@@ -753,7 +763,7 @@ fn summary(step: &Step) -> String {
         );
     }
     if let Some(c) = &step.click {
-        return format!("click {}", q(&c.options().selector));
+        return format!("click {}", c.options().selector.summary());
     }
     if let Some(m) = &step.select {
         return format!(
@@ -766,10 +776,10 @@ fn summary(step: &Step) -> String {
     }
     if let Some(w) = &step.wait {
         if let Some(s) = &w.selector {
-            return format!("wait for {}", q(s));
+            return format!("wait for {}", s.summary());
         }
         if let Some(s) = &w.gone {
-            return format!("wait until {} is gone", q(s));
+            return format!("wait until {} is gone", s.summary());
         }
         if let Some(u) = &w.url {
             return format!("wait for URL {}", q(u));

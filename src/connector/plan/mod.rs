@@ -13,6 +13,7 @@ mod document_keys;
 mod json;
 mod login;
 mod page;
+mod selector;
 mod session_check;
 mod step;
 
@@ -21,6 +22,10 @@ pub use compiled::Plan;
 pub use document_keys::DOCUMENT_KEYS;
 pub use json::*;
 pub use login::{InteractiveLogin, Login};
-pub use page::{FramePath, Page, PageId, PageMatch, Pattern, Selector};
+pub use page::{FramePath, Page, PageId, PageMatch, Pattern};
+pub use selector::{
+    Alternative, Part, Selector, SelectorError, SelectorTemplate, check_css, check_html_css,
+    describe_css_error as selector_css_error,
+};
 pub use session_check::SessionCheck;
 pub use step::*;

@@ -1,8 +1,8 @@
 //! Named pages, recognised by URL and DOM, and the checked pieces they are made of.
 
-use std::fmt;
-
 use regex::Regex;
+
+use super::selector::Selector;
 
 /// A page of the plan's page table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -64,37 +64,17 @@ impl Pattern {
     }
 }
 
-/// A CSS selector `check` accepted, used as written.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Selector(String);
-
-impl Selector {
-    pub(crate) fn new(text: String) -> Selector {
-        Selector(text)
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Selector {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 /// The frames to go through, outermost first, each by a CSS selector of its `<iframe>` in
 /// the document of the one before: `frame: 'iframe#auth'`, or a list for nested frames.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct FramePath(Vec<Selector>);
+pub struct FramePath(Vec<String>);
 
 impl FramePath {
-    pub(crate) fn new(frames: Vec<Selector>) -> FramePath {
+    pub(crate) fn new(frames: Vec<String>) -> FramePath {
         FramePath(frames)
     }
 
-    pub fn frames(&self) -> &[Selector] {
+    pub fn frames(&self) -> &[String] {
         &self.0
     }
 }

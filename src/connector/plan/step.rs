@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::page::{FramePath, PageId, Pattern, Selector};
+use super::page::{FramePath, PageId, Pattern};
+use super::selector::{Selector, SelectorTemplate};
 use crate::codes::ErrorCode;
 use crate::connector::model::CodeKind;
 use crate::extract::Field;
@@ -82,7 +83,7 @@ pub enum Action {
 
 #[derive(Debug, Clone)]
 pub struct Click {
-    pub selector: Template,
+    pub selector: SelectorTemplate,
     /// A missing element is not an error: the step is skipped.
     pub optional: bool,
     pub timeout: Option<Duration>,
@@ -92,7 +93,7 @@ pub struct Click {
 pub struct Press {
     pub key: String,
     /// Clicked first, to focus it.
-    pub selector: Option<Template>,
+    pub selector: Option<SelectorTemplate>,
 }
 
 #[derive(Debug, Clone)]
@@ -104,11 +105,11 @@ pub struct Wait {
 #[derive(Debug, Clone)]
 pub enum WaitFor {
     /// A visible element matches.
-    Selector(Template),
+    Selector(SelectorTemplate),
     /// The URL matches.
     Url(Pattern),
     /// No visible element matches.
-    Gone(Template),
+    Gone(SelectorTemplate),
 }
 
 #[derive(Debug, Clone)]
@@ -136,7 +137,7 @@ pub struct Fail {
     pub code: ErrorCode,
     pub message: Option<String>,
     /// Take the message from the text of the element this selector matches.
-    pub message_from: Option<Template>,
+    pub message_from: Option<SelectorTemplate>,
 }
 
 /// Records from the current page, appended to the list `var`.
@@ -175,7 +176,7 @@ pub enum Paginate {
 
 #[derive(Debug, Clone)]
 pub struct PageTurn {
-    pub selector: Template,
+    pub selector: SelectorTemplate,
     /// Pages read (or clicks on `load_more`) at most; at least 1.
     pub max_pages: u32,
     pub timeout: Option<Duration>,
