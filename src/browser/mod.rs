@@ -46,7 +46,7 @@ pub use error::{
     BrowserError, FrameError, NavigationError, NetError, NetErrorClass, without_query,
 };
 pub use guard::{BadDomain, BlockKind, BlockedRequests, HostAllowList, check_domain};
-pub use popups::{DEFAULT_MAX_POPUPS, DEFAULT_POPUP_TIMEOUT, Popup, Popups};
+pub use popups::{DEFAULT_MAX_POPUPS, DEFAULT_POPUP_TIMEOUT, Popup, Popups, Tally};
 pub use profile::PROFILE_PREFIX;
 pub use responses::{Body, CaptureError, MAX_BODY, MAX_KEPT, MAX_KEPT_BYTES, Response};
 pub use screen::{Frame, Screen, Screencast};

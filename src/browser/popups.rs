@@ -82,7 +82,18 @@ pub struct Popups {
     family: Arc<Mutex<Family>>,
     /// The kept popups, for whoever waits on one.
     kept: watch::Receiver<Vec<Popup>>,
+    /// How many tabs the page opened and what became of them, for whoever waits on that.
+    tally: watch::Receiver<Tally>,
     task: JoinHandle<()>,
+}
+
+/// The tabs a page opened so far: kept or closed at birth, and of those closed, how many
+/// the browser has destroyed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub kept: u64,
+    pub closed: u64,
+    pub closed_gone: u64,
 }
 
 impl Drop for Popups {
@@ -121,6 +132,8 @@ impl Popups {
             ..Family::default()
         }));
         let (tx, kept) = watch::channel(Vec::new());
+        let (tally_tx, tally) = watch::channel(Tally::default());
+        let mut closing: Vec<TargetId> = Vec::new();
         let browser = kit.browser.clone();
         let fam = family.clone();
         let task = tokio::spawn(async move {
@@ -140,8 +153,11 @@ impl Popups {
                             }
                             if f.live.len() >= cap {
                                 f.closed += 1;
+                                tally_tx.send_modify(|t| t.closed += 1);
+                                closing.push(info.target_id.clone());
                                 true
                             } else {
+                                tally_tx.send_modify(|t| t.kept += 1);
                                 f.next_seq += 1;
                                 let seq = f.next_seq;
                                 f.openers.push(info.target_id.clone());
@@ -182,6 +198,10 @@ impl Popups {
                         }
                     }
                     Some(ev) = destroyed.next() => {
+                        if let Some(i) = closing.iter().position(|t| t == &ev.target_id) {
+                            closing.swap_remove(i);
+                            tally_tx.send_modify(|t| t.closed_gone += 1);
+                        }
                         let mut f = fam.lock().unwrap_or_else(|e| e.into_inner());
                         let before = f.live.len();
                         f.live.retain(|p| p.target != ev.target_id);
@@ -200,6 +220,7 @@ impl Popups {
             kit,
             family,
             kept,
+            tally,
             task,
         })
     }
@@ -211,6 +232,16 @@ impl Popups {
             .unwrap_or_else(|e| e.into_inner())
             .live
             .clone()
+    }
+
+    /// Waits until the tally satisfies `done`, or `deadline`; the last tally either way.
+    pub async fn wait_tally(&self, deadline: Instant, done: impl Fn(&Tally) -> bool) -> Tally {
+        let mut tally = self.tally.clone();
+        let reached = tokio::time::timeout_at(deadline, tally.wait_for(|t| done(t))).await;
+        match reached {
+            Ok(Ok(t)) => *t,
+            _ => *self.tally.borrow(),
+        }
     }
 
     /// How many tabs were closed at birth, over the cap.

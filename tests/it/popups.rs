@@ -156,30 +156,20 @@ async fn a_popup_flood_is_capped() {
         }
         eprintln!("10 clicks in {:?}", started.elapsed());
         let popups = tab.popups().expect("popups").clone();
-        // Every popup was either kept or closed: wait on the count, with a deadline.
+        // Every popup was either kept or closed, and each closed one is gone: wait on the
+        // popups' tally, with a deadline.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
         let expected_kept = cap.min(10);
-        while popups.live().len() + (popups.closed_over_cap() as usize) < 10 {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "kept {} closed {}",
-                popups.live().len(),
-                popups.closed_over_cap()
-            );
-            let _ = tab
-                .probe(&[] as &[&str], None, Duration::from_millis(200), None)
-                .await;
-        }
+        let tally = popups
+            .wait_tally(deadline, |t| {
+                t.kept + t.closed >= 10 && t.closed_gone == t.closed
+            })
+            .await;
+        assert_eq!(tally.kept + tally.closed, 10, "{tally:?}");
+        assert_eq!(tally.closed_gone, tally.closed, "{tally:?}");
         let kept = popups.live().len();
         let closed = popups.closed_over_cap();
-        // A tab closed over the cap goes a moment after `Target.closeTarget` answers.
-        let mut tabs = page_targets(&tab).await;
-        while cap == 5 && tabs > before + 5 && tokio::time::Instant::now() < deadline {
-            let _ = tab
-                .probe(&[] as &[&str], None, Duration::from_millis(200), None)
-                .await;
-            tabs = page_targets(&tab).await;
-        }
+        let tabs = page_targets(&tab).await;
         eprintln!(
             "cap {cap}: 10 clicks × 100 window.open → {kept} kept, {closed} closed, {tabs} page targets, {:?}",
             started.elapsed()
