@@ -29,5 +29,6 @@ mod schedules;
 mod selectors;
 mod server;
 mod sessions;
+mod telecom;
 mod ui;
 mod webhooks;
