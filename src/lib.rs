@@ -14,12 +14,15 @@
 //!   YAML says and what the JSON Schema is made from; [`connector::check`] converts it into
 //!   a [`connector::plan::Plan`] or reports every problem as `file:line:col: message`. The
 //!   plan is what the engine runs: one [`connector::plan::Action`] variant per action,
-//!   pages by [`connector::plan::PageId`], templates, selectors and regexes parsed, error
+//!   pages by [`connector::plan::PageId`], templates, selectors (CSS into open shadow
+//!   roots, `text=`, `role=`, `>>` chains, lists of alternatives:
+//!   [`connector::plan::Selector`]), frame paths, JSONPaths and regexes parsed, error
 //!   codes typed, durations read, each step with its [`connector::plan::StepRef`].
 //! - [`template`] (`{{fields.login}}`, parsed once, rendered per row) and [`duration`]
 //!   (`500ms`, `20s`, `5m`, `7d`: one parser for connector files, the CLI and the API).
 //! - [`extract`]: HTML → records with `scraper`: rows, tables addressed by header text,
-//!   typed field sources ([`extract::FieldSource`]), and the filters that clean values.
+//!   typed field sources ([`extract::FieldSource`]), and the filters that clean values; and
+//!   JSON → records by JSONPath, with the same filters.
 //! - [`browser`]: launching Chromium (one process per collect, a fresh 0700 profile, CDP
 //!   over a pipe, its sandbox on and as an unprivileged user when gleaner is root, killed
 //!   with gleaner, a spawned CDP handler loop, reaping), [`browser::Tab`] and the page
@@ -28,14 +31,19 @@
 //!   [`browser::egress`] (the proxy every connection of the browser goes through, with
 //!   pinned names), renderer crashes and hangs ([`browser::Crash`]), memory caps (a cgroup
 //!   or a PSS watch per browser, a V8 heap cap per renderer), named navigation errors
-//!   ([`browser::NavigationError`]), JavaScript dialogs answered at once, document
-//!   downloads with the browser's cookies under a size cap ([`browser::Downloaded`]),
+//!   ([`browser::NavigationError`]), JavaScript dialogs answered at once, frames (the
+//!   agent run in a frame's isolated world, or in a cross-site frame's own CDP session:
+//!   [`browser::FramePath`]), the tabs a page opens ([`browser::Popups`], capped), the
+//!   JSON responses of the page's own requests, document downloads with the browser's
+//!   cookies under a size cap ([`browser::Downloaded`]) and the browser's own downloads,
 //!   [`browser::Screen`]
 //!   (screencast, capture, a person's input), and [`browser::BrowserState`]: cookies and
 //!   localStorage captured after a login and restored before the next collect's first
 //!   navigation.
-//! - [`engine`]: runs a plan on a tab: page classification, 2FA through a channel,
-//!   extraction, pagination, downloads, the kept browser state and the connector's
+//! - [`engine`]: runs a plan on a tab: page classification (one probe per frame involved,
+//!   all waiting at once), 2FA through a channel, steps in frames and popups, extraction
+//!   from HTML and JSON (`capture`, `fetch`), pagination, downloads by link or by click,
+//!   the kept browser state and the connector's
 //!   `session.check` (a pass skips the login), under a deadline for the whole collect that
 //!   stops while the person is waited for. It takes [`engine::Inputs`] and
 //!   [`engine::Options`], talks through [`engine::Links`] (events out, codes and "done" in)

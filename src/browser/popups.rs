@@ -8,7 +8,7 @@
 //! resumed the paused one, and the opener's click hung.) A popup thus starts loading before
 //! gleaner sees it: what keeps it inside the connector's domains from its first request is
 //! the browser-wide egress proxy; a followed popup gets its own `Fetch` guard as soon as it
-//! becomes a [`Tab`].
+//! becomes a `Tab`.
 //!
 //! The cap: at most [`DEFAULT_MAX_POPUPS`] tabs opened by the collect's tab (or by one of
 //! its popups) are kept open at once; each one beyond is closed as soon as it is created,
@@ -38,7 +38,7 @@ use super::error::{BrowserError, without_query};
 /// Tabs opened by the page kept open at once.
 pub const DEFAULT_MAX_POPUPS: usize = 5;
 
-/// What it takes to make a [`Tab`] of a target the page opened: the browser's connection
+/// What it takes to make a `Tab` of a target the page opened: the browser's connection
 /// and what every tab of it shares.
 pub(crate) struct TabKit {
     pub browser: BrowserHandle,
@@ -60,7 +60,7 @@ pub struct Popup {
     pub target: TargetId,
     /// Its URL when it was created, without the query.
     pub url: String,
-    /// chromiumoxide has a session on it: it can become a [`Tab`].
+    /// chromiumoxide has a session on it: it can become a `Tab`.
     pub attached: bool,
 }
 
