@@ -44,7 +44,12 @@ async fn the_demo_telecom_connector_collects_everything_without_eval() {
     assert_eq!(out.lists["usage"][2]["data_gb"], 15.1);
     let lines: Vec<(&str, f64)> = out.lists["lines"]
         .iter()
-        .map(|l| (l["id"].as_str().unwrap(), l["monthly_price"].as_f64().unwrap()))
+        .map(|l| {
+            (
+                l["id"].as_str().unwrap(),
+                l["monthly_price"].as_f64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(lines, [("L-001", 19.99), ("L-002", 34.99)]);
     // Values that only drive the connector stay out of the output.
@@ -87,7 +92,11 @@ async fn a_wrong_password_in_the_frame_is_login_failed_with_the_sites_words() {
     let run = common::collect(&site, &plan, "alice", "nope", Codes::Nobody).await;
     let err = run.error();
     assert_eq!(err.code.to_string(), "LOGIN_FAILED");
-    assert!(err.message.contains("Identifiant ou mot de passe incorrect"), "{err}");
+    assert!(
+        err.message
+            .contains("Identifiant ou mot de passe incorrect"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -119,7 +128,10 @@ async fn a_content_disposition_name_with_dot_dot_is_only_metadata() {
     assert_eq!(bills.len(), 3);
     for d in &bills {
         let name = d.metadata["filename"].as_str().unwrap_or_default();
-        assert!(!name.contains('/') && !name.contains('\\') && name != "..", "{name}");
+        assert!(
+            !name.contains('/') && !name.contains('\\') && name != "..",
+            "{name}"
+        );
         assert!(d.file.starts_with(run.out_dir.path()), "{:?}", d.file);
     }
     let parent = run.out_dir.path().parent().unwrap();
