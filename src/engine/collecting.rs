@@ -41,21 +41,7 @@ impl Runner<'_> {
                 };
                 return Err(self.matched_nothing(rows_sel.as_deref(), what).await);
             }
-            let list = ex.var.clone();
-            for r in records {
-                let record = Value::Object(r);
-                if ex.in_output {
-                    self.emit(Event::Record {
-                        list: list.clone(),
-                        record: record.clone(),
-                    });
-                }
-                self.append(&list, record);
-            }
-            self.declare_list(&list);
-            if !ex.in_output {
-                self.hidden_lists.insert(list);
-            }
+            self.keep_records(&ex.var, ex.in_output, records);
             match &ex.paginate {
                 Some(Paginate::Next(turn)) if pages_read < turn.max_pages => {
                     let next = self.render_selector(&turn.selector)?;
@@ -118,6 +104,30 @@ impl Runner<'_> {
             Err(e) => Err(self
                 .error(ErrorKind::ConnectorError.into(), e.to_string())
                 .await),
+        }
+    }
+
+    /// Appends `records` to the list `list` (made even when empty), and reports each one
+    /// unless the list only drives the connector.
+    pub(super) fn keep_records(
+        &mut self,
+        list: &str,
+        in_output: bool,
+        records: Vec<Map<String, Value>>,
+    ) {
+        for r in records {
+            let record = Value::Object(r);
+            if in_output {
+                self.emit(Event::Record {
+                    list: list.to_string(),
+                    record: record.clone(),
+                });
+            }
+            self.append(list, record);
+        }
+        self.declare_list(list);
+        if !in_output {
+            self.hidden_lists.insert(list.to_string());
         }
     }
 

@@ -6,7 +6,6 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 use super::error::CollectError;
-use super::event::Event;
 use super::runner::Runner;
 use crate::browser::{Body, BrowserError, CaptureError, MAX_BODY, without_query};
 use crate::codes::ErrorKind;
@@ -213,21 +212,7 @@ impl Runner<'_> {
         let lookup = |p: &[String]| self.lookup(p);
         let records = json_records(&rows, &ex.fields, &lookup)
             .map_err(|e| self.error_now(ErrorKind::ConnectorError.into(), e.to_string()))?;
-        let list = ex.var.clone();
-        for r in records {
-            let record = Value::Object(r);
-            if ex.in_output {
-                self.emit(Event::Record {
-                    list: list.clone(),
-                    record: record.clone(),
-                });
-            }
-            self.append(&list, record);
-        }
-        self.declare_list(&list);
-        if !ex.in_output {
-            self.hidden_lists.insert(list);
-        }
+        self.keep_records(&ex.var, ex.in_output, records);
         Ok(())
     }
 }

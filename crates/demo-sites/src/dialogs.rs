@@ -6,11 +6,10 @@
 //! `#away` links to `/dialogs/left`.
 
 use axum::Router;
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 
-use crate::render::html_response;
+use crate::render::test_page;
 
 /// The routes, under `/dialogs/`.
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
@@ -63,16 +62,5 @@ window.addEventListener('beforeunload', (e) => { e.preventDefault(); e.returnVal
 </script>"#;
 
 fn page(title: &str, body: &str) -> Response {
-    html_response(
-        StatusCode::OK,
-        format!(
-            r#"<!doctype html>
-<html lang="fr"><head><meta charset="utf-8"><title>{title}</title></head>
-<body>
-<h1 id="title">{title}</h1>
-{body}
-</body></html>
-"#
-        ),
-    )
+    test_page(title, body)
 }

@@ -16,12 +16,12 @@
 
 use axum::Router;
 use axum::extract::Query;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 
-use crate::render::{escape_html, html_response};
+use crate::render::{escape_html, test_page};
 
 /// The routes, under `/frames/`.
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
@@ -136,16 +136,5 @@ $('code-box').addEventListener('submit', (e) => {
 </script>"#;
 
 fn page(title: &str, body: &str) -> Response {
-    html_response(
-        StatusCode::OK,
-        format!(
-            r#"<!doctype html>
-<html lang="fr"><head><meta charset="utf-8"><title>{title}</title></head>
-<body>
-<h1 id="title">{title}</h1>
-{body}
-</body></html>
-"#
-        ),
-    )
+    test_page(title, body)
 }

@@ -177,3 +177,19 @@ pub async fn not_found(root: &Path, message: &str) -> Response {
         Err(e) => e.into_response(),
     }
 }
+
+/// A small test page: `title` as its `<title>` and `h1#title`, then `body` (markup).
+pub fn test_page(title: &str, body: &str) -> Response {
+    html_response(
+        StatusCode::OK,
+        format!(
+            r#"<!doctype html>
+<html lang="fr"><head><meta charset="utf-8"><title>{title}</title></head>
+<body>
+<h1 id="title">{title}</h1>
+{body}
+</body></html>
+"#
+        ),
+    )
+}

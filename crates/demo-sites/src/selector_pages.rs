@@ -11,11 +11,10 @@
 //! - `/selectors/frame`: `iframe#auth` (same origin) holds `#accept`.
 
 use axum::Router;
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 
-use crate::render::html_response;
+use crate::render::test_page;
 
 /// The routes, under `/selectors/`.
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
@@ -91,17 +90,5 @@ const FRAME: &str =
 const INNER: &str = r#"<button id="accept">Accepter</button>"#;
 
 fn page(title: &str, body: &str) -> Response {
-    html_response(
-        StatusCode::OK,
-        format!(
-            r#"<!doctype html>
-<html lang="fr"><head><meta charset="utf-8"><title>{title}</title></head>
-<body>
-<h1 id="title">{title}</h1>
-{RESULT}
-{body}
-</body></html>
-"#
-        ),
-    )
+    test_page(title, &format!("{RESULT}\n{body}"))
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 use serde_json_path::JsonPath;
 
-use super::checker::{Checker, OptionalPart, Shape, Use, one_line};
+use super::checker::{Checker, OptionalPart, Shape, Use};
 use crate::connector::located::{Located, Pos};
 use crate::connector::model::{Capture, Extract, Fetch, FieldSpec};
 use crate::connector::plan::{self, JsonTemplate};
@@ -210,20 +210,7 @@ impl Checker<'_> {
             .value
             .as_ref()
             .map(|v| self.template(v, pos, scope, Use::Other));
-        let mut filters = Vec::with_capacity(f.filters.len());
-        for filter in &f.filters {
-            match filter.validate() {
-                Ok(()) => filters.push(filter.value.clone()),
-                Err(e) => self.err(
-                    filter.pos.or(pos),
-                    format!(
-                        "field `{name}`, filter `{}`: {}",
-                        filter.name(),
-                        one_line(&e.to_string())
-                    ),
-                ),
-            }
-        }
+        let filters = self.filters(name, &f.filters, pos);
         let source = match (path, value, &f.constant) {
             (Some(path), _, _) => plan::JsonSource::Path(path?, f.path.as_ref()?.value.clone()),
             (None, Some(v), _) => plan::JsonSource::Value(v?),

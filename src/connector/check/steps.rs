@@ -628,6 +628,30 @@ impl Checker<'_> {
         }
     }
 
+    /// A field's filters, each checked; those that fail are reported and left out.
+    pub(super) fn filters(
+        &mut self,
+        name: &str,
+        filters: &[Located<crate::extract::filters::Filter>],
+        pos: Pos,
+    ) -> Vec<crate::extract::filters::Filter> {
+        let mut checked = Vec::with_capacity(filters.len());
+        for filter in filters {
+            match filter.validate() {
+                Ok(()) => checked.push(filter.value.clone()),
+                Err(e) => self.err(
+                    filter.pos.or(pos),
+                    format!(
+                        "field `{name}`, filter `{}`: {}",
+                        filter.name(),
+                        one_line(&e.to_string())
+                    ),
+                ),
+            }
+        }
+        checked
+    }
+
     fn field(
         &mut self,
         name: &str,
@@ -687,20 +711,7 @@ impl Checker<'_> {
             .value
             .as_ref()
             .map(|v| self.template(v, pos, scope, Use::Other));
-        let mut filters = Vec::with_capacity(f.filters.len());
-        for filter in &f.filters {
-            match filter.validate() {
-                Ok(()) => filters.push(filter.value.clone()),
-                Err(e) => self.err(
-                    filter.pos.or(pos),
-                    format!(
-                        "field `{name}`, filter `{}`: {}",
-                        filter.name(),
-                        one_line(&e.to_string())
-                    ),
-                ),
-            }
-        }
+        let filters = self.filters(name, &f.filters, pos);
         let source = match (&f.constant, value, css, &f.col) {
             (Some(c), _, _, _) => FieldSource::Const(c.clone()),
             (None, Some(v), _, _) => FieldSource::Value(v?),
