@@ -558,6 +558,21 @@
     });
   }
 
+  // What a click at (x, y) of this document's viewport lands on: the frame `selector`, or
+  // what covers it there (a banner over the whole page, frame included).
+  function frameHit({ selector, x, y }) {
+    const found = frameOf(selector);
+    if (found.state !== "ready") return { state: "ready" };
+    const hit = deepElementFromPoint(x, y);
+    if (!hit || hit === found.el) return { state: "ready" };
+    // Name the landmark it belongs to: its shadow host (a banner's web component), or the
+    // nearest element with an id.
+    const host = hit.getRootNode && hit.getRootNode().host;
+    const owner = host || (hit.parentElement && hit.parentElement.closest("[id]"));
+    const by = owner && owner !== hit ? describe(hit) + " (in " + describe(owner) + ")" : describe(hit);
+    return { state: "covered", by };
+  }
+
   function frameElement({ selector }) {
     const found = frameOf(selector);
     return found.state === "ready" ? found.el : null;
@@ -576,6 +591,6 @@
     });
   }
 
-  const calls = { probe, target, focusForTyping, selectOption, text, setMark, html, frameBox, frameElement, frames, explainMissing };
+  const calls = { probe, target, focusForTyping, selectOption, text, setMark, html, frameBox, frameElement, frameHit, frames, explainMissing };
   return calls[name](args);
 })

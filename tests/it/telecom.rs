@@ -138,3 +138,22 @@ async fn a_content_disposition_name_with_dot_dot_is_only_metadata() {
     assert!(!parent.join("evil.pdf").exists());
     assert!(!run.out_dir.path().join("evil.pdf").exists());
 }
+
+/// Without the banner's click, the banner covers the frame: the step in the frame waits,
+/// then says what covers it, instead of typing into nothing. (The control is the whole
+/// collect above, which accepts the banner first.)
+#[tokio::test]
+async fn a_banner_over_the_frame_is_named_not_clicked_through() {
+    let site = site().await;
+    let plan = connector(|y| {
+        y.replace(
+            "  - click: { selector: 'consent-banner >> button.accept', optional: true, timeout: 5s }\n",
+            "",
+        )
+    });
+    let run = common::collect(&site, &plan, "alice", "demo", Codes::Fixed("424242".into())).await;
+    let err = run.error();
+    assert_eq!(err.code.to_string(), "CONNECTOR_ERROR");
+    assert!(err.message.contains("is covered by"), "{err}");
+    assert!(err.message.contains("consent-banner"), "{err}");
+}

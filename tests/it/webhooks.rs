@@ -620,9 +620,13 @@ async fn a_dead_event_is_listed_and_replayed() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{replayed}");
-    assert_eq!(
-        (replayed["status"].as_str(), replayed["attempts"].as_i64()),
-        (Some("pending"), Some(0))
+    // The answer is the event as it is once replayed: back to pending with its attempts
+    // reset, unless the worker, woken by the replay, already delivered it on its first
+    // new attempt (seen on a loaded machine).
+    let answered = (replayed["status"].as_str(), replayed["attempts"].as_i64());
+    assert!(
+        answered == (Some("pending"), Some(0)) || answered == (Some("delivered"), Some(1)),
+        "{replayed}"
     );
     loop {
         let r = receiver.next().await;

@@ -250,14 +250,33 @@ impl Tab {
         };
         let target: Target =
             serde_json::from_value(v).map_err(|e| BrowserError::Script(format!("target: {e}")))?;
-        Ok(match target {
-            Target::Ready { x, y, alternative } => Target::Ready {
-                x: x + dx,
-                y: y + dy,
-                alternative,
-            },
-            other => other,
-        })
+        let Target::Ready { x, y, alternative } = target else {
+            return Ok(target);
+        };
+        let (x, y) = (x + dx, y + dy);
+        // Inside a frame, the element may be clear while the page covers the frame itself.
+        let scope = self.frame();
+        if let Some(outer) = scope.selectors().first() {
+            let hit = self
+                .agent(
+                    &FramePath::default(),
+                    "frameHit",
+                    json!({ "selector": outer, "x": x, "y": y }),
+                    Duration::ZERO,
+                    false,
+                )
+                .await?;
+            if let Ok(InFrame { value, .. }) = hit
+                && value["state"] == "covered"
+            {
+                let by = value["by"]
+                    .as_str()
+                    .unwrap_or("another element")
+                    .to_string();
+                return Ok(Target::Covered { by });
+            }
+        }
+        Ok(Target::Ready { x, y, alternative })
     }
 
     /// A real mouse click (moved, pressed, released) at a viewport point.
