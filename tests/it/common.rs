@@ -365,3 +365,40 @@ pub fn bin() -> &'static str {
 pub async fn browser_slot() -> tokio::sync::SemaphorePermit<'static> {
     BROWSERS.acquire().await.expect("semaphore")
 }
+
+/// A browser for a test that drives a `Tab` itself: launched once a slot among the tests'
+/// browsers is free, with its profile root in a temporary directory of its own.
+pub struct TestBrowser {
+    pub browser: gleaner::browser::Browser,
+    pub profiles: tempfile::TempDir,
+    _slot: tokio::sync::SemaphorePermit<'static>,
+}
+
+/// [`TestBrowser`], with the launch options changed by `tune` first.
+pub async fn launch_browser(
+    tune: impl FnOnce(&mut gleaner::browser::LaunchOptions),
+) -> TestBrowser {
+    let slot = browser_slot().await;
+    let profiles = tempfile::tempdir().expect("profile root");
+    let mut options = gleaner::browser::LaunchOptions {
+        profile_root: Some(profiles.path().to_path_buf()),
+        ..Default::default()
+    };
+    tune(&mut options);
+    let browser = gleaner::browser::Browser::launch(options)
+        .await
+        .expect("launch");
+    TestBrowser {
+        browser,
+        profiles,
+        _slot: slot,
+    }
+}
+
+impl TestBrowser {
+    /// Closes the browser, checks it left nothing behind, and frees its slot.
+    pub async fn close(self) {
+        self.browser.close().await;
+        assert_nothing_left(self.profiles.path());
+    }
+}

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use gleaner::browser::{Browser, LaunchOptions};
 use gleaner::codes::State;
 
 use crate::common::{self, Codes};
@@ -89,15 +88,8 @@ async fn a_beforeunload_does_not_hold_the_connectors_navigation() {
 #[tokio::test]
 async fn the_tab_counts_the_dialogs_it_answered() {
     let site = common::demo_site().await;
-    let _slot = common::browser_slot().await;
-    let profiles = tempfile::tempdir().unwrap();
-    let browser = Browser::launch(LaunchOptions {
-        profile_root: Some(profiles.path().to_path_buf()),
-        ..Default::default()
-    })
-    .await
-    .expect("launch");
-    let tab = browser.new_tab().await.unwrap();
+    let browser = common::launch_browser(|_| {}).await;
+    let tab = browser.browser.new_tab().await.unwrap();
     let base = site.base_url();
     let limit = Duration::from_secs(10);
     tab.goto(&format!("{base}dialogs/left"), limit)
@@ -123,7 +115,6 @@ async fn the_tab_counts_the_dialogs_it_answered() {
     );
     drop(tab);
     browser.close().await;
-    common::assert_nothing_left(profiles.path());
 }
 
 /// `dialogs` takes `dismiss` or `accept`; anything else is reported at its position.

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use gleaner::browser::{Browser, FramePath, LaunchOptions};
+use gleaner::browser::FramePath;
 use gleaner::codes::State;
 
 use crate::common::{self, Codes};
@@ -172,15 +172,8 @@ async fn a_frame_outside_the_domains_is_blocked_and_the_error_names_its_host() {
 async fn the_cross_site_frame_is_out_of_process_and_the_same_site_one_is_not() {
     let site = common::demo_site().await;
     let port = site.addr().port();
-    let _slot = common::browser_slot().await;
-    let profiles = tempfile::tempdir().unwrap();
-    let browser = Browser::launch(LaunchOptions {
-        profile_root: Some(profiles.path().to_path_buf()),
-        ..Default::default()
-    })
-    .await
-    .expect("launch");
-    let tab = browser.new_tab().await.unwrap();
+    let browser = common::launch_browser(|_| {}).await;
+    let tab = browser.browser.new_tab().await.unwrap();
     let allow = gleaner::browser::HostAllowList::for_collect(
         &url::Url::parse(&site.base_url()).unwrap(),
         [format!("localhost:{port}")],

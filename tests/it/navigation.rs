@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use gleaner::browser::{Browser, LaunchOptions};
 use gleaner::codes::State;
 
 use crate::common::{self, Codes};
@@ -221,15 +220,8 @@ async fn a_certificate_the_browser_refuses_is_vendor_down_tls() {
 #[tokio::test]
 async fn a_page_that_loads_returns_its_real_status() {
     let site = common::demo_site().await;
-    let slot = common::browser_slot().await;
-    let profiles = tempfile::tempdir().unwrap();
-    let browser = Browser::launch(LaunchOptions {
-        profile_root: Some(profiles.path().to_path_buf()),
-        ..Default::default()
-    })
-    .await
-    .expect("launch");
-    let tab = browser.new_tab().await.unwrap();
+    let browser = common::launch_browser(|_| {}).await;
+    let tab = browser.browser.new_tab().await.unwrap();
     let timeout = Duration::from_secs(10);
     let base = site.base_url();
     assert_eq!(
@@ -253,8 +245,6 @@ async fn a_page_that_loads_returns_its_real_status() {
     );
     drop(tab);
     browser.close().await;
-    common::assert_nothing_left(profiles.path());
-    drop(slot);
     // The control's collect: a 404 page passes `goto`, and its content is there.
     let steps = "  - goto: /broken/missing\n  - wait: { selector: '#missing' }\n";
     let run = run(&site, "[demo-bank.example]", steps).await;

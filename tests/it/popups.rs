@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use demo_sites::hostile::Sentinel;
-use gleaner::browser::{Browser, LaunchOptions, Tab, Target};
+use gleaner::browser::{Tab, Target};
 use gleaner::codes::State;
 
 use crate::common::{self, Codes};
@@ -133,16 +133,8 @@ async fn page_targets(tab: &Tab) -> usize {
 async fn a_popup_flood_is_capped() {
     let site = common::demo_site().await;
     for cap in [5, 100] {
-        let _slot = common::browser_slot().await;
-        let profiles = tempfile::tempdir().unwrap();
-        let browser = Browser::launch(LaunchOptions {
-            profile_root: Some(profiles.path().to_path_buf()),
-            max_popups: cap,
-            ..Default::default()
-        })
-        .await
-        .expect("launch");
-        let tab = browser.new_tab().await.expect("tab");
+        let browser = common::launch_browser(|o| o.max_popups = cap).await;
+        let tab = browser.browser.new_tab().await.expect("tab");
         tab.goto(
             &format!("{}popups/flood", site.base_url()),
             Duration::from_secs(10),
