@@ -5,6 +5,7 @@
 
 mod checker;
 mod json;
+mod records;
 mod selectors;
 mod steps;
 #[cfg(test)]
