@@ -246,8 +246,8 @@ fn field_name(selector: &str, taken: &[Field]) -> String {
         Some(id.to_string())
     } else {
         last.find("[name=").map(|i| {
-            last[i + 6..]
-                .trim_end_matches(']')
+            let value = &last[i + 6..];
+            value[..value.find(']').unwrap_or(value.len())]
                 .trim_matches(['"', '\''])
                 .to_string()
         })
@@ -391,6 +391,7 @@ mod tests {
     fn field_names_come_from_the_selector() {
         assert_eq!(field_name("#user-name", &[]), "user_name");
         assert_eq!(field_name("form >> input[name=email]", &[]), "email");
+        assert_eq!(field_name("input[name=\"pwd\"][type=password]", &[]), "pwd");
         assert_eq!(field_name("input.big", &[]), "field1");
         assert_eq!(slug("  Démo Bank!! "), "demo-bank");
     }
