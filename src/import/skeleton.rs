@@ -94,7 +94,8 @@ pub fn skeleton(recording: &Recording, file: &str) -> Result<String, ImportError
     );
     let _ = writeln!(
         out,
-        "# A skeleton imported from a Chrome DevTools Recorder export ({file})."
+        "# A skeleton imported from a Chrome DevTools Recorder export ({}).",
+        file.replace(['\n', '\r'], " ")
     );
     let _ = writeln!(
         out,
@@ -109,7 +110,7 @@ pub fn skeleton(recording: &Recording, file: &str) -> Result<String, ImportError
     let _ = writeln!(
         out,
         "base_url: {}",
-        quote(base.origin().ascii_serialization().as_str())
+        quote(&format!("{}/", base.origin().ascii_serialization()))
     );
     let _ = writeln!(
         out,
@@ -349,7 +350,7 @@ mod tests {
     #[test]
     fn selectors_are_mapped() {
         let y = yaml();
-        assert!(y.contains("base_url: 'https://bank.example'"), "{y}");
+        assert!(y.contains("base_url: 'https://bank.example/'"), "{y}");
         assert!(
             y.contains("domains: ['bank.example', 'sso.example']"),
             "{y}"

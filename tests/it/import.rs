@@ -53,7 +53,7 @@ fn a_recording_becomes_a_skeleton_that_passes_check() {
 
     assert_eq!(plan.id, "telecom-login-shadow-form");
     assert!(
-        yaml.contains("base_url: 'https://www.telecom.example'"),
+        yaml.contains("base_url: 'https://www.telecom.example/'"),
         "{yaml}"
     );
     assert!(
