@@ -18,6 +18,8 @@
 //!   roots, `text=`, `role=`, `>>` chains, lists of alternatives:
 //!   [`connector::plan::Selector`]), frame paths, JSONPaths and regexes parsed, error
 //!   codes typed, durations read, each step with its [`connector::plan::StepRef`].
+//! - [`import`]: `gleaner import`, a connector skeleton from a Chrome DevTools Recorder
+//!   export (its steps, selector alternatives mapped to gleaner's, typed values as fields).
 //! - [`template`] (`{{fields.login}}`, parsed once, rendered per row) and [`duration`]
 //!   (`500ms`, `20s`, `5m`, `7d`: one parser for connector files, the CLI and the API).
 //! - [`extract`]: HTML → records with `scraper`: rows, tables addressed by header text,
@@ -90,6 +92,7 @@ pub mod connector;
 pub mod duration;
 pub mod engine;
 pub mod extract;
+pub mod import;
 pub mod metrics;
 pub mod scheduler;
 pub mod secrets;

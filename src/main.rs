@@ -1,7 +1,7 @@
 //! The `gleaner` command: a thin layer over the library.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -37,6 +37,13 @@ enum Command {
     },
     /// Print the JSON Schema of connector files.
     Schema,
+    /// A connector skeleton from a Chrome DevTools Recorder export (JSON), to complete.
+    Import {
+        recording: PathBuf,
+        /// Write the skeleton here instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Run a connector in Chromium: log in, ask for 2FA codes here, collect.
     Run(Box<RunArgs>),
     /// Serve the HTTP API (backends) and live collects (WebSocket) until Ctrl-C / SIGTERM.
@@ -263,9 +270,23 @@ async fn real_main() -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Import { recording, out } => import(&recording, out.as_deref()),
         Command::Run(args) => run(*args).await,
         Command::Serve(args) => serve(*args).await,
     }
+}
+
+fn import(recording: &Path, out: Option<&Path>) -> Result<ExitCode> {
+    let src = std::fs::read_to_string(recording)
+        .with_context(|| format!("reading {}", recording.display()))?;
+    let yaml = gleaner::import::import(&src, &recording.display().to_string())?;
+    match out {
+        Some(path) => {
+            std::fs::write(path, yaml).with_context(|| format!("writing {}", path.display()))?
+        }
+        None => print!("{yaml}"),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn check(files: &[PathBuf]) -> ExitCode {

@@ -14,6 +14,7 @@ mod empty;
 mod escape;
 mod frames;
 mod guard;
+mod import;
 mod incremental;
 mod json;
 mod layout;
