@@ -17,8 +17,7 @@
 //! The name the site suggests (`Content-Disposition`, the `download` attribute) is kept only
 //! as metadata, sanitised by [`sanitized_filename`]; no path is ever made from it.
 
-use std::io::{Read as _, Write as _};
-use std::os::unix::fs::PermissionsExt as _;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -29,11 +28,10 @@ use chromiumoxide::cdp::browser_protocol::browser::{
 };
 use chromiumoxide::listeners::EventStream;
 use futures::StreamExt;
-use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::cdp::cdp_error;
-use super::download::{DownloadError, DownloadLimits, Downloaded};
+use super::download::{DownloadError, DownloadLimits, Downloaded, PartFile};
 use super::error::BrowserError;
 use super::popups::Popups;
 use super::tab::Tab;
@@ -254,49 +252,30 @@ fn copy_hashed(
     dir: &Path,
     max_bytes: u64,
 ) -> Result<(tempfile::TempPath, u64, String, Vec<u8>), DownloadError> {
-    let write_error = |source| DownloadError::Write {
+    let mut input = std::fs::File::open(from).map_err(|source| DownloadError::Write {
         dir: dir.to_path_buf(),
         source,
-    };
-    std::fs::create_dir_all(dir).map_err(write_error)?;
-    let mut input = std::fs::File::open(from).map_err(write_error)?;
-    let mut file = tempfile::Builder::new()
-        .prefix(".download-")
-        .suffix(".part")
-        .permissions(std::fs::Permissions::from_mode(
-            crate::secrets::private_file::FILE_MODE,
-        ))
-        .tempfile_in(dir)
-        .map_err(write_error)?;
-    let mut hasher = Sha256::new();
-    let mut bytes: u64 = 0;
+    })?;
+    let mut part = PartFile::create(dir, max_bytes)?;
     let mut head = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        let n = input.read(&mut buf).map_err(write_error)?;
+        let n = input
+            .read(&mut buf)
+            .map_err(|source| DownloadError::Write {
+                dir: dir.to_path_buf(),
+                source,
+            })?;
         if n == 0 {
             break;
-        }
-        bytes += n as u64;
-        if bytes > max_bytes {
-            return Err(DownloadError::TooLarge {
-                max_bytes,
-                declared: None,
-            });
         }
         if head.len() < 16 {
             head.extend_from_slice(&buf[..n.min(16 - head.len())]);
         }
-        hasher.update(&buf[..n]);
-        file.write_all(&buf[..n]).map_err(write_error)?;
+        part.write(&buf[..n])?;
     }
-    file.flush().map_err(write_error)?;
-    Ok((
-        file.into_temp_path(),
-        bytes,
-        hex::encode(hasher.finalize()),
-        head,
-    ))
+    let (file, bytes, sha256) = part.finish()?;
+    Ok((file, bytes, sha256, head))
 }
 
 /// The browser's download events carry no `Content-Type`: the file's first bytes tell a

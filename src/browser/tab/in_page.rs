@@ -306,13 +306,7 @@ impl Tab {
         let v = self
             .agent_value("focusForTyping", json!({ "selector": selector }))
             .await;
-        match v {
-            Ok(v) => Ok(InputRefused::check(&v).map(|()| alternative_of(&v))),
-            Err(BrowserError::Frame(why)) => Ok(Err(InputRefused {
-                reason: why.to_string(),
-            })),
-            Err(e) => Err(e),
-        }
+        input_answer(v)
     }
 
     /// Types text into the focused element, as an IME would (`Input.insertText`).
@@ -338,13 +332,7 @@ impl Tab {
                 json!({ "selector": selector, "choice": choice }),
             )
             .await;
-        match v {
-            Ok(v) => Ok(InputRefused::check(&v).map(|()| alternative_of(&v))),
-            Err(BrowserError::Frame(why)) => Ok(Err(InputRefused {
-                reason: why.to_string(),
-            })),
-            Err(e) => Err(e),
-        }
+        input_answer(v)
     }
 
     /// The visible text of the first match of `selector`, if any.
@@ -352,14 +340,10 @@ impl Tab {
         &self,
         selector: &(impl Serialize + ?Sized),
     ) -> Result<Option<String>, BrowserError> {
-        match self
-            .agent_value("text", json!({ "selector": selector }))
-            .await
-        {
-            Ok(v) => Ok(v.as_str().map(str::to_string)),
-            Err(BrowserError::Frame(_)) => Ok(None),
-            Err(e) => Err(e),
-        }
+        text_answer(
+            self.agent_value("text", json!({ "selector": selector }))
+                .await,
+        )
     }
 
     /// Why `selector` matches nothing where it is searched, when it would match elsewhere:
@@ -369,14 +353,10 @@ impl Tab {
         &self,
         selector: &(impl Serialize + ?Sized),
     ) -> Result<Option<String>, BrowserError> {
-        match self
-            .agent_value("explainMissing", json!({ "selector": selector }))
-            .await
-        {
-            Ok(v) => Ok(v.as_str().map(str::to_string)),
-            Err(BrowserError::Frame(_)) => Ok(None),
-            Err(e) => Err(e),
-        }
+        text_answer(
+            self.agent_value("explainMissing", json!({ "selector": selector }))
+                .await,
+        )
     }
 
     /// Marks the current document, so that [`Probe::marked`] turns false once another one
@@ -417,5 +397,28 @@ impl Tab {
             Ok(found) => Ok(found.value.as_str().unwrap_or("").to_string()),
             Err(why) => Err(BrowserError::Frame(why)),
         }
+    }
+}
+
+/// An input call's answer: the alternative that took it, or why the page refused it (a
+/// frame that is not there is a refusal too).
+fn input_answer(
+    answer: Result<Value, BrowserError>,
+) -> Result<Result<u32, InputRefused>, BrowserError> {
+    match answer {
+        Ok(v) => Ok(InputRefused::check(&v).map(|()| alternative_of(&v))),
+        Err(BrowserError::Frame(why)) => Ok(Err(InputRefused {
+            reason: why.to_string(),
+        })),
+        Err(e) => Err(e),
+    }
+}
+
+/// A text answer, `None` when there is none (or no frame to read it in).
+fn text_answer(answer: Result<Value, BrowserError>) -> Result<Option<String>, BrowserError> {
+    match answer {
+        Ok(v) => Ok(v.as_str().map(str::to_string)),
+        Err(BrowserError::Frame(_)) => Ok(None),
+        Err(e) => Err(e),
     }
 }
