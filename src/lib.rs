@@ -94,6 +94,7 @@ pub mod engine;
 pub mod extract;
 pub mod import;
 pub mod metrics;
+pub mod replay;
 pub mod scheduler;
 pub mod secrets;
 pub mod server;

@@ -1,0 +1,1 @@
+//! Which recorded exchange answers a replayed request.

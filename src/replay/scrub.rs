@@ -1,0 +1,1 @@
+//! Secrets out of a recording before it is written.
