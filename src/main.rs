@@ -46,6 +46,12 @@ enum Command {
     },
     /// Run a connector in Chromium: log in, ask for 2FA codes here, collect.
     Run(Box<RunArgs>),
+    /// Run a connector live and record every request and response, with the inputs and
+    /// the output, into a fixture directory that `gleaner test` replays offline.
+    Record(Box<RecordArgs>),
+    /// Replay recordings offline (fixture directories, or directories holding them) and
+    /// compare each output with the recorded one.
+    Test(Box<TestArgs>),
     /// Serve the HTTP API (backends) and live collects (WebSocket) until Ctrl-C / SIGTERM.
     Serve(Box<ServeArgs>),
 }
@@ -272,6 +278,8 @@ async fn real_main() -> Result<ExitCode> {
         }
         Command::Import { recording, out } => import(&recording, out.as_deref()),
         Command::Run(args) => run(*args).await,
+        Command::Record(args) => record(*args).await,
+        Command::Test(args) => test(*args).await,
         Command::Serve(args) => serve(*args).await,
     }
 }
@@ -326,8 +334,9 @@ fn parse_domain(entry: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
+/// What `run` and `record` share: the connector, its inputs, the collect's limits.
 #[derive(clap::Args)]
-struct RunArgs {
+struct CollectArgs {
     file: PathBuf,
     /// A field value, NAME=VALUE (repeatable). Missing fields are asked for; secret ones
     /// without echo. GLEANER_FIELD_<NAME> also sets one.
@@ -340,15 +349,6 @@ struct RunArgs {
     /// as its identity provider, which `domains` names by their production names.
     #[arg(long = "domain", value_name = "HOST[:PORT]", value_parser = parse_domain)]
     domains: Vec<String>,
-    /// Where documents are written.
-    #[arg(long, default_value = "out")]
-    out: PathBuf,
-    /// Show the browser window.
-    #[arg(long)]
-    headful: bool,
-    /// No one is there: a 2FA request ends the collect (USER_ACTION_NEEDED.TWOFA_EXPIRED).
-    #[arg(long)]
-    background: bool,
     /// How long to wait for a one-time code.
     #[arg(long, default_value = "5m", value_parser = gleaner::duration::parse)]
     code_timeout: Duration,
@@ -367,51 +367,121 @@ struct RunArgs {
     max_document_size: u64,
 }
 
-async fn run(args: RunArgs) -> Result<ExitCode> {
+#[derive(clap::Args)]
+struct RunArgs {
+    #[command(flatten)]
+    collect: CollectArgs,
+    /// Where documents are written.
+    #[arg(long, default_value = "out")]
+    out: PathBuf,
+    /// Show the browser window.
+    #[arg(long)]
+    headful: bool,
+    /// No one is there: a 2FA request ends the collect (USER_ACTION_NEEDED.TWOFA_EXPIRED).
+    #[arg(long)]
+    background: bool,
+}
+
+#[derive(clap::Args)]
+struct RecordArgs {
+    #[command(flatten)]
+    collect: CollectArgs,
+    /// The fixture directory to write, e.g. fixtures/<connector>/<name> (created).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct TestArgs {
+    /// Fixture directories, or directories to search for them.
+    #[arg(default_value = "fixtures")]
+    paths: Vec<PathBuf>,
+    /// Rewrite each recording's expected output from its replay instead of comparing.
+    #[arg(long)]
+    update: bool,
+    #[command(flatten)]
+    browser: BrowserArgs,
+}
+
+/// A connector, its inputs and the collect's options, from the command line.
+struct Prepared {
+    connector: connector::Plan,
+    inputs: Inputs,
+    options: CollectOptions,
+}
+
+fn prepare(args: &CollectArgs) -> Result<std::result::Result<Prepared, ExitCode>> {
     let connector = match connector::load(&args.file) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");
-            return Ok(ExitCode::from(3));
+            return Ok(Err(ExitCode::from(3)));
         }
     };
     let fields = gather_fields(&connector, &args.fields)?;
-    let base_url = match args.base_url {
-        Some(u) => u,
+    let base_url = match &args.base_url {
+        Some(u) => u.clone(),
         None => connector.base_url.clone(),
     };
     let mut options = CollectOptions::default();
-    options.launch.headless = !args.headful;
     args.browser.apply(&mut options.launch);
-    options.engine.out_dir = args.out.clone();
     options.engine.code_timeout = args.code_timeout;
     options.engine.collect_timeout = args.collect_timeout;
     options.engine.max_document_size = args.max_document_size;
     // Profiles of a killed gleaner hold its sessions' cookies; its browsers died with it.
     gleaner::browser::remove_stale_profiles(&options.launch);
+    let mut inputs = Inputs::new(fields, base_url);
+    inputs.extra_domains = args.domains.clone();
+    Ok(Ok(Prepared {
+        connector,
+        inputs,
+        options,
+    }))
+}
 
+/// How a collect run on the terminal ended.
+struct Ended {
+    result: std::result::Result<Outcome, CollectError>,
+    /// What the events showed, for the partial output of a failed collect.
+    gathered: Outcome,
+    elapsed: Duration,
+}
+
+/// Runs a collect with its progress on stderr and codes read from stdin (each typed code
+/// also pushed to `typed`); Ctrl-C or SIGTERM stops it.
+async fn collect_here(
+    prepared: Prepared,
+    background: bool,
+    verbose: bool,
+    typed: Option<std::sync::Arc<std::sync::Mutex<Vec<String>>>>,
+) -> Ended {
     let (events_tx, mut events_rx) = mpsc::unbounded_channel();
     let (codes_tx, codes_rx) = mpsc::channel::<String>(4);
     let io = Links {
         events: events_tx,
-        codes: (!args.background).then_some(codes_rx),
+        codes: (!background).then_some(codes_rx),
         closes: None,
         redactor: Redactor::new(),
     };
-    let mut inputs = Inputs::new(fields, base_url);
-    inputs.extra_domains = args.domains.clone();
 
     // Codes come from stdin, read on a thread of its own (the read blocks), one line per
     // request: a line typed before the site asks is not taken for a code.
     let (ask_tx, ask_rx) = std::sync::mpsc::channel::<()>();
-    if !args.background {
+    if !background {
         std::thread::spawn(move || {
             while ask_rx.recv().is_ok() {
                 let mut line = String::new();
                 match std::io::stdin().lock().read_line(&mut line) {
                     Ok(0) | Err(_) => break,
                     Ok(_) => {
-                        if codes_tx.blocking_send(line.trim().to_string()).is_err() {
+                        let code = line.trim().to_string();
+                        if let Some(typed) = &typed {
+                            typed
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .push(code.clone());
+                        }
+                        if codes_tx.blocking_send(code).is_err() {
                             break;
                         }
                     }
@@ -421,9 +491,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     }
 
     let started = Instant::now();
-    let verbose = args.verbose;
     let printer = tokio::spawn(async move {
-        // What the events showed, printed as partial output if the collect fails.
         let mut gathered = Outcome::default();
         while let Some(ev) = events_rx.recv().await {
             show(&ev, verbose);
@@ -437,41 +505,173 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     // On Ctrl-C or SIGTERM the collect is dropped, and with it the browser, whose drop
     // kills and reaps every Chromium process: nothing outlives the command.
     let result = tokio::select! {
-        r = collect::run(&connector, inputs, &options, io, &|_| {}) => r,
+        r = collect::run(&prepared.connector, prepared.inputs, &prepared.options, io, &|_| {}) => r,
         signal = interrupted() => Err(CollectError::new(ErrorKind::Cancelled, format!("stopped by {signal}"))),
     };
     let gathered = printer.await.unwrap_or_default();
-    let elapsed = started.elapsed();
+    Ended {
+        result,
+        gathered,
+        elapsed: started.elapsed(),
+    }
+}
 
-    match result {
+/// Prints a failed collect's partial output (stdout) and error (stderr); the exit code.
+fn failed(e: &CollectError, gathered: &Outcome) -> Result<ExitCode> {
+    // How far it got, for the connector's author: marked partial, with the error.
+    let partial = serde_json::json!({
+        "partial": true,
+        "error": { "code": e.code.to_string(), "message": e.to_string() },
+        "lists": gathered.lists,
+        "documents": gathered.documents,
+    });
+    println!("{}", serde_json::to_string_pretty(&partial)?);
+    eprintln!("{e}");
+    Ok(if e.kind().final_state() == State::Disconnected {
+        ExitCode::from(2)
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+async fn run(args: RunArgs) -> Result<ExitCode> {
+    let mut prepared = match prepare(&args.collect)? {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    prepared.options.launch.headless = !args.headful;
+    prepared.options.engine.out_dir = args.out.clone();
+    let ended = collect_here(prepared, args.background, args.collect.verbose, None).await;
+    match ended.result {
         Ok(outcome) => {
             println!("{}", serde_json::to_string_pretty(&outcome)?);
             let n: usize = outcome.lists.values().map(Vec::len).sum();
             eprintln!(
                 "done in {:.1}s: {n} records, {} documents in {}",
-                elapsed.as_secs_f64(),
+                ended.elapsed.as_secs_f64(),
                 outcome.documents.len(),
                 args.out.display()
             );
             Ok(ExitCode::SUCCESS)
         }
+        Err(e) => failed(&e, &ended.gathered),
+    }
+}
+
+/// `gleaner record`: a live collect, every exchange kept, written as a fixture.
+async fn record(args: RecordArgs) -> Result<ExitCode> {
+    let mut prepared = match prepare(&args.collect)? {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    let documents = tempfile::tempdir().context("a temporary directory for the documents")?;
+    prepared.options.engine.out_dir = documents.path().to_path_buf();
+    let (recorder, tap) = gleaner::replay::Recorder::start();
+    prepared.options.launch.network = tap;
+    let fields = prepared.inputs.fields.clone();
+    let base_url = prepared.inputs.base_url.clone();
+    let domains = prepared.inputs.extra_domains.clone();
+    let connector = prepared.connector.clone();
+    let typed = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let ended = collect_here(prepared, false, args.collect.verbose, Some(typed.clone())).await;
+    let outcome = match ended.result {
+        Ok(outcome) => outcome,
         Err(e) => {
-            // How far it got, for the connector's author: marked partial, with the error.
-            let partial = serde_json::json!({
-                "partial": true,
-                "error": { "code": e.code.to_string(), "message": e.to_string() },
-                "lists": gathered.lists,
-                "documents": gathered.documents,
-            });
-            println!("{}", serde_json::to_string_pretty(&partial)?);
-            eprintln!("{e}");
-            Ok(if e.kind().final_state() == State::Disconnected {
-                ExitCode::from(2)
-            } else {
-                ExitCode::from(1)
-            })
+            eprintln!("nothing recorded: the collect failed");
+            return failed(&e, &ended.gathered);
+        }
+    };
+    let codes = std::mem::take(&mut *typed.lock().unwrap_or_else(|e| e.into_inner()));
+    let written = gleaner::replay::write_fixture(
+        &args.out,
+        gleaner::replay::LiveRun {
+            connector: &connector,
+            connector_file: &args.collect.file,
+            base_url,
+            domains,
+            fields,
+            codes,
+            outcome: &outcome,
+            elapsed: ended.elapsed,
+        },
+        recorder.take(),
+    )?;
+    let n: usize = outcome.lists.values().map(Vec::len).sum();
+    eprintln!(
+        "recorded in {:.1}s: {n} records, {} documents, {} exchanges ({}) in {}",
+        ended.elapsed.as_secs_f64(),
+        outcome.documents.len(),
+        written.exchanges,
+        bytesize::ByteSize::b(written.har_bytes).display().si(),
+        written.dir.display()
+    );
+    eprintln!("replay it with: gleaner test {}", written.dir.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `gleaner test`: every recording under the paths replayed; one line each, then a summary.
+async fn test(args: TestArgs) -> Result<ExitCode> {
+    let mut dirs = Vec::new();
+    for path in &args.paths {
+        dirs.extend(gleaner::replay::fixture::find(path)?);
+    }
+    if dirs.is_empty() {
+        bail!("no recording (fixture.json) under {:?}", args.paths);
+    }
+    let mut options = gleaner::replay::TestOptions {
+        update: args.update,
+        ..Default::default()
+    };
+    args.browser.apply(&mut options.collect.launch);
+    gleaner::browser::remove_stale_profiles(&options.collect.launch);
+    let (mut passed, mut failed) = (0, 0);
+    let started = Instant::now();
+    for dir in dirs {
+        let report = tokio::select! {
+            r = gleaner::replay::run_fixture(&dir, &options) => r,
+            signal = interrupted() => bail!("stopped by {signal}"),
+        };
+        let report = match report {
+            Ok(r) => r,
+            Err(e) => {
+                failed += 1;
+                println!("FAIL {}: {e}", dir.display());
+                continue;
+            }
+        };
+        let timing = format!(
+            "{:.1}s, live {:.1}s; {} served",
+            report.elapsed.as_secs_f64(),
+            report.live_seconds,
+            report.stats.served
+        );
+        match &report.verdict {
+            gleaner::replay::Verdict::Passed => {
+                passed += 1;
+                println!("ok   {} ({timing})", dir.display());
+            }
+            gleaner::replay::Verdict::Updated => {
+                passed += 1;
+                println!("updated {} ({timing})", dir.display());
+            }
+            gleaner::replay::Verdict::Failed(why) => {
+                failed += 1;
+                println!("FAIL {} ({timing})", dir.display());
+                for line in why {
+                    println!("     {line}");
+                }
+            }
         }
     }
+    println!(
+        "{passed} passed, {failed} failed ({:.1}s)",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// Field values from `--field`, then `GLEANER_FIELD_<NAME>`, then a prompt.

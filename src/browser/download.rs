@@ -27,6 +27,9 @@ use url::Url;
 
 use super::error::BrowserError;
 use super::guard::{self, BlockKind, loggable_origin};
+use super::network_tap::{
+    Exchange, HttpRequest, HttpResponse, Initiator, MAX_RECORDED_BODY, NetworkTap,
+};
 use super::tab::Tab;
 
 /// As browsers do (Chromium follows 20; the fetch standard says 20 too): a document link
@@ -158,7 +161,7 @@ impl Tab {
         limits: &DownloadLimits,
         dest_dir: &Path,
     ) -> Result<Downloaded, DownloadError> {
-        let client = self.http_client()?;
+        let network = self.network().clone();
         let user_agent = self.user_agent().await?;
         let page_url = self.url().await?;
         let page_url = Url::parse(&page_url).ok();
@@ -168,17 +171,62 @@ impl Tab {
             let headers = self
                 .hop_headers(&hop_url, &user_agent, page_url.as_ref())
                 .await?;
-            let response = client
-                .get(hop_url.clone())
-                .headers(headers)
-                .send()
-                .await
-                .map_err(|e| network_error(&hop_url, e))?;
-            self.keep_cookies(&hop_url, response.headers()).await;
-            let status = response.status();
+            let sent = HttpRequest {
+                method: "GET".into(),
+                url: hop_url.to_string(),
+                headers: headers
+                    .iter()
+                    .filter(|(n, _)| *n != header::COOKIE)
+                    .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_string()))
+                    .collect(),
+                body: None,
+            };
+            let (started, at) = (std::time::SystemTime::now(), std::time::Instant::now());
+            let answer = match &network {
+                NetworkTap::Replay(responder) => Hop::Replayed(
+                    responder
+                        .respond(&sent, Initiator::Downloader)
+                        .ok_or_else(|| DownloadError::Network {
+                            origin: loggable_origin(hop_url.as_str()),
+                            reason: "no recorded response".into(),
+                        })?,
+                ),
+                _ => Hop::Network(
+                    self.http_client()?
+                        .get(hop_url.clone())
+                        .headers(headers)
+                        .send()
+                        .await
+                        .map_err(|e| network_error(&hop_url, e))?,
+                ),
+            };
+            let response_headers = answer.headers();
+            self.keep_cookies(&hop_url, &response_headers).await;
+            let status = answer.status();
+            let record = |body: Option<Vec<u8>>| {
+                if let NetworkTap::Record(sink) = &network {
+                    sink.exchange(Exchange {
+                        request: sent.clone(),
+                        response: HttpResponse {
+                            status: status.as_u16(),
+                            status_text: status.canonical_reason().unwrap_or_default().into(),
+                            headers: response_headers
+                                .iter()
+                                .map(|(n, v)| {
+                                    (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into())
+                                })
+                                .collect(),
+                            body,
+                        },
+                        started,
+                        duration: at.elapsed(),
+                        initiator: Initiator::Downloader,
+                    });
+                }
+            };
             if status.is_redirection() && status != reqwest::StatusCode::NOT_MODIFIED {
-                hop_url = response
-                    .headers()
+                record(None);
+                hop_url = response_headers
                     .get(header::LOCATION)
                     .and_then(|l| l.to_str().ok())
                     .and_then(|l| hop_url.join(l).ok())
@@ -188,12 +236,32 @@ impl Tab {
                 continue;
             }
             if !status.is_success() {
+                record(None);
                 return Err(DownloadError::Status {
                     status: status.as_u16(),
                     origin: loggable_origin(hop_url.as_str()),
                 });
             }
-            return save(response, hop_url, limits.max_bytes, dest_dir).await;
+            let downloaded = match answer {
+                Hop::Network(response) => {
+                    save(response, hop_url, limits.max_bytes, dest_dir).await?
+                }
+                Hop::Replayed(response) => save_bytes(
+                    response.body.unwrap_or_default(),
+                    &response_headers,
+                    status.as_u16(),
+                    hop_url,
+                    limits.max_bytes,
+                    dest_dir,
+                )?,
+            };
+            if matches!(network, NetworkTap::Record(_)) {
+                let body = (downloaded.bytes <= MAX_RECORDED_BODY)
+                    .then(|| std::fs::read(&downloaded.file).ok())
+                    .flatten();
+                record(body);
+            }
+            return Ok(downloaded);
         }
         Err(DownloadError::TooManyRedirects)
     }
@@ -425,6 +493,66 @@ async fn save(
 /// A document being written: a temporary file of the documents directory (mode 0600),
 /// hashed as it is written, refused past `max_bytes`. Dropped before [`PartFile::finish`]
 /// (an error, a cap passed), it is deleted.
+/// A hop's answer: from the network, or from a replay's responder.
+enum Hop {
+    Network(reqwest::Response),
+    Replayed(HttpResponse),
+}
+
+impl Hop {
+    fn status(&self) -> reqwest::StatusCode {
+        match self {
+            Hop::Network(r) => r.status(),
+            Hop::Replayed(r) => {
+                reqwest::StatusCode::from_u16(r.status).unwrap_or(reqwest::StatusCode::BAD_GATEWAY)
+            }
+        }
+    }
+
+    fn headers(&self) -> HeaderMap {
+        match self {
+            Hop::Network(r) => r.headers().clone(),
+            Hop::Replayed(r) => r
+                .headers
+                .iter()
+                .filter_map(|(n, v)| {
+                    Some((
+                        header::HeaderName::from_bytes(n.as_bytes()).ok()?,
+                        HeaderValue::from_str(v).ok()?,
+                    ))
+                })
+                .collect(),
+        }
+    }
+}
+
+/// [`save`] for a body already in memory (a replayed one).
+fn save_bytes(
+    body: Vec<u8>,
+    headers: &HeaderMap,
+    status: u16,
+    final_url: Url,
+    max_bytes: u64,
+    dir: &Path,
+) -> Result<Downloaded, DownloadError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let mut part = PartFile::create(dir, max_bytes)?;
+    part.write(&body)?;
+    let (file, bytes, sha256) = part.finish()?;
+    Ok(Downloaded {
+        file,
+        bytes,
+        sha256,
+        content_type,
+        final_url,
+        status,
+        filename: None,
+    })
+}
+
 pub(super) struct PartFile {
     file: tempfile::NamedTempFile,
     hasher: Sha256,

@@ -18,14 +18,16 @@ use std::sync::{Arc, Mutex};
 
 use chromiumoxide::Page;
 use chromiumoxide::cdp::browser_protocol::fetch::{
-    ContinueRequestParams, EnableParams, EventRequestPaused, FailRequestParams, RequestPattern,
-    RequestStage,
+    EnableParams, EventRequestPaused, FailRequestParams, RequestPattern, RequestStage,
 };
 use chromiumoxide::cdp::browser_protocol::network::{ErrorReason, ResourceType};
 use chromiumoxide::cdp::browser_protocol::page::FrameId;
 use futures::StreamExt;
 use tokio::task::JoinHandle;
 use url::{Host, Url};
+
+use super::fetch_tap;
+use super::network_tap::NetworkTap;
 
 /// Which ports an allowed host may be reached on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -372,6 +374,7 @@ pub(super) async fn start(
     main_frame: Option<FrameId>,
     allow: HostAllowList,
     log: BlockedLog,
+    tap: NetworkTap,
 ) -> Result<JoinHandle<()>, chromiumoxide::error::CdpError> {
     // Listen before enabling, so the first paused request is not missed.
     let mut paused = page.event_listener::<EventRequestPaused>().await?;
@@ -382,9 +385,17 @@ pub(super) async fn start(
     page.execute(EnableParams::builder().pattern(pattern).build())
         .await?;
     let page = page.clone();
+    let pending = fetch_tap::Pending::default();
     Ok(tokio::spawn(async move {
         while let Some(event) = paused.next().await {
             let page = page.clone();
+            if fetch_tap::is_response(&event) {
+                let (tap, pending) = (tap.clone(), pending.clone());
+                tokio::spawn(async move {
+                    fetch_tap::response(&page, &event, &tap, &pending).await;
+                });
+                continue;
+            }
             let refusal = Url::parse(&event.request.url)
                 .map(|u| allow.refusal(&u))
                 .unwrap_or(Some(BlockKind::Scheme));
@@ -395,15 +406,16 @@ pub(super) async fn start(
             }
             // One task per request: a slow answer must not hold the requests behind it.
             // The answer can fail when the page navigated away meanwhile; nothing to do then.
+            let (tap, pending) = (tap.clone(), pending.clone());
             tokio::spawn(async move {
-                let id = event.request_id.clone();
-                let _ = if refusal.is_none() {
-                    page.execute(ContinueRequestParams::new(id)).await.map(drop)
+                if refusal.is_none() {
+                    fetch_tap::allowed_request(&page, &event, &tap, &pending).await;
                 } else {
-                    page.execute(FailRequestParams::new(id, ErrorReason::BlockedByClient))
-                        .await
-                        .map(drop)
-                };
+                    let id = event.request_id.clone();
+                    let _ = page
+                        .execute(FailRequestParams::new(id, ErrorReason::BlockedByClient))
+                        .await;
+                }
             });
         }
     }))

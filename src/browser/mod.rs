@@ -12,11 +12,13 @@ mod dialogs;
 mod download;
 pub mod egress;
 mod environment;
+mod fetch_tap;
 mod error;
 mod flags;
 mod guard;
 mod input;
 pub mod memory;
+mod network_tap;
 mod popups;
 pub mod process;
 mod profile;
@@ -46,6 +48,10 @@ pub use error::{
     BrowserError, FrameError, NavigationError, NetError, NetErrorClass, without_query,
 };
 pub use guard::{BadDomain, BlockKind, BlockedRequests, HostAllowList, check_domain};
+pub use network_tap::{
+    Exchange, ExchangeSink, HttpRequest, HttpResponse, Initiator, MAX_RECORDED_BODY, NetworkTap,
+    Responder,
+};
 pub use popups::{DEFAULT_MAX_POPUPS, DEFAULT_POPUP_TIMEOUT, Popup, Popups, Tally};
 pub use profile::PROFILE_PREFIX;
 pub use responses::{Body, CaptureError, MAX_BODY, MAX_KEPT, MAX_KEPT_BYTES, Response};
@@ -121,6 +127,8 @@ pub struct LaunchOptions {
     pub browser_memory: Option<u64>,
     /// Tabs opened by the page kept open at once; each one beyond is closed at birth.
     pub max_popups: usize,
+    /// Recording or replaying the collect's requests (`gleaner record`, `gleaner test`).
+    pub network: NetworkTap,
 }
 
 impl Default for LaunchOptions {
@@ -137,6 +145,7 @@ impl Default for LaunchOptions {
             renderer_memory: Some(flags::DEFAULT_RENDERER_MEMORY),
             browser_memory: Some(memory::DEFAULT_BROWSER_MEMORY),
             max_popups: popups::DEFAULT_MAX_POPUPS,
+            network: NetworkTap::Live,
         }
     }
 }
@@ -433,6 +442,7 @@ impl Browser {
             egress: egress.clone(),
             download_dir: self.download_dir(),
             context,
+            network: self.options.network.clone(),
         };
         let tab = Tab::new(
             page,
@@ -440,6 +450,7 @@ impl Browser {
             crashes,
             self.options.viewport,
             egress,
+            self.options.network.clone(),
         )
         .await?;
         let popups =

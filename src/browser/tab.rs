@@ -23,6 +23,7 @@ use super::dialogs::{self, DialogAnswer, Dialogs};
 use super::egress::EgressHandle;
 use super::error::{BrowserError, FrameError, NavigationError, NetError, NetErrorClass};
 use super::guard::{self, BlockedLog, BlockedRequests, HostAllowList};
+use super::network_tap::NetworkTap;
 use super::screen::Screen;
 
 mod frames;
@@ -225,6 +226,8 @@ pub struct Tab {
     responses: super::responses::Responses,
     /// The tabs the page opens (see popups.rs); set once by whoever made the tab.
     popups: std::sync::OnceLock<Arc<super::popups::Popups>>,
+    /// Recording or replaying the tab's requests.
+    network: NetworkTap,
 }
 
 impl Drop for Tab {
@@ -252,6 +255,7 @@ impl Tab {
         crashes: CrashedTargets,
         viewport: (u32, u32),
         egress: EgressHandle,
+        network: NetworkTap,
     ) -> Result<Tab, BrowserError> {
         let target = page.target_id().inner().clone();
         let metrics =
@@ -336,6 +340,7 @@ impl Tab {
             dialog_handler,
             responses,
             popups: std::sync::OnceLock::new(),
+            network,
         })
     }
 
@@ -361,6 +366,7 @@ impl Tab {
             kit.crashes.clone(),
             kit.viewport,
             kit.egress.clone(),
+            kit.network.clone(),
         )
         .await?;
         tab.set_popups(popups.clone());
@@ -391,13 +397,19 @@ impl Tab {
     /// From now on, requests to hosts outside `allow` fail (`net::ERR_BLOCKED_BY_CLIENT`)
     /// before they leave the browser. Calling it again replaces the list.
     pub async fn allow_only(&self, allow: HostAllowList) -> Result<(), BrowserError> {
-        // Every target of the browser, not only this tab: popups, workers, WebSockets.
-        self.egress.restrict(allow.clone());
+        // Every target of the browser, not only this tab: popups, workers, WebSockets. A
+        // replay lets nothing out: what the tab's guard does not answer fails.
+        self.egress.restrict(if self.network.is_replay() {
+            HostAllowList::default()
+        } else {
+            allow.clone()
+        });
         let task = guard::start(
             &self.page,
             self.main_frame.clone(),
             allow.clone(),
             self.blocked.clone(),
+            self.network.clone(),
         )
         .await
         .map_err(|e| self.err(e))?;
@@ -436,6 +448,11 @@ impl Tab {
             })
             .await
             .cloned()
+    }
+
+    /// Recording or replaying the tab's requests.
+    pub(super) fn network(&self) -> &NetworkTap {
+        &self.network
     }
 
     /// The downloads' HTTP client, once built (see [`super::download`]).

@@ -69,6 +69,19 @@ pub struct Connector {
     /// `beforeunload` is always accepted, so that leaving a page is never held.
     #[serde(default)]
     pub dialogs: Dialogs,
+    /// How `gleaner test` replays this connector's recordings.
+    pub replay: Option<ReplayDef>,
+}
+
+/// `replay: { volatile: [_, ts, nonce] }`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayDef {
+    /// Query parameters (and top-level form or JSON body fields) whose values change on
+    /// every run, such as timestamps and nonces: a replayed request matches its recording
+    /// whatever their values.
+    #[serde(default)]
+    pub volatile: Vec<Located<String>>,
 }
 
 /// `dialogs: dismiss | accept`.

@@ -132,6 +132,7 @@ pub fn check(connector: &Connector, file: &str) -> Result<Plan, Vec<Diagnostic>>
             },
         })
     });
+    let replay_volatile = c.volatile_names(connector.replay.as_ref());
     let login = c.steps(&connector.login, &mut scope, Section::Login, "");
     let steps = c.steps(&connector.steps, &mut scope, Section::Steps, "");
     if !c.diags.is_empty() {
@@ -169,6 +170,7 @@ pub fn check(connector: &Connector, file: &str) -> Result<Plan, Vec<Diagnostic>>
                 Dialogs::Dismiss => crate::browser::DialogAnswer::Dismiss,
                 Dialogs::Accept => crate::browser::DialogAnswer::Accept,
             },
+            replay_volatile: replay_volatile?,
         })
     })();
     compiled.ok_or_else(|| {
@@ -181,6 +183,21 @@ pub fn check(connector: &Connector, file: &str) -> Result<Plan, Vec<Diagnostic>>
 }
 
 impl Checker<'_> {
+    /// `replay: {volatile}`: parameter names, each once.
+    fn volatile_names(&mut self, replay: Option<&crate::connector::model::ReplayDef>) -> Option<Vec<String>> {
+        let mut names: Vec<String> = Vec::new();
+        for name in replay.map(|r| r.volatile.as_slice()).unwrap_or_default() {
+            if name.value.trim().is_empty() {
+                self.err(name.pos, "a volatile parameter needs a name");
+            } else if names.contains(&name.value) {
+                self.err(name.pos, format!("the volatile parameter {:?} is listed twice", name.value));
+            } else {
+                names.push(name.value.clone());
+            }
+        }
+        Some(names)
+    }
+
     pub(super) fn err(&mut self, pos: Pos, message: impl Into<String>) {
         self.diags.push(Diagnostic {
             file: self.file.to_string(),

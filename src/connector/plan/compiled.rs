@@ -39,6 +39,8 @@ pub struct Plan {
     pub timeout: Option<Duration>,
     /// How the page's `alert`, `confirm` and `prompt` are answered.
     pub dialogs: DialogAnswer,
+    /// Query parameters and body fields a replay ignores (`replay: {volatile}`).
+    pub replay_volatile: Vec<String>,
 }
 
 impl Plan {

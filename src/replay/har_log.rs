@@ -1,0 +1,192 @@
+//! A collect's exchanges as a HAR 1.2 log (the `har` crate's types), so that a recording
+//! opens in Chrome DevTools and other HAR tools.
+//!
+//! Conventions: a response body that is not UTF-8 text is `content.text` in base64 with
+//! `content.encoding: "base64"` (HAR 1.2). A request body that is not UTF-8 is
+//! `postData.text` in base64 with `postData.comment: "base64"` (HAR has no encoding field
+//! for request bodies). The bodies are the decoded ones (`Content-Encoding` undone), as
+//! DevTools writes them. An exchange gleaner made itself (a document by link) has the
+//! entry comment [`DOWNLOADER`].
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use har::v1_2::{Cache, Content, Creator, Entries, Headers, Log, PostData, QueryString};
+
+use crate::browser::{Exchange, HttpRequest, HttpResponse, Initiator};
+
+/// The entry comment of a request gleaner made itself.
+pub const DOWNLOADER: &str = "gleaner: a document by link";
+
+/// The marker of a base64 request body.
+pub const BASE64_BODY: &str = "base64";
+
+/// The log of `exchanges`, oldest first.
+pub fn log_of(exchanges: &[Exchange]) -> Log {
+    let mut sorted: Vec<&Exchange> = exchanges.iter().collect();
+    sorted.sort_by_key(|e| e.started);
+    Log {
+        creator: Creator {
+            name: "gleaner".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            comment: None,
+        },
+        browser: None,
+        pages: None,
+        entries: sorted.into_iter().map(entry_of).collect(),
+        comment: None,
+    }
+}
+
+/// The HAR document of a log.
+pub fn to_json(log: Log) -> Result<String, har::Error> {
+    har::to_json(&har::Har {
+        log: har::Spec::V1_2(log),
+    })
+}
+
+/// A HAR 1.2 document's log.
+pub fn from_json(text: &str) -> Result<Log, String> {
+    match har::from_str(text).map_err(|e| error_chain(&e))?.log {
+        har::Spec::V1_2(log) => Ok(log),
+        other => Err(format!(
+            "a HAR {} recording; gleaner writes and reads HAR 1.2",
+            har::Har { log: other }.version().as_str()
+        )),
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    s
+}
+
+fn entry_of(e: &Exchange) -> Entries {
+    let started: chrono::DateTime<chrono::Utc> = e.started.into();
+    let ms = e.duration.as_secs_f64() * 1000.0;
+    Entries {
+        pageref: None,
+        started_date_time: started.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        time: ms,
+        request: request_of(&e.request),
+        response: response_of(&e.response),
+        cache: Cache {
+            before_request: None,
+            after_request: None,
+        },
+        timings: har::v1_2::Timings {
+            blocked: None,
+            dns: None,
+            connect: None,
+            send: 0.0,
+            wait: ms,
+            receive: 0.0,
+            ssl: None,
+            comment: None,
+        },
+        server_ip_address: None,
+        connection: None,
+        comment: (e.initiator == Initiator::Downloader).then(|| DOWNLOADER.to_string()),
+    }
+}
+
+fn headers_of(headers: &[(String, String)]) -> Vec<Headers> {
+    headers
+        .iter()
+        .map(|(name, value)| Headers {
+            name: name.clone(),
+            value: value.clone(),
+            comment: None,
+        })
+        .collect()
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+fn request_of(r: &HttpRequest) -> har::v1_2::Request {
+    let query_string = url::Url::parse(&r.url)
+        .map(|u| {
+            u.query_pairs()
+                .map(|(name, value)| QueryString {
+                    name: name.into_owned(),
+                    value: value.into_owned(),
+                    comment: None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let post_data = r.body.as_ref().map(|body| {
+        let (text, comment) = match std::str::from_utf8(body) {
+            Ok(text) => (text.to_string(), None),
+            Err(_) => (BASE64.encode(body), Some(BASE64_BODY.to_string())),
+        };
+        PostData {
+            mime_type: header(&r.headers, "content-type")
+                .unwrap_or_default()
+                .to_string(),
+            text: Some(text),
+            params: None,
+            comment,
+        }
+    });
+    har::v1_2::Request {
+        method: r.method.clone(),
+        url: r.url.clone(),
+        http_version: "unknown".into(),
+        cookies: Vec::new(),
+        headers: headers_of(&r.headers),
+        query_string,
+        body_size: r.body.as_ref().map_or(0, |b| b.len() as i64),
+        post_data,
+        headers_size: -1,
+        comment: None,
+    }
+}
+
+fn response_of(r: &HttpResponse) -> har::v1_2::Response {
+    let mime_type = header(&r.headers, "content-type").map(str::to_string);
+    let (text, encoding, size) = match &r.body {
+        None => (None, None, 0),
+        Some(body) => match std::str::from_utf8(body) {
+            Ok(text) => (Some(text.to_string()), None, body.len() as i64),
+            Err(_) => (
+                Some(BASE64.encode(body)),
+                Some("base64".to_string()),
+                body.len() as i64,
+            ),
+        },
+    };
+    har::v1_2::Response {
+        status: i64::from(r.status),
+        status_text: r.status_text.clone(),
+        http_version: "unknown".into(),
+        cookies: Vec::new(),
+        headers: headers_of(&r.headers),
+        content: Content {
+            size,
+            compression: None,
+            mime_type,
+            text,
+            encoding,
+            comment: r
+                .body
+                .is_none()
+                .then(|| "gleaner: the body was not recorded".to_string())
+                .filter(|_| !(300..400).contains(&r.status)),
+        },
+        redirect_url: header(&r.headers, "location").map(str::to_string),
+        headers_size: -1,
+        body_size: r.body.as_ref().map_or(-1, |b| b.len() as i64),
+        comment: None,
+    }
+}

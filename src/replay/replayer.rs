@@ -1,0 +1,94 @@
+//! The [`Responder`] of a replay: answers each request of the collect from the recording
+//! ([`super::matching`]), counts what it served, and reports the first request it could
+//! not answer at once, so that a test ends on it instead of waiting for a page that will
+//! never come.
+
+use std::sync::Mutex;
+
+use tokio::sync::mpsc;
+
+use super::LiveRequest;
+use super::matching::{Recording, Unmatched};
+use crate::browser::{HttpRequest, HttpResponse, Initiator, Responder};
+
+#[derive(Debug)]
+pub struct Replayer {
+    recording: Mutex<Recording>,
+    stats: Mutex<Stats>,
+    misses: mpsc::UnboundedSender<String>,
+}
+
+/// What a replay served.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub served: usize,
+    /// Served again after every matching entry was used (a page asking twice).
+    pub repeated: usize,
+    pub unmatched: usize,
+}
+
+impl Replayer {
+    /// The replayer, and where the requests it cannot answer are told (each one's
+    /// explanation: the request and the nearest recorded candidate).
+    pub fn new(recording: Recording) -> (Replayer, mpsc::UnboundedReceiver<String>) {
+        let (misses, rx) = mpsc::unbounded_channel();
+        (
+            Replayer {
+                recording: Mutex::new(recording),
+                stats: Mutex::default(),
+                misses,
+            },
+            rx,
+        )
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The recorded entries never served.
+    pub fn unused(&self) -> Vec<usize> {
+        self.recording
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .unused()
+    }
+
+    fn miss(&self, unmatched: Unmatched) {
+        self.stats.lock().unwrap_or_else(|e| e.into_inner()).unmatched += 1;
+        let _ = self.misses.send(unmatched.to_string());
+    }
+}
+
+impl Responder for Replayer {
+    fn respond(&self, request: &HttpRequest, _initiator: Initiator) -> Option<HttpResponse> {
+        let live = LiveRequest {
+            method: request.method.clone(),
+            url: request.url.clone(),
+            headers: request.headers.clone(),
+            body: request.body.clone(),
+        };
+        let answer = self
+            .recording
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .answer(&live);
+        match answer {
+            Ok(answer) => {
+                let mut stats = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+                stats.served += 1;
+                stats.repeated += usize::from(answer.repeated);
+                Some(HttpResponse {
+                    status: answer.status,
+                    status_text: answer.status_text,
+                    headers: answer.headers,
+                    body: Some(answer.body),
+                })
+            }
+            Err(unmatched) => {
+                self.miss(unmatched);
+                None
+            }
+        }
+    }
+}
