@@ -19,9 +19,12 @@ use super::network_tap::{
     Exchange, HttpRequest, HttpResponse, Initiator, MAX_RECORDED_BODY, NetworkTap,
 };
 
+/// A recorded request waiting for its response: what was sent, and when.
+type Sent = (HttpRequest, SystemTime, Instant);
+
 /// The recorded requests waiting for their responses, by `Fetch` request id.
 #[derive(Debug, Clone, Default)]
-pub(super) struct Pending(Arc<Mutex<HashMap<String, (HttpRequest, SystemTime, Instant)>>>);
+pub(super) struct Pending(Arc<Mutex<HashMap<String, Sent>>>);
 
 /// Whether a paused event is at the response stage.
 pub(super) fn is_response(event: &EventRequestPaused) -> bool {
