@@ -9,6 +9,8 @@ use std::time::{Instant, SystemTime};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chromiumoxide::Page;
+use chromiumoxide::cdp::browser_protocol::target::SessionId;
+use chromiumoxide::types::{Command, CommandResponse};
 use chromiumoxide::cdp::browser_protocol::fetch::{
     ContinueRequestParams, EventRequestPaused, FailRequestParams, FulfillRequestParams,
     GetResponseBodyParams, HeaderEntry,
@@ -26,6 +28,26 @@ type Sent = (HttpRequest, SystemTime, Instant);
 #[derive(Debug, Clone, Default)]
 pub(super) struct Pending(Arc<Mutex<HashMap<String, Sent>>>);
 
+/// Where a paused request's answer goes: the page's session, or the session of the
+/// cross-site frame that made it.
+#[derive(Debug, Clone)]
+pub(super) struct Via {
+    pub page: Page,
+    pub session: Option<SessionId>,
+}
+
+impl Via {
+    pub async fn execute<T: Command>(
+        &self,
+        cmd: T,
+    ) -> Result<CommandResponse<T::Response>, chromiumoxide::error::CdpError> {
+        match &self.session {
+            None => self.page.execute(cmd).await,
+            Some(session) => self.page.execute_on_session(session.clone(), cmd).await,
+        }
+    }
+}
+
 /// Whether a paused event is at the response stage.
 pub(super) fn is_response(event: &EventRequestPaused) -> bool {
     event.response_status_code.is_some() || event.response_error_reason.is_some()
@@ -33,7 +55,7 @@ pub(super) fn is_response(event: &EventRequestPaused) -> bool {
 
 /// Goes on with an allowed request at the request stage.
 pub(super) async fn allowed_request(
-    page: &Page,
+    page: &Via,
     event: &EventRequestPaused,
     tap: &NetworkTap,
     pending: &Pending,
@@ -67,7 +89,7 @@ pub(super) async fn allowed_request(
 
 /// Records a paused response (record mode), then lets it through.
 pub(super) async fn response(
-    page: &Page,
+    page: &Via,
     event: &EventRequestPaused,
     tap: &NetworkTap,
     pending: &Pending,

@@ -22,6 +22,7 @@ use chromiumoxide::cdp::browser_protocol::fetch::{
 };
 use chromiumoxide::cdp::browser_protocol::network::{ErrorReason, ResourceType};
 use chromiumoxide::cdp::browser_protocol::page::FrameId;
+use chromiumoxide::cdp::browser_protocol::target::SessionId;
 use futures::StreamExt;
 use tokio::task::JoinHandle;
 use url::{Host, Url};
@@ -376,49 +377,93 @@ pub(super) async fn start(
     log: BlockedLog,
     tap: NetworkTap,
 ) -> Result<JoinHandle<()>, chromiumoxide::error::CdpError> {
-    // Listen before enabling, so the first paused request is not missed.
     let mut paused = page.event_listener::<EventRequestPaused>().await?;
+    page.execute(enable_params()).await?;
+    let via = fetch_tap::Via {
+        page: page.clone(),
+        session: None,
+    };
+    let pending = fetch_tap::Pending::default();
+    Ok(tokio::spawn(async move {
+        while let Some(event) = paused.next().await {
+            decide(&via, event, &allow, &log, &tap, &pending, main_frame.as_ref());
+        }
+    }))
+}
+
+/// `Fetch.enable` for every request, paused before it is sent.
+pub(super) fn enable_params() -> EnableParams {
     let pattern = RequestPattern::builder()
         .url_pattern("*")
         .request_stage(RequestStage::Request)
         .build();
-    page.execute(EnableParams::builder().pattern(pattern).build())
-        .await?;
+    EnableParams::builder().pattern(pattern).build()
+}
+
+/// The guard of the tab's cross-site frames, when the network is tapped: each one's
+/// session has `Fetch` (enabled as it attaches), and its pauses reach the browser's
+/// listeners, not the page's; a pause is this tab's when `session_of` its frame is one of
+/// the tab's sessions.
+pub(super) async fn start_frames(
+    browser: &chromiumoxide::browser::BrowserHandle,
+    page: &Page,
+    session_of: impl Fn(&FrameId) -> Option<SessionId> + Send + 'static,
+    allow: HostAllowList,
+    log: BlockedLog,
+    tap: NetworkTap,
+) -> Result<JoinHandle<()>, chromiumoxide::error::CdpError> {
+    let mut paused = browser.event_listener::<EventRequestPaused>().await?;
     let page = page.clone();
     let pending = fetch_tap::Pending::default();
     Ok(tokio::spawn(async move {
         while let Some(event) = paused.next().await {
-            let page = page.clone();
-            if fetch_tap::is_response(&event) {
-                let (tap, pending) = (tap.clone(), pending.clone());
-                tokio::spawn(async move {
-                    fetch_tap::response(&page, &event, &tap, &pending).await;
-                });
+            let Some(session) = session_of(&event.frame_id) else {
                 continue;
-            }
-            let refusal = Url::parse(&event.request.url)
-                .map(|u| allow.refusal(&u))
-                .unwrap_or(Some(BlockKind::Scheme));
-            if let Some(kind) = refusal {
-                let document = matches!(event.resource_type, ResourceType::Document)
-                    && main_frame.as_ref() == Some(&event.frame_id);
-                note_block(&log, &event.request.url, kind, document);
-            }
-            // One task per request: a slow answer must not hold the requests behind it.
-            // The answer can fail when the page navigated away meanwhile; nothing to do then.
-            let (tap, pending) = (tap.clone(), pending.clone());
-            tokio::spawn(async move {
-                if refusal.is_none() {
-                    fetch_tap::allowed_request(&page, &event, &tap, &pending).await;
-                } else {
-                    let id = event.request_id.clone();
-                    let _ = page
-                        .execute(FailRequestParams::new(id, ErrorReason::BlockedByClient))
-                        .await;
-                }
-            });
+            };
+            let via = fetch_tap::Via {
+                page: page.clone(),
+                session: Some(session),
+            };
+            decide(&via, event, &allow, &log, &tap, &pending, None);
         }
     }))
+}
+
+/// Lets a paused request through, taps it, or fails it when its origin is not allowed.
+fn decide(
+    via: &fetch_tap::Via,
+    event: Arc<EventRequestPaused>,
+    allow: &HostAllowList,
+    log: &BlockedLog,
+    tap: &NetworkTap,
+    pending: &fetch_tap::Pending,
+    main_frame: Option<&FrameId>,
+) {
+    let (via, tap, pending) = (via.clone(), tap.clone(), pending.clone());
+    if fetch_tap::is_response(&event) {
+        tokio::spawn(async move {
+            fetch_tap::response(&via, &event, &tap, &pending).await;
+        });
+        return;
+    }
+    let refusal = Url::parse(&event.request.url)
+        .map(|u| allow.refusal(&u))
+        .unwrap_or(Some(BlockKind::Scheme));
+    if let Some(kind) = refusal {
+        let document = matches!(event.resource_type, ResourceType::Document)
+            && main_frame == Some(&event.frame_id);
+        note_block(log, &event.request.url, kind, document);
+    }
+    tokio::spawn(async move {
+        if refusal.is_none() {
+            fetch_tap::allowed_request(&via, &event, &tap, &pending).await;
+        } else {
+            let id = event.request_id.clone();
+            let _ = via
+                .execute(FailRequestParams::new(id, ErrorReason::BlockedByClient))
+                .await;
+        }
+    });
 }
 
 #[cfg(test)]

@@ -451,6 +451,7 @@ impl Browser {
             self.options.viewport,
             egress,
             self.options.network.clone(),
+            browser.handle(),
         )
         .await?;
         let popups =

@@ -3,10 +3,10 @@
 //! ([`NetworkTap::Record`], `gleaner record`); or each request answered by a responder
 //! without reaching the network ([`NetworkTap::Replay`], `gleaner test`).
 //!
-//! The tap sees what the tabs' `Fetch` guards see (pages, popups, and the frames in the
-//! page's process) and gleaner's own requests for documents by link. Cross-site frames run
-//! in their own process and are not seen: at replay the egress proxy refuses everything,
-//! so their requests fail instead of reaching the network.
+//! The tap sees what the tabs' `Fetch` guards see: pages, popups, their frames (a cross-site
+//! frame's session gets `Fetch` of its own when it attaches), and gleaner's own requests
+//! for documents by link. At replay the egress proxy refuses everything, so a request the
+//! tap did not see fails instead of reaching the network.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -87,6 +87,11 @@ pub enum NetworkTap {
 }
 
 impl NetworkTap {
+    /// Recording or replaying.
+    pub fn is_tapped(&self) -> bool {
+        !matches!(self, NetworkTap::Live)
+    }
+
     pub fn is_replay(&self) -> bool {
         matches!(self, NetworkTap::Replay(_))
     }

@@ -24,6 +24,7 @@ use super::egress::EgressHandle;
 use super::error::{BrowserError, FrameError, NavigationError, NetError, NetErrorClass};
 use super::guard::{self, BlockedLog, BlockedRequests, HostAllowList};
 use super::network_tap::NetworkTap;
+use chromiumoxide::browser::BrowserHandle;
 use super::screen::Screen;
 
 mod frames;
@@ -228,6 +229,9 @@ pub struct Tab {
     popups: std::sync::OnceLock<Arc<super::popups::Popups>>,
     /// Recording or replaying the tab's requests.
     network: NetworkTap,
+    browser: BrowserHandle,
+    /// The guard of the cross-site frames, when the network is tapped.
+    frames_guard: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Drop for Tab {
@@ -237,6 +241,14 @@ impl Drop for Tab {
         self.nav_recorder.abort();
         self.dialog_handler.abort();
         self.children_task.abort();
+        if let Some(task) = self
+            .frames_guard
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            task.abort();
+        }
         if let Some(guard) = self
             .guard
             .get_mut()
@@ -256,6 +268,7 @@ impl Tab {
         viewport: (u32, u32),
         egress: EgressHandle,
         network: NetworkTap,
+        browser: BrowserHandle,
     ) -> Result<Tab, BrowserError> {
         let target = page.target_id().inner().clone();
         let metrics =
@@ -305,7 +318,7 @@ impl Tab {
         let dialog_handler = dialogs::start(&page, dialogs.clone())
             .await
             .map_err(|e| cdp_error(e, &alive))?;
-        let (children, children_task) = ChildSessions::start(&page)
+        let (children, children_task) = ChildSessions::start(&page, network.is_tapped())
             .await
             .map_err(|e| cdp_error(e, &alive))?;
         let responses = super::responses::Responses::start(&page, main_frame.clone())
@@ -341,6 +354,8 @@ impl Tab {
             responses,
             popups: std::sync::OnceLock::new(),
             network,
+            browser,
+            frames_guard: Mutex::new(None),
         })
     }
 
@@ -367,6 +382,7 @@ impl Tab {
             kit.viewport,
             kit.egress.clone(),
             kit.network.clone(),
+            kit.browser.clone(),
         )
         .await?;
         tab.set_popups(popups.clone());
@@ -413,6 +429,27 @@ impl Tab {
         )
         .await
         .map_err(|e| self.err(e))?;
+        if self.network.is_tapped() {
+            let children = self.children.clone();
+            let frames = guard::start_frames(
+                &self.browser,
+                &self.page,
+                move |frame| children.session_of(frame),
+                allow.clone(),
+                self.blocked.clone(),
+                self.network.clone(),
+            )
+            .await
+            .map_err(|e| self.err(e))?;
+            let previous = self
+                .frames_guard
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .replace(frames);
+            if let Some(previous) = previous {
+                previous.abort();
+            }
+        }
         *self.allow.lock().unwrap_or_else(|e| e.into_inner()) = Some(allow);
         *self.http.lock().unwrap_or_else(|e| e.into_inner()) = None;
         let previous = self

@@ -154,7 +154,8 @@ fn request_of(r: &HttpRequest) -> har::v1_2::Request {
 }
 
 fn response_of(r: &HttpResponse) -> har::v1_2::Response {
-    let mime_type = header(&r.headers, "content-type").map(str::to_string);
+    // Both are required by HAR 1.2, empty when unknown.
+    let mime_type = Some(header(&r.headers, "content-type").unwrap_or_default().to_string());
     let (text, encoding, size) = match &r.body {
         None => (None, None, 0),
         Some(body) => match std::str::from_utf8(body) {
@@ -184,7 +185,7 @@ fn response_of(r: &HttpResponse) -> har::v1_2::Response {
                 .then(|| "gleaner: the body was not recorded".to_string())
                 .filter(|_| !(300..400).contains(&r.status)),
         },
-        redirect_url: header(&r.headers, "location").map(str::to_string),
+        redirect_url: Some(header(&r.headers, "location").unwrap_or_default().to_string()),
         headers_size: -1,
         body_size: r.body.as_ref().map_or(-1, |b| b.len() as i64),
         comment: None,

@@ -77,10 +77,14 @@ pub(crate) struct Resolved {
 pub(crate) struct ChildSessions(Arc<Mutex<HashMap<String, SessionId>>>);
 
 impl ChildSessions {
+    /// `intercept`: each frame's session gets `Fetch` as it attaches, for a tapped network
+    /// (see [`crate::browser::guard::start_frames`]).
     pub async fn start(
         page: &Page,
+        intercept: bool,
     ) -> Result<(ChildSessions, tokio::task::JoinHandle<()>), CdpError> {
         let sessions = ChildSessions::default();
+        let page = page.clone();
         let mut attached = page.event_listener::<EventAttachedToTarget>().await?;
         let mut detached = page.event_listener::<EventDetachedFromTarget>().await?;
         let map = sessions.0.clone();
@@ -91,6 +95,15 @@ impl ChildSessions {
                         Some(ev) if ev.target_info.r#type == "iframe" => {
                             map.lock().unwrap_or_else(|e| e.into_inner())
                                 .insert(ev.target_info.target_id.inner().clone(), ev.session_id.clone());
+                            if intercept {
+                                let (page, session) = (page.clone(), ev.session_id.clone());
+                                tokio::spawn(async move {
+                                    let enable = crate::browser::guard::enable_params();
+                                    if let Err(e) = page.execute_on_session(session, enable).await {
+                                        tracing::debug!("a frame's requests cannot be tapped: {e}");
+                                    }
+                                });
+                            }
                         }
                         Some(_) => {}
                         None => break,
@@ -110,6 +123,11 @@ impl ChildSessions {
 
     pub fn len(&self) -> usize {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// The session of the cross-site frame `frame`, if it is one of the page's.
+    pub fn session_of(&self, frame: &FrameId) -> Option<SessionId> {
+        self.get(frame)
     }
 
     fn get(&self, frame: &FrameId) -> Option<SessionId> {
