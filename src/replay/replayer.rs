@@ -85,10 +85,22 @@ impl Responder for Replayer {
                     body: Some(answer.body),
                 })
             }
+            // The browser asks for a site's icon by itself; a recording without it is no
+            // reason to fail, and the page never sees the answer.
+            Err(_) if is_favicon(&request.url) => Some(HttpResponse {
+                status: 404,
+                status_text: "Not Found".into(),
+                headers: vec![],
+                body: Some(Vec::new()),
+            }),
             Err(unmatched) => {
                 self.miss(unmatched);
                 None
             }
         }
     }
+}
+
+fn is_favicon(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|u| u.path() == "/favicon.ico")
 }

@@ -15,6 +15,7 @@ mod escape;
 mod frames;
 mod guard;
 mod import;
+mod replay;
 mod incremental;
 mod json;
 mod layout;
