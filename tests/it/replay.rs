@@ -298,6 +298,9 @@ async fn the_fixture_holds_no_secret_in_any_encoding() {
     assert_ne!(spec.codes[0], CANARY_CODE);
 }
 
+/// A field HAR 1.2 requires: its name, its value, and the test of its type.
+type Required<'a> = (&'a str, &'a Value, &'a dyn Fn(&Value) -> bool);
+
 #[tokio::test]
 async fn the_recording_is_a_har_1_2_document() {
     let rec = recorded().await;
@@ -314,7 +317,7 @@ async fn the_recording_is_a_har_1_2_document() {
     let is_num = |v: &Value| v.is_number();
     let is_list = |v: &Value| v.is_array();
     for (i, e) in entries.iter().enumerate() {
-        let required: [(&str, &Value, &dyn Fn(&Value) -> bool); 21] = [
+        let required: [Required; 21] = [
             ("startedDateTime", &e["startedDateTime"], &is_str),
             ("time", &e["time"], &is_num),
             ("request.method", &e["request"]["method"], &is_str),
