@@ -35,6 +35,10 @@ struct Args {
     /// fixed: 424242 unless set.
     #[arg(long, env = "GLEANER_DEMO_OTP")]
     fixed_code: Option<String>,
+    /// Demo Telecom's password instead of the default one (recordings use a password
+    /// that appears nowhere else on the site).
+    #[arg(long)]
+    password: Option<String>,
 }
 
 #[tokio::main]
@@ -62,14 +66,18 @@ async fn serve(args: Args) -> std::io::Result<()> {
 }
 
 async fn serve_telecom(args: Args) -> std::io::Result<()> {
-    let site = DemoTelecom::start(DemoTelecomOptions {
+    let mut options = DemoTelecomOptions {
         code: args
             .fixed_code
             .unwrap_or_else(|| telecom::DEFAULT_CODE.into()),
         print_codes: true,
         ..Default::default()
-    })
-    .await?;
+    };
+    if let Some(password) = args.password {
+        options.password = password;
+    }
+    let password = options.password.clone();
+    let site = DemoTelecom::start(options).await?;
     println!("{}", site.base_url());
     std::io::stdout().flush()?;
     eprintln!(
@@ -77,7 +85,7 @@ async fn serve_telecom(args: Args) -> std::io::Result<()> {
         site.base_url(),
         site.idp_url(),
         telecom::DEFAULT_LOGIN,
-        telecom::DEFAULT_PASSWORD,
+        password,
     );
     tokio::signal::ctrl_c().await?;
     site.shutdown().await;
