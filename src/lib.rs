@@ -20,6 +20,10 @@
 //!   codes typed, durations read, each step with its [`connector::plan::StepRef`].
 //! - [`import`]: `gleaner import`, a connector skeleton from a Chrome DevTools Recorder
 //!   export (its steps, selector alternatives mapped to gleaner's, typed values as fields).
+//! - [`replay`]: `gleaner record` (a live collect's exchanges kept through the browser's
+//!   [`browser::NetworkTap`], written as a HAR 1.2 fixture with its secrets replaced by
+//!   placeholders, its inputs and its expected output) and `gleaner test` (the same
+//!   connector run with every request answered from the recording, the output compared).
 //! - [`template`] (`{{fields.login}}`, parsed once, rendered per row) and [`duration`]
 //!   (`500ms`, `20s`, `5m`, `7d`: one parser for connector files, the CLI and the API).
 //! - [`extract`]: HTML → records with `scraper`: rows, tables addressed by header text,
