@@ -50,8 +50,8 @@ pub(crate) struct TabKit {
     pub download_dir: PathBuf,
     /// The tab's browser context (`None`: the default one).
     pub context: Option<BrowserContextId>,
-    /// The launch's [`super::NetworkTap`], for the popups' guards.
-    pub network: super::NetworkTap,
+    /// The launch's [`super::network_tap::NetworkTap`], for the popups' guards.
+    pub network: super::network_tap::NetworkTap,
 }
 
 /// One tab the page opened and gleaner kept.

@@ -3,7 +3,9 @@
 
 use base64::Engine as _;
 
-use super::LiveRequest;
+// A request the replayed collect is about to send (from the browser's `Fetch` pause or
+// from the document downloader).
+use crate::browser::HttpRequest as LiveRequest;
 
 #[derive(Debug, thiserror::Error)]
 #[error("bad recording: {0}")]

@@ -25,15 +25,3 @@ pub mod test_run;
 pub use fixture::{Fixture, FixtureError, FixtureSpec};
 pub use record::{LiveRun, Recorder, write_fixture};
 pub use test_run::{TestOptions, TestReport, Verdict, run_fixture};
-
-/// A request the replayed collect is about to send (from the browser's `Fetch` pause or
-/// from the document downloader), as replay sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LiveRequest {
-    pub method: String,
-    pub url: String,
-    /// As sent, in order; names in any case.
-    pub headers: Vec<(String, String)>,
-    /// `None` for a request without a body.
-    pub body: Option<Vec<u8>>,
-}

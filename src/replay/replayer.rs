@@ -7,7 +7,6 @@ use std::sync::Mutex;
 
 use tokio::sync::mpsc;
 
-use super::LiveRequest;
 use super::matching::{Recording, Unmatched};
 use crate::browser::{HttpRequest, HttpResponse, Initiator, Responder};
 
@@ -62,17 +61,11 @@ impl Replayer {
 
 impl Responder for Replayer {
     fn respond(&self, request: &HttpRequest, _initiator: Initiator) -> Option<HttpResponse> {
-        let live = LiveRequest {
-            method: request.method.clone(),
-            url: request.url.clone(),
-            headers: request.headers.clone(),
-            body: request.body.clone(),
-        };
         let answer = self
             .recording
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .answer(&live);
+            .answer(request);
         match answer {
             Ok(answer) => {
                 let mut stats = self.stats.lock().unwrap_or_else(|e| e.into_inner());
