@@ -191,3 +191,69 @@ fn response_of(r: &HttpResponse) -> har::v1_2::Response {
         comment: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, SystemTime};
+
+    fn exchange(body: &[u8], request_body: Option<&[u8]>) -> Exchange {
+        Exchange {
+            request: HttpRequest {
+                method: "POST".into(),
+                url: "https://bank.example/upload?b=2&a=1".into(),
+                headers: vec![("Content-Type".into(), "application/octet-stream".into())],
+                body: request_body.map(<[u8]>::to_vec),
+            },
+            response: HttpResponse {
+                status: 200,
+                status_text: "OK".into(),
+                headers: vec![("Content-Type".into(), "application/pdf".into())],
+                body: Some(body.to_vec()),
+            },
+            started: SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+            duration: Duration::from_millis(12),
+            initiator: Initiator::Downloader,
+        }
+    }
+
+    #[test]
+    fn bodies_that_are_not_text_are_base64_and_come_back_whole() {
+        let binary = [0x25, 0x50, 0xff, 0x00, 0xfe];
+        let log = log_of(&[exchange(&binary, Some(&[0xff, 0x01]))]);
+        let json = to_json(log).unwrap();
+        let back = from_json(&json).unwrap();
+        let e = &back.entries[0];
+        assert_eq!(e.response.content.encoding.as_deref(), Some("base64"));
+        assert_eq!(
+            BASE64
+                .decode(e.response.content.text.as_deref().unwrap())
+                .unwrap(),
+            binary
+        );
+        let post = e.request.post_data.as_ref().unwrap();
+        assert_eq!(post.comment.as_deref(), Some(BASE64_BODY));
+        assert_eq!(BASE64.decode(post.text.as_deref().unwrap()).unwrap(), [0xff, 0x01]);
+        assert_eq!(e.comment.as_deref(), Some(DOWNLOADER));
+        assert_eq!(e.request.query_string.len(), 2);
+        assert_eq!(e.started_date_time, "2023-11-14T22:13:20.000Z");
+        assert_eq!(e.time, 12.0);
+    }
+
+    #[test]
+    fn text_stays_text() {
+        let log = log_of(&[exchange(b"<html>\xc3\xa9</html>", Some(b"a=1"))]);
+        let e = &log.entries[0];
+        assert_eq!(e.response.content.encoding, None);
+        assert_eq!(e.response.content.text.as_deref(), Some("<html>é</html>"));
+        assert_eq!(e.request.post_data.as_ref().unwrap().comment, None);
+    }
+
+    #[test]
+    fn another_har_version_is_named() {
+        let v13 = r#"{"log": {"version": "1.3", "creator": {"name": "x", "version": "1"}, "entries": []}}"#;
+        let err = from_json(v13).unwrap_err();
+        assert!(err.contains("1.3"), "{err}");
+        assert!(from_json("{}").is_err());
+    }
+}

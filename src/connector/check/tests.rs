@@ -138,3 +138,25 @@ fn frames_are_checked_selectors_outermost_first() {
         "{messages:#?}"
     );
 }
+
+#[test]
+fn volatile_replay_parameters_are_names_each_listed_once() {
+    let ok = "id: t\nname: T\nbase_url: http://h/\nreplay: { volatile: [_, ts] }\nsteps:\n  - goto: /\n";
+    assert_eq!(parse(ok, "t.yaml").unwrap().replay_volatile, ["_", "ts"]);
+    let none = "id: t\nname: T\nbase_url: http://h/\nsteps:\n  - goto: /\n";
+    assert!(parse(none, "t.yaml").unwrap().replay_volatile.is_empty());
+    let bad = "id: t\nname: T\nbase_url: http://h/\nreplay:\n  volatile: [ts, '', ts]\nsteps:\n  - goto: /\n";
+    let Err(LoadError::Invalid(diags)) = parse(bad, "t.yaml") else {
+        panic!("the connector is refused");
+    };
+    let messages: Vec<String> = diags.iter().map(|d| d.to_string()).collect();
+    assert_eq!(
+        messages,
+        [
+            "t.yaml:5:18: a volatile parameter needs a name",
+            "t.yaml:5:22: the volatile parameter \"ts\" is listed twice",
+        ]
+    );
+    let unknown = "id: t\nname: T\nbase_url: http://h/\nreplay: { volatil: [ts] }\nsteps:\n  - goto: /\n";
+    assert!(parse(unknown, "t.yaml").is_err(), "an unknown key is refused");
+}
