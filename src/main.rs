@@ -393,7 +393,8 @@ struct RecordArgs {
 
 #[derive(clap::Args)]
 struct TestArgs {
-    /// Fixture directories, or directories to search for them.
+    /// Fixture directories, directories to search for them, or connector files (their
+    /// recordings under fixtures/).
     #[arg(default_value = "fixtures")]
     paths: Vec<PathBuf>,
     /// Rewrite each recording's expected output from its replay instead of comparing.
@@ -613,7 +614,15 @@ async fn record(args: RecordArgs) -> Result<ExitCode> {
 async fn test(args: TestArgs) -> Result<ExitCode> {
     let mut dirs = Vec::new();
     for path in &args.paths {
-        dirs.extend(gleaner::replay::fixture::find(path)?);
+        if path.is_file() {
+            let found = gleaner::replay::fixture::for_connector(path, Path::new("fixtures"))?;
+            if found.is_empty() {
+                bail!("no recording of {} under fixtures/", path.display());
+            }
+            dirs.extend(found);
+        } else {
+            dirs.extend(gleaner::replay::fixture::find(path)?);
+        }
     }
     if dirs.is_empty() {
         bail!("no recording (fixture.json) under {:?}", args.paths);

@@ -119,6 +119,25 @@ pub fn find(path: &Path) -> Result<Vec<PathBuf>, FixtureError> {
     Ok(found)
 }
 
+/// The fixture directories under `root` recorded with the connector file `connector`.
+pub fn for_connector(connector: &Path, root: &Path) -> Result<Vec<PathBuf>, FixtureError> {
+    let canonical = |p: &Path| {
+        std::fs::canonicalize(p).map_err(|source| FixtureError::Io {
+            path: p.to_path_buf(),
+            source,
+        })
+    };
+    let wanted = canonical(connector)?;
+    let mut found = Vec::new();
+    for dir in find(root)? {
+        let spec: FixtureSpec = read_json(&dir.join(SPEC_FILE))?;
+        if canonical(&dir.join(&spec.connector)).is_ok_and(|p| p == wanted) {
+            found.push(dir);
+        }
+    }
+    Ok(found)
+}
+
 pub fn write_text(path: &Path, text: &str) -> Result<(), FixtureError> {
     std::fs::write(path, text).map_err(|source| FixtureError::Io {
         path: path.to_path_buf(),
