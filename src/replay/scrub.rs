@@ -21,8 +21,8 @@
 //!   in a login response's JSON).
 //!
 //! # Encodings
-//! Every secret is replaced, longest first, in one pass (a placeholder is never rewritten by
-//! a shorter secret, and scrubbing twice changes nothing):
+//! Every secret is replaced, longest first, in one pass per 32 secrets (a placeholder is
+//! never rewritten by a shorter secret, and scrubbing twice changes nothing):
 //! - raw; percent-encoded (either hex case, any mix of encoded and literal characters, `+`
 //!   for a space: `encodeURIComponent` and form style alike); JSON-string escaped (`\"`,
 //!   `\\`, `\/`, `\uXXXX` with surrogate pairs, at any escaping depth); HTML character
@@ -46,6 +46,11 @@
 //!   starts mid-byte, case changes (an upper-cased code), encodings nested more than once
 //!   through base64, percent-encoded JSON escapes.
 //! - Placeholders are inserted as they are, so a code with punctuation keeps it unescaped.
+//! - A secret sent hashed or encrypted by the page's script stays as the page sent it (and
+//!   the replay, typing the placeholder, sends something else: that request won't match).
+//! - Cookie values shorter than 8 characters are replaced in cookie headers and arrays only.
+//!
+//! A `Scrubber`'s `Debug` shows counts only.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -148,7 +153,8 @@ impl Scrubber {
     /// Scrubs a HAR log in place: URLs and query strings, headers (cookie and authorization
     /// values replaced by their placeholders), cookie arrays, request bodies (text and
     /// params), response bodies (base64 ones decoded, scrubbed, re-encoded), redirect URLs,
-    /// page titles and comments.
+    /// page titles and comments. Sizes that would tell a secret's length become -1
+    /// ("unknown" in HAR 1.2), `content.size` the scrubbed body's.
     pub fn log(&mut self, log: &mut Log) {
         self.learn_cookies_and_credentials(log);
         for page in log.pages.iter_mut().flatten() {
@@ -162,15 +168,31 @@ impl Scrubber {
                 q.name = self.text(&q.name);
                 q.value = self.text(&q.value);
             }
+            let headers = request.headers.clone();
             self.headers(&mut request.headers);
+            if request.headers != headers {
+                request.headers_size = -1;
+            }
             self.cookie_array(&mut request.cookies);
             if let Some(post) = &mut request.post_data {
+                let text = post.text.clone();
                 self.post_data(post);
+                if post.text != text {
+                    request.body_size = -1;
+                }
             }
             let response = &mut entry.response;
+            let headers = response.headers.clone();
             self.headers(&mut response.headers);
+            if response.headers != headers {
+                response.headers_size = -1;
+            }
             self.cookie_array(&mut response.cookies);
+            let text = response.content.text.clone();
             self.content(&mut response.content);
+            if response.content.text != text {
+                response.body_size = -1;
+            }
             scrub_option(&mut response.redirect_url, |s| self.text(s));
             scrub_option(&mut entry.comment, |s| self.text(s));
         }
@@ -521,9 +543,9 @@ fn code_placeholder(index: usize, value: &str, bump: usize) -> String {
         .chars()
         .enumerate()
         .map(|(i, c)| {
-            let step = i + index + bump;
+            let step = i.wrapping_add(index).wrapping_add(bump);
             match c {
-                '0'..='9' => char::from(b'0' + ((step + 1) % 10) as u8),
+                '0'..='9' => char::from(b'0' + (step.wrapping_add(1) % 10) as u8),
                 'a'..='z' => char::from(b'a' + (step % 26) as u8),
                 'A'..='Z' => char::from(b'A' + (step % 26) as u8),
                 other => other,

@@ -201,6 +201,10 @@ fn canary_log() -> Log {
         ..Default::default()
     }];
     login.response.redirect_url = Some(format!("/home?code={CODE}"));
+    login.request.headers_size = 420;
+    login.request.body_size = 64;
+    login.response.headers_size = 180;
+    login.response.body_size = 120;
 
     let otp = entry(
         "POST",
@@ -662,4 +666,78 @@ fn debug_shows_no_secret() {
         !debug.contains(PASSWORD) && !debug.contains(CODE) && !debug.contains(SESSION),
         "{debug}"
     );
+}
+
+#[test]
+fn sizes_that_would_tell_a_secret_length_become_unknown() {
+    let (_, log, _, _, _) = scrubbed_canary();
+    let login = &log.entries[0];
+    assert_eq!(
+        (login.request.headers_size, login.request.body_size),
+        (-1, -1)
+    );
+    assert_eq!(
+        (login.response.headers_size, login.response.body_size),
+        (-1, -1)
+    );
+    let mut untouched = canary_log();
+    untouched.entries.truncate(1);
+    untouched.entries[0].request.post_data = None;
+    untouched.entries[0].response.content = text("nothing secret");
+    untouched.entries[0].response.headers.clear();
+    untouched.entries[0].request.headers.clear();
+    Scrubber::new().log(&mut untouched);
+    let entry = &untouched.entries[0];
+    assert_eq!(
+        (entry.request.headers_size, entry.response.body_size),
+        (420, 120)
+    );
+}
+
+#[test]
+fn odd_inputs_do_not_panic() {
+    let mut scrubber = Scrubber::new();
+    scrubber.secret_field("", r"(.*)[\d]+{2}|^$");
+    scrubber.secret_field("ü", "🦀🦀🦀");
+    scrubber.code(usize::MAX, "a1B");
+    scrubber.code(3, "---");
+    let alphabet = b"A+/=_-%\\u0\"&#;\xf0\x9f\xa6\x80(.*)a1B---";
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    for length in 0..300 {
+        let bytes: Vec<u8> = (0..length)
+            .map(|_| {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                alphabet[(seed >> 33) as usize % alphabet.len()]
+            })
+            .collect();
+        let _ = scrubber.bytes(&bytes);
+        let _ = scrubber.text(&String::from_utf8_lossy(&bytes));
+    }
+    let mut log = Log {
+        entries: vec![entry(
+            "GET",
+            "",
+            vec![
+                header("Cookie", ";;=;\"\"; =\"; a==b"),
+                header("Set-Cookie", "\n;\n=\n\"\""),
+                header("Authorization", " "),
+                header("Proxy-Authorization", "Basic"),
+            ],
+            Some(PostData {
+                text: Some("%%%".into()),
+                comment: Some("base64".into()),
+                ..Default::default()
+            }),
+            vec![],
+            Content {
+                text: Some("@@@".into()),
+                encoding: Some("base64".into()),
+                ..Default::default()
+            },
+        )],
+        ..Default::default()
+    };
+    scrubber.log(&mut log);
+    // A code without letters or digits has a single shape: it gets a named placeholder.
+    assert_eq!(scrubber.text("---"), "gleaner-code-3");
 }
