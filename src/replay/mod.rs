@@ -22,3 +22,6 @@ pub struct LiveRequest {
     /// `None` for a request without a body.
     pub body: Option<Vec<u8>>,
 }
+
+#[cfg(test)]
+mod tests;
