@@ -5,6 +5,7 @@ use har::v1_2::{
     Response,
 };
 
+use super::matcher::{SECRETS_PER_SEARCH, Search, replace_bytes};
 use super::*;
 
 const PASSWORD: &str = "Zq7!canary-pässword";
