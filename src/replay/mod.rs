@@ -25,3 +25,6 @@ pub mod test_run;
 pub use fixture::{Fixture, FixtureError, FixtureSpec};
 pub use record::{LiveRun, Recorder, write_fixture};
 pub use test_run::{TestOptions, TestReport, Verdict, run_fixture};
+
+#[cfg(test)]
+mod tests;
