@@ -365,6 +365,10 @@ struct RunArgs {
     /// larger one ends the collect with CONNECTOR_ERROR and nothing of it is kept.
     #[arg(long, env = "GLEANER_MAX_DOCUMENT_SIZE", default_value = "100MiB", value_parser = gleaner::engine::document::parse_size)]
     max_document_size: u64,
+    /// Write a trace of each step (screenshot, HTML, URL, requests, console, error) in DIR,
+    /// with DIR/index.html to open in a browser.
+    #[arg(long, value_name = "DIR")]
+    trace: Option<PathBuf>,
 }
 
 async fn run(args: RunArgs) -> Result<ExitCode> {
@@ -387,6 +391,11 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     options.engine.code_timeout = args.code_timeout;
     options.engine.collect_timeout = args.collect_timeout;
     options.engine.max_document_size = args.max_document_size;
+    let tracer = match &args.trace {
+        Some(dir) => Some(gleaner::trace::Tracer::to_dir(dir)?),
+        None => None,
+    };
+    options.engine.trace = tracer.as_ref().map(|t| t.hook());
     // Profiles of a killed gleaner hold its sessions' cookies; its browsers died with it.
     gleaner::browser::remove_stale_profiles(&options.launch);
 
@@ -442,6 +451,13 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     };
     let gathered = printer.await.unwrap_or_default();
     let elapsed = started.elapsed();
+    if let Some(tracer) = &tracer {
+        match tracer.finish(&format!("gleaner trace: {}", connector.id)) {
+            Ok(Some(index)) => eprintln!("trace: {}", index.display()),
+            Ok(None) => {}
+            Err(e) => eprintln!("{e}"),
+        }
+    }
 
     match result {
         Ok(outcome) => {

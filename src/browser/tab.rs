@@ -30,10 +30,12 @@ mod goto;
 mod in_page;
 mod local_frames;
 mod navigation;
+mod trace_view;
 
 pub use frames::FramePath;
 use frames::{ChildSessions, Worlds};
 use navigation::{NavigationWatch, Seen, looping_url, origin_of};
+pub use trace_view::{Activity, ConsoleLine, PageActivity, RequestSeen};
 
 const AGENT: &str = include_str!("agent.js");
 

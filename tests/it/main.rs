@@ -31,5 +31,6 @@ mod selectors;
 mod server;
 mod sessions;
 mod telecom;
+mod traces;
 mod ui;
 mod webhooks;

@@ -1,0 +1,231 @@
+//! Traces (issue 14, part 4): `--trace DIR` keeps each step as the browser saw it, with no
+//! secret in any file, and its `index.html` opens from disk in real Chromium on the failing
+//! step, loading nothing from the network.
+
+use std::path::Path;
+use std::time::Duration;
+
+use base64::Engine as _;
+use gleaner::trace::Tracer;
+use serde_json::Value;
+
+use crate::common::{self, Codes};
+use crate::logs::{CANARY_CODE, CANARY_PASSWORD, canary_forms, canary_site};
+
+/// Runs the demo bank's collect with alice's canary password and code, traced to `dir`.
+async fn traced_run(dir: &Path, connector: &gleaner::connector::Plan) -> (common::Run, Tracer) {
+    let site = canary_site(dir).await;
+    let tracer = Tracer::to_dir(&dir.join("trace")).expect("trace dir");
+    let hook = tracer.hook();
+    let run = common::collect_tuned(
+        &site,
+        connector,
+        "alice",
+        CANARY_PASSWORD,
+        Codes::Fixed(CANARY_CODE.into()),
+        |o| o.engine.trace = Some(hook),
+    )
+    .await;
+    tracer.finish("demo bank").expect("trace written");
+    (run, tracer)
+}
+
+fn trace_json(dir: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(dir.join("trace/trace.json")).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    v["steps"].as_array().unwrap().clone()
+}
+
+fn step<'a>(steps: &'a [Value], summary: &str) -> &'a Value {
+    steps
+        .iter()
+        .find(|s| {
+            s["step"]["summary"]
+                .as_str()
+                .is_some_and(|x| x.starts_with(summary))
+        })
+        .unwrap_or_else(|| panic!("no step {summary:?} in the trace"))
+}
+
+/// How many pixels of the screenshot are the mask's magenta.
+fn magenta_pixels(jpeg: &[u8]) -> usize {
+    let img = image::load_from_memory(jpeg).expect("a JPEG").to_rgb8();
+    img.pixels()
+        .filter(|p| p[0] > 200 && p[1] < 60 && p[2] > 200)
+        .count()
+}
+
+#[tokio::test]
+async fn a_traced_collect_keeps_each_step_and_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let (run, _tracer) = traced_run(dir.path(), &common::demo_connector()).await;
+    assert_eq!(run.final_state(), gleaner::codes::State::Done);
+    let steps = trace_json(dir.path());
+    let actions = run
+        .events
+        .iter()
+        .filter(|e| matches!(e, gleaner::engine::Event::Step { .. }))
+        .count();
+    assert_eq!(steps.len(), actions, "one entry per step run");
+    let trace = dir.path().join("trace");
+    for s in &steps {
+        let shot = s["screenshot_file"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{s}"));
+        assert!(s["html_file"].is_string(), "{s}");
+        assert!(trace.join(shot).metadata().unwrap().len() > 1000, "{s}");
+        let html = std::fs::read_to_string(trace.join(s["html_file"].as_str().unwrap())).unwrap();
+        assert!(html.contains("<html"), "{s}");
+        assert!(
+            s["url"].as_str().unwrap().starts_with("http://127.0.0.1"),
+            "{s}"
+        );
+        assert!(s["took_ms"].is_u64(), "{s}");
+        assert!(s["error"].is_null(), "{s}");
+    }
+    let goto = step(&steps, "goto");
+    let requests = goto["requests"].as_array().unwrap();
+    assert!(
+        requests.iter().any(|q| q["resource_type"] == "Document"
+            && q["method"] == "GET"
+            && q["status"] == 200
+            && q["url"].as_str().unwrap().ends_with("/login")),
+        "{requests:?}"
+    );
+    let submit = step(&steps, "click '#submit'");
+    assert_eq!(submit["matched"]["alternative"], 1, "{submit}");
+    assert_eq!(submit["matched"]["selector"], "#submit", "{submit}");
+
+    // The inputs that hold the password and the code are covered in the screenshots; the
+    // control: the login page before anything is typed shows no mask.
+    let jpeg =
+        |s: &Value| std::fs::read(trace.join(s["screenshot_file"].as_str().unwrap())).unwrap();
+    assert_eq!(magenta_pixels(&jpeg(goto)), 0);
+    let filled = step(&steps, "fill '#login'");
+    assert!(
+        magenta_pixels(&jpeg(filled)) > 500,
+        "the password input is masked"
+    );
+    let code = step(&steps, "fill '#otp'");
+    assert!(
+        magenta_pixels(&jpeg(code)) > 500,
+        "the code input is masked"
+    );
+
+    let mut files = 0;
+    for entry in std::fs::read_dir(&trace).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        for (what, form) in canary_forms() {
+            assert!(!text.contains(&form), "{what} in {}", path.display());
+        }
+        files += 1;
+    }
+    assert!(files >= steps.len() * 2 + 2, "{files} files");
+    let index = std::fs::read_to_string(trace.join("index.html")).unwrap();
+    assert!(index.contains(gleaner::trace::CSP));
+}
+
+/// A selector changed so that a step fails: the report, opened from disk, shows that step
+/// and its screenshot, and the buttons and keys move through the steps.
+#[tokio::test]
+async fn the_report_opens_from_disk_on_the_failing_step_and_loads_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = common::demo_connector_with(
+        "goto: /messages",
+        "goto: /messages\n  - click: { selector: '#no-such-button', timeout: 1s }",
+    );
+    let (run, _tracer) = traced_run(dir.path(), &broken).await;
+    let err = run.error();
+    assert!(err.to_string().contains("#no-such-button"), "{err}");
+    let steps = trace_json(dir.path());
+    let failing = steps.len() - 1;
+    assert!(
+        steps[failing]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("#no-such-button")
+    );
+    assert!(steps[..failing].iter().all(|s| s["error"].is_null()));
+    let trace = dir.path().join("trace");
+    let data_uri = |i: usize| {
+        let jpg = std::fs::read(trace.join(steps[i]["screenshot_file"].as_str().unwrap())).unwrap();
+        format!(
+            "data:image/jpeg;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(jpg)
+        )
+    };
+
+    let browser = common::launch_browser(|_| {}).await;
+    let tab = browser.browser.new_tab().await.expect("tab");
+    let activity = tab.watch_activity().await.expect("network listener");
+    // The trace is private to gleaner's user; Chromium may run as another (nobody, when
+    // the tests run as root): the person who opens the report owns it.
+    use std::os::unix::fs::PermissionsExt;
+    for p in [dir.path(), &trace, &trace.join("index.html")] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let url = url::Url::from_file_path(trace.join("index.html")).unwrap();
+    tab.goto(url.as_str(), Duration::from_secs(10))
+        .await
+        .expect("opens from disk");
+    let shown = async |tab: &gleaner::browser::Tab| {
+        tab.eval(
+            "({ selected: document.querySelector('#steps li.selected').dataset.index, \
+               marked: document.querySelectorAll('#steps li.failed').length, \
+               failed: document.getElementById('detail').dataset.failed, \
+               error: document.getElementById('error').textContent, \
+               src: document.getElementById('shot').src })",
+        )
+        .await
+        .unwrap()
+    };
+    let at_open = shown(&tab).await;
+    assert_eq!(at_open["selected"], failing.to_string());
+    assert_eq!(at_open["failed"], "true");
+    assert_eq!(at_open["marked"], 1);
+    assert!(
+        at_open["error"]
+            .as_str()
+            .unwrap()
+            .contains("#no-such-button")
+    );
+    assert!(
+        at_open["src"] == data_uri(failing),
+        "the failing step's screenshot is shown"
+    );
+
+    // A real click on Prev, then the right arrow key back.
+    let center = tab
+        .eval("(() => { const r = document.getElementById('prev').getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()")
+        .await
+        .unwrap();
+    tab.click_at(center[0].as_f64().unwrap(), center[1].as_f64().unwrap())
+        .await
+        .unwrap();
+    let before = shown(&tab).await;
+    assert_eq!(before["selected"], (failing - 1).to_string());
+    assert_eq!(before["failed"], "false");
+    assert!(before["src"] == data_uri(failing - 1));
+    tab.press_key("ArrowRight").await.unwrap();
+    let back = shown(&tab).await;
+    assert_eq!(back["selected"], failing.to_string());
+    assert!(back["src"] == data_uri(failing));
+
+    let seen = activity.take();
+    assert!(
+        !seen.requests.is_empty(),
+        "the listener sees the page's own load"
+    );
+    for q in &seen.requests {
+        assert!(
+            q.url.starts_with("file:") || q.url.starts_with("data:"),
+            "the report loaded {}",
+            q.url
+        );
+    }
+    drop(activity);
+    drop(tab);
+    browser.close().await;
+}
