@@ -25,6 +25,7 @@ use super::error::{BrowserError, FrameError, NavigationError, NetError, NetError
 use super::guard::{self, BlockedLog, BlockedRequests, HostAllowList};
 use super::screen::Screen;
 
+mod activity;
 mod frames;
 mod goto;
 mod in_page;
@@ -32,10 +33,10 @@ mod local_frames;
 mod navigation;
 mod trace_view;
 
+pub use activity::{Activity, ConsoleLine, PageActivity, RequestSeen};
 pub use frames::FramePath;
 use frames::{ChildSessions, Worlds};
 use navigation::{NavigationWatch, Seen, looping_url, origin_of};
-pub use trace_view::{Activity, ConsoleLine, PageActivity, RequestSeen};
 
 const AGENT: &str = include_str!("agent.js");
 

@@ -9,14 +9,17 @@
 //! - [`entry`]: one step of a trace ([`TraceStep`]), as `trace.json` holds it.
 //! - [`report`]: the report, `index.html`.
 //! - [`files`]: the trace's private files.
+//! - [`kept`]: the service's traces of failed collects.
 
 mod entry;
 mod files;
+pub mod kept;
 mod recorder;
 mod report;
 mod snapshot;
 
 pub use entry::{MatchedAlternative, StepError, TraceStep};
 pub use files::TraceError;
+pub use kept::KeptTraces;
 pub use recorder::Tracer;
 pub use report::CSP;

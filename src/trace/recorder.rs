@@ -78,6 +78,11 @@ impl Tracer {
         self.lock().steps.iter().cloned().collect()
     }
 
+    /// Whether any step was recorded.
+    pub fn has_steps(&self) -> bool {
+        !self.lock().steps.is_empty()
+    }
+
     /// Whether a step failed.
     pub fn failed(&self) -> bool {
         self.lock().steps.iter().any(TraceStep::failed)

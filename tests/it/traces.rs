@@ -229,3 +229,115 @@ async fn the_report_opens_from_disk_on_the_failing_step_and_loads_nothing() {
     drop(tab);
     browser.close().await;
 }
+
+/// The service keeps the trace of a failed collect's last steps and serves it with the API
+/// key; a collect that succeeds keeps none; the credential's traces go with it.
+#[tokio::test]
+async fn the_service_serves_the_trace_of_a_failed_collect_only() {
+    use crate::server::{TestService, config};
+    use reqwest::{Method, StatusCode};
+    let _slot = common::browser_slot().await;
+    let site = common::demo_site().await;
+    let connectors = tempfile::tempdir().unwrap();
+    let connector = |id: &str, last: &str| {
+        format!(
+            "id: {id}\nname: {id}\nbase_url: https://demo-bank.example/\nfields:\n  \
+             login:    {{ label: Login }}\n  password: {{ label: Password, secret: true }}\n\
+             steps:\n  - goto: /hostile/blank\n  {last}\n"
+        )
+    };
+    let write = |id: &str, last: &str| {
+        std::fs::write(
+            connectors.path().join(format!("{id}.yaml")),
+            connector(id, last),
+        )
+        .unwrap();
+    };
+    write(
+        "traced-ok",
+        "- extract: { as: accounts, rows: 'p#iban', fields: { iban: { text: true } } }",
+    );
+    write(
+        "traced-broken",
+        "- click: { selector: '#no-such-button', timeout: 1s }",
+    );
+    let data = tempfile::tempdir().unwrap();
+    let profiles = tempfile::tempdir().unwrap();
+    let mut cfg = config(data.path(), profiles.path(), &site);
+    cfg.connectors_dir = connectors.path().to_path_buf();
+    for id in ["traced-ok", "traced-broken"] {
+        cfg.base_urls
+            .insert(id.into(), site.base_url().parse().unwrap());
+    }
+    let svc = TestService::start_with(site, data, profiles, cfg).await;
+
+    let broken = svc
+        .create_credential("traced-broken", "alice", "Traced-Pw_91xQ")
+        .await;
+    let (_, failed_id, ws) = svc.collect(&broken, true).await;
+    let (end, _) = svc.viewer(&ws).await.final_state().await;
+    assert_eq!(end, -1);
+    let res = svc.raw(&format!("/collect/{failed_id}/trace")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let headers = res.headers().clone();
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert_eq!(headers["content-security-policy"], gleaner::trace::CSP);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("#no-such-button"),
+        "the failing step is in the trace"
+    );
+    assert!(
+        page.contains("data:image/jpeg;base64,"),
+        "with its screenshot"
+    );
+    assert!(!page.contains("Traced-Pw_91xQ"));
+    let (status, body) = svc
+        .call_with(
+            Method::GET,
+            &format!("/collect/{failed_id}/trace"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"]["code"], "unauthorized");
+    let kept = svc
+        .data
+        .path()
+        .join(format!("traces/{broken}/{failed_id}.html"));
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&kept).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+
+    let ok = svc
+        .create_credential("traced-ok", "alice", "Traced-Pw_91xQ")
+        .await;
+    let (_, done_id, ws) = svc.collect(&ok, true).await;
+    let (end, _) = svc.viewer(&ws).await.final_state().await;
+    assert_eq!(end, 7);
+    let (status, body) = svc
+        .call(Method::GET, &format!("/collect/{done_id}/trace"), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no trace")
+    );
+    let (status, _) = svc.call(Method::GET, "/collect/nope/trace", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, _) = svc
+        .call(Method::DELETE, &format!("/credential/{broken}"), None)
+        .await;
+    assert!(status.is_success());
+    assert!(!kept.exists(), "the credential's traces go with it");
+    svc.stop().await;
+}
