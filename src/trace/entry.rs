@@ -16,6 +16,8 @@ pub struct TraceStep {
     /// How the step reads in messages: `step 4 (click '#submit')`.
     pub label: String,
     pub took_ms: u64,
+    /// What taking this entry (snapshot, files) cost, not counted in `took_ms`.
+    pub trace_ms: u64,
     /// The page's URL after the step.
     pub url: Option<String>,
     /// The selector alternative the step acted on (1-based), and its text.

@@ -147,6 +147,7 @@ impl Tracer {
         error: Option<&CollectError>,
         matched: Option<(u32, String)>,
     ) {
+        let began = std::time::Instant::now();
         let redactor = self.lock().redactor.clone();
         let activity = match self.activity(tab).await {
             Some(a) => a.take(),
@@ -172,6 +173,7 @@ impl Tracer {
             }),
             label: step.map_or_else(|| "the collect".to_string(), |s| r(&s.to_string())),
             took_ms: 0,
+            trace_ms: 0,
             url: snapshot.url,
             matched: matched.map(|(alternative, selector)| MatchedAlternative {
                 alternative,
@@ -212,7 +214,6 @@ impl Tracer {
                 .or_else(|| state.last_end.map(|t| now - t))
                 .unwrap_or_default()
                 .as_millis() as u64;
-            state.last_end = Some(std::time::Instant::now());
         }
         for p in &entry.problems {
             tracing::warn!("trace: {}: {p}", entry.label);
@@ -220,7 +221,10 @@ impl Tracer {
         if let Some(dir) = &self.inner.dir {
             self.write_files(dir, &mut entry);
         }
+        entry.trace_ms = began.elapsed().as_millis() as u64;
         let mut state = self.lock();
+        // The next step's time starts after this entry: a trace does not slow the steps.
+        state.last_end = Some(std::time::Instant::now());
         state.steps.push_back(entry);
         if let Some(n) = self.inner.keep_last {
             while state.steps.len() > n {

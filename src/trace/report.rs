@@ -145,7 +145,7 @@ const SCRIPT: &str = r#"
     d.dataset.failed = String(!!s.failed);
     text($('position'), (i + 1) + ' / ' + steps.length);
     text($('label'), '#' + s.index + ' ' + s.label);
-    const meta = [s.took_ms + ' ms'];
+    const meta = [s.took_ms + ' ms', 'trace ' + s.trace_ms + ' ms'];
     if (s.matched) meta.push('matched alternative ' + s.matched.alternative + ': ' + s.matched.selector);
     text($('meta'), meta.join(' · '));
     $('error').hidden = !s.error;
@@ -192,6 +192,7 @@ mod tests {
             step: None,
             label: "</script><script>alert(1)</script>".into(),
             took_ms: 3,
+            trace_ms: 1,
             url: None,
             matched: None,
             error: None,
