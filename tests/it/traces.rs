@@ -341,3 +341,56 @@ async fn the_service_serves_the_trace_of_a_failed_collect_only() {
     assert!(!kept.exists(), "the credential's traces go with it");
     svc.stop().await;
 }
+
+/// The page's console messages and uncaught errors are in the trace, redacted; the
+/// control: the line without a secret is there as the page wrote it.
+#[tokio::test]
+async fn console_messages_and_page_errors_are_traced_without_secrets() {
+    let site = common::demo_site().await;
+    let plan = common::connector(
+        "console",
+        "",
+        "  - goto: /login\n  \
+         - click: { selector: '#accept-cookies', optional: true }\n  \
+         - fill: { '#password': '{{fields.password}}' }\n  \
+         - eval: \"console.warn('plain line'); \
+           console.log('pw ' + document.querySelector('#password').value); \
+           setTimeout(() => { throw new Error('trace-boom') }, 0); null\"\n  \
+         - eval: \"new Promise((r) => setTimeout(() => r(1), 10))\"\n  \
+         - goto: /hostile/blank\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let tracer = Tracer::to_dir(dir.path()).unwrap();
+    let hook = tracer.hook();
+    let password = "Console-Pw_42zz";
+    let run = common::collect_tuned(&site, &plan, "alice", password, Codes::Nobody, |o| {
+        o.engine.trace = Some(hook)
+    })
+    .await;
+    assert_eq!(run.final_state(), gleaner::codes::State::Done);
+    tracer.finish("console").unwrap();
+    let lines: Vec<(String, String)> = tracer
+        .steps()
+        .iter()
+        .flat_map(|s| s.console.iter().map(|c| (c.level.clone(), c.text.clone())))
+        .collect();
+    assert!(
+        lines.contains(&("warning".into(), "plain line".into())),
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(&("log".into(), "pw •••".into())),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|(level, text)| level == "exception" && text.contains("trace-boom")),
+        "{lines:?}"
+    );
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let text =
+            String::from_utf8_lossy(&std::fs::read(entry.unwrap().path()).unwrap()).to_string();
+        assert!(!text.contains(password));
+    }
+}
