@@ -46,10 +46,10 @@ struct State {
 }
 
 impl Tracer {
-    /// A trace written to `dir` (created, mode 0700; its files 0600: pages hold personal
-    /// data).
+    /// A trace written to `dir` (created with mode 0700 if absent; its files 0600: pages
+    /// hold personal data). An earlier trace's files in it are removed.
     pub fn to_dir(dir: &Path) -> Result<Tracer, TraceError> {
-        files::create_dir(dir)?;
+        files::prepare_dir(dir)?;
         Ok(Tracer::new(Some(dir.to_path_buf()), None))
     }
 
