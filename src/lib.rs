@@ -105,5 +105,6 @@ pub mod server;
 pub mod store;
 pub mod template;
 pub mod tls;
+pub mod trace;
 pub mod ui;
 pub mod webhooks;

@@ -365,6 +365,10 @@ struct CollectArgs {
     /// larger one ends the collect with CONNECTOR_ERROR and nothing of it is kept.
     #[arg(long, env = "GLEANER_MAX_DOCUMENT_SIZE", default_value = "100MiB", value_parser = gleaner::engine::document::parse_size)]
     max_document_size: u64,
+    /// Write a trace of each step (screenshot, HTML, URL, requests, console, error) in DIR,
+    /// with DIR/index.html to open in a browser.
+    #[arg(long, value_name = "DIR")]
+    trace: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -400,6 +404,9 @@ struct TestArgs {
     /// Rewrite each recording's expected output from its replay instead of comparing.
     #[arg(long)]
     update: bool,
+    /// Write a trace of each replay in DIR/<recording> (see `run --trace`).
+    #[arg(long, value_name = "DIR")]
+    trace: Option<PathBuf>,
     #[command(flatten)]
     browser: BrowserArgs,
 }
@@ -409,6 +416,8 @@ struct Prepared {
     connector: connector::Plan,
     inputs: Inputs,
     options: CollectOptions,
+    /// `--trace DIR`: finished (its index.html written) when the collect ends.
+    tracer: Option<gleaner::trace::Tracer>,
 }
 
 fn prepare(args: &CollectArgs) -> Result<std::result::Result<Prepared, ExitCode>> {
@@ -429,6 +438,11 @@ fn prepare(args: &CollectArgs) -> Result<std::result::Result<Prepared, ExitCode>
     options.engine.code_timeout = args.code_timeout;
     options.engine.collect_timeout = args.collect_timeout;
     options.engine.max_document_size = args.max_document_size;
+    let tracer = match &args.trace {
+        Some(dir) => Some(gleaner::trace::Tracer::to_dir(dir)?),
+        None => None,
+    };
+    options.engine.trace = tracer.as_ref().map(|t| t.hook());
     // Profiles of a killed gleaner hold its sessions' cookies; its browsers died with it.
     gleaner::browser::remove_stale_profiles(&options.launch);
     let mut inputs = Inputs::new(fields, base_url);
@@ -437,6 +451,7 @@ fn prepare(args: &CollectArgs) -> Result<std::result::Result<Prepared, ExitCode>
         connector,
         inputs,
         options,
+        tracer,
     }))
 }
 
@@ -510,10 +525,18 @@ async fn collect_here(
         signal = interrupted() => Err(CollectError::new(ErrorKind::Cancelled, format!("stopped by {signal}"))),
     };
     let gathered = printer.await.unwrap_or_default();
+    let elapsed = started.elapsed();
+    if let Some(tracer) = &prepared.tracer {
+        match tracer.finish(&format!("gleaner trace: {}", prepared.connector.id)) {
+            Ok(Some(index)) => eprintln!("trace: {}", index.display()),
+            Ok(None) => {}
+            Err(e) => eprintln!("{e}"),
+        }
+    }
     Ended {
         result,
         gathered,
-        elapsed: started.elapsed(),
+        elapsed,
     }
 }
 
@@ -629,6 +652,7 @@ async fn test(args: TestArgs) -> Result<ExitCode> {
     }
     let mut options = gleaner::replay::TestOptions {
         update: args.update,
+        trace: args.trace.clone(),
         ..Default::default()
     };
     args.browser.apply(&mut options.collect.launch);
@@ -670,6 +694,9 @@ async fn test(args: TestArgs) -> Result<ExitCode> {
                     println!("     {line}");
                 }
             }
+        }
+        if let Some(index) = &report.trace {
+            println!("     trace: {}", index.display());
         }
     }
     println!(

@@ -168,6 +168,9 @@ impl Server {
                 collect,
                 base_urls: config.base_urls,
                 max_concurrent: config.max_concurrent_collects,
+                traces: Some(crate::trace::KeptTraces::new(
+                    config.data_dir.join("traces"),
+                )),
             },
         );
         Ok(Server {

@@ -185,6 +185,55 @@ pub async fn collect_documents(
 
 #[utoipa::path(
     get,
+    path = "/collect/{id}/trace",
+    tag = "collects",
+    security(("api_key" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "the trace of a failed collect's last steps: a self-contained HTML page (screenshots, HTML, URLs, requests, console, the error), secrets redacted", content_type = "text/html"),
+        (status = 404, body = ErrorBody, description = "no such collect, or it kept no trace (it did not fail, or its trace was dropped for newer ones)"),
+    )
+)]
+pub async fn collect_trace(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let collect = state
+        .collector
+        .store()
+        .collect(&id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no collect {id}")))?;
+    let kept = state.collector.config().traces.clone();
+    let report = match kept {
+        Some(kept) => {
+            let credential = collect.credential_id.clone();
+            let collect_id = id.clone();
+            tokio::task::spawn_blocking(move || kept.read(&credential, &collect_id))
+                .await
+                .ok()
+                .flatten()
+        }
+        None => None,
+    }
+    .ok_or_else(|| AppError::NotFound(format!("collect {id} kept no trace")))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                crate::trace::CSP.to_string(),
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        report,
+    )
+        .into_response())
+}
+
+#[utoipa::path(
+    get,
     path = "/document/{id}",
     tag = "documents",
     security(("api_key" = [])),

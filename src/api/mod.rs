@@ -86,6 +86,7 @@ pub fn router_and_openapi(state: AppState) -> (Router, OpenApi) {
         .routes(routes!(collects::give_code))
         .routes(routes!(collects::get_collect))
         .routes(routes!(collects::collect_documents))
+        .routes(routes!(collects::collect_trace))
         .routes(routes!(collects::download_document))
         .routes(routes!(ui_tokens::create_ui_token))
         .routes(routes!(webhooks::list_deliveries))

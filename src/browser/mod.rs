@@ -57,6 +57,7 @@ pub use profile::PROFILE_PREFIX;
 pub use responses::{Body, CaptureError, MAX_BODY, MAX_KEPT, MAX_KEPT_BYTES, Response};
 pub use screen::{Frame, Screen, Screencast};
 pub use state::{BrowserState, KeptCookie};
+pub use tab::{Activity, ConsoleLine, PageActivity, RequestSeen};
 pub use tab::{FramePath, InputRefused, Probe, ReadyState, SelectorState, Tab, Target};
 pub use user::{BadBrowserUser, BrowserUser};
 

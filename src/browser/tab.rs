@@ -27,12 +27,15 @@ use super::network_tap::NetworkTap;
 use chromiumoxide::browser::BrowserHandle;
 use super::screen::Screen;
 
+mod activity;
 mod frames;
 mod goto;
 mod in_page;
 mod local_frames;
 mod navigation;
+mod trace_view;
 
+pub use activity::{Activity, ConsoleLine, PageActivity, RequestSeen};
 pub use frames::FramePath;
 use frames::{ChildSessions, Worlds};
 use navigation::{NavigationWatch, Seen, looping_url, origin_of};

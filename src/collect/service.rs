@@ -28,6 +28,8 @@ pub struct CollectorConfig {
     pub base_urls: HashMap<String, Url>,
     /// Browsers running at once; further collects wait in state 1 for a free slot.
     pub max_concurrent: usize,
+    /// Where failed collects keep their trace (`<data dir>/traces`); `None`: no traces.
+    pub traces: Option<crate::trace::KeptTraces>,
 }
 
 impl Default for CollectorConfig {
@@ -36,6 +38,7 @@ impl Default for CollectorConfig {
             collect: CollectOptions::default(),
             base_urls: HashMap::new(),
             max_concurrent: 2,
+            traces: None,
         }
     }
 }
@@ -251,6 +254,9 @@ impl Collector {
 
     /// Cancels the running collect of a credential (it is being deleted) and forgets it.
     pub async fn forget_credential(&self, credential_id: &str) {
+        if let Some(kept) = &self.config.traces {
+            kept.forget_credential(credential_id);
+        }
         let mut registry = self.registry.lock().await;
         if let Some(live) = registry.by_credential.remove(credential_id) {
             live.cancel(ErrorKind::Cancelled);
@@ -292,6 +298,13 @@ impl Collector {
         let on_screen = |screen| live.set_screen(screen);
         let mut options = self.config.collect.clone();
         options.engine.login_only = live.verify;
+        // The last steps, in memory: written only if the collect fails.
+        let tracer = self
+            .config
+            .traces
+            .as_ref()
+            .map(|_| crate::trace::Tracer::last_steps(crate::trace::kept::STEPS_KEPT));
+        options.engine.trace = tracer.as_ref().map(|t| t.hook());
         let work = async {
             // Queued, not refused, when every slot is taken: the collect stays in state 1.
             let _slot = self.slots.acquire().await;
@@ -313,6 +326,19 @@ impl Collector {
         };
         self.metrics
             .collect_finished(&connector.id, state, code, began.elapsed(), new_documents);
+        if let (Some(kept), Some(tracer), State::Error) = (&self.config.traces, &tracer, state)
+            && tracer.has_steps()
+        {
+            // Before the end is written: whoever sees state -1 finds its trace.
+            let report = tracer.report(&format!(
+                "gleaner trace: {} (collect {})",
+                connector.id, live.id
+            ));
+            if let Err(e) = kept.save(&live.credential_id, &live.id, &report) {
+                tracing::warn!(collect = %live.id, "could not keep the trace: {e}");
+            }
+        }
+        drop(tracer);
         self.finish(&live, result, gathered).await;
     }
 

@@ -25,6 +25,7 @@ mod person;
 mod popup;
 mod runner;
 mod selectors;
+mod step_trace;
 
 use crate::browser::{Crash, Tab};
 use crate::codes::{ErrorCode, ErrorKind};
@@ -38,6 +39,7 @@ pub use inputs::{Inputs, KnownDocuments};
 pub use links::Links;
 pub use options::{DEFAULT_COLLECT_TIMEOUT, Options};
 pub use outcome::Outcome;
+pub use step_trace::{StepEnd, StepObserver, TraceHook};
 
 /// Runs the connector's login steps, then its collect steps. The browser crashing at any
 /// point ends the run with `BROWSER_CRASHED`.
@@ -55,6 +57,9 @@ pub async fn run(
             links.redactor.add(v);
         }
     }
+    if let Some(trace) = &options.trace {
+        trace.0.start(tab, &links.redactor).await;
+    }
     let mut runner = runner::Runner::new(plan, tab, inputs, options, links);
     let deadline = runner.deadline.clone();
     let work = deadline.bound(runner.run_all());
@@ -64,7 +69,7 @@ pub async fn run(
     };
     let result = deadline::Deadline::locate(result, runner.current.as_ref());
     // A step that failed because its renderer had just crashed fails for that reason.
-    match (result, tab.crash_now()) {
+    let result = match (result, tab.crash_now()) {
         (Err(e), Some(crash)) if e.code.detail.as_deref() != Some(crash.detail()) => {
             Err(CollectError {
                 code: ErrorCode::with_detail(ErrorKind::BrowserCrashed, crash.detail()),
@@ -73,7 +78,11 @@ pub async fn run(
             })
         }
         (result, _) => result,
+    };
+    if let (Some(trace), Err(e)) = (&options.trace, &result) {
+        trace.0.collect_failed(tab, e).await;
     }
+    result
 }
 
 fn crash_error(crash: Crash) -> CollectError {

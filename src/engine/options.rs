@@ -23,6 +23,8 @@ pub struct Options {
     /// The whole collect's deadline unless the connector sets its own `timeout`
     /// (`--collect-timeout`); waits for the person do not count.
     pub collect_timeout: Duration,
+    /// Sees each step as it ends (`--trace`, a failed collect's trace in the service).
+    pub trace: Option<super::step_trace::TraceHook>,
 }
 
 /// The whole collect's deadline by default: a long collect of a slow site (hundreds of
@@ -40,6 +42,7 @@ impl Default for Options {
             login_only: false,
             max_document_size: super::document::DEFAULT_MAX_DOCUMENT_SIZE,
             collect_timeout: DEFAULT_COLLECT_TIMEOUT,
+            trace: None,
         }
     }
 }

@@ -98,6 +98,7 @@ impl Runner<'_> {
             deadline: self.deadline.clone(),
             // A new tab's steps start at its top document.
             frame: Default::default(),
+            last_match: Default::default(),
         };
         let result = sub.run_in_new_tab(body, timeout).await;
         self.links = sub.links;

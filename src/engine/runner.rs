@@ -46,6 +46,8 @@ pub(super) struct Runner<'a> {
     pub deadline: super::deadline::Deadline,
     /// The frame the running block acts in (a step's own `frame` replaces it).
     pub frame: crate::browser::FramePath,
+    /// The selector alternative the running step acted on last (1-based), for the trace.
+    pub last_match: std::sync::Mutex<Option<(u32, String)>>,
 }
 
 impl<'a> Runner<'a> {
@@ -86,6 +88,7 @@ impl<'a> Runner<'a> {
             browser_state: inputs.browser_state,
             deadline: super::deadline::Deadline::for_collect(plan, options),
             frame: Default::default(),
+            last_match: Default::default(),
         }
     }
 
@@ -254,7 +257,11 @@ impl<'a> Runner<'a> {
                 self.emit(Event::Step {
                     step: step.at.clone(),
                 });
-                self.action(action).await
+                let began = std::time::Instant::now();
+                let result = self.action(action).await;
+                self.trace_step(step, began.elapsed(), result.as_ref().err())
+                    .await;
+                result
             }
         }
     }
@@ -394,6 +401,25 @@ impl<'a> Runner<'a> {
                 Ok(())
             }
         }
+    }
+
+    /// Tells the trace, if any, that `step` ended.
+    async fn trace_step(&self, step: &Step, took: Duration, error: Option<&CollectError>) {
+        let Some(trace) = &self.options.trace else {
+            return;
+        };
+        let matched = self
+            .last_match
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let end = super::step_trace::StepEnd {
+            step: &step.at,
+            took,
+            error,
+            matched,
+        };
+        trace.0.step_ended(self.tab, end).await;
     }
 
     /// Renders a template from the collect's variables.

@@ -22,12 +22,14 @@ impl Runner<'_> {
     /// has several: an event for traces, and a line `gleaner run -v` shows.
     pub(super) fn matched_alternative(&self, selector: &Selector, alternative: u32) {
         let alternatives = selector.alternatives();
-        if alternatives.len() < 2 {
-            return;
-        }
         let Some(alt) = alternatives.get(alternative as usize) else {
             return;
         };
+        *self.last_match.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((alternative + 1, alt.source.clone()));
+        if alternatives.len() < 2 {
+            return;
+        }
         let step = self.current.clone();
         tracing::info!(
             "{}: matched alternative {} {:?}",

@@ -16,6 +16,7 @@ use crate::browser::NetworkTap;
 use crate::collect::{self, CollectOptions};
 use crate::engine::{Event, Inputs, Links};
 use crate::secrets::Redactor;
+use crate::trace::Tracer;
 
 /// How recordings are replayed.
 #[derive(Debug, Clone, Default)]
@@ -25,6 +26,8 @@ pub struct TestOptions {
     pub collect: CollectOptions,
     /// Rewrite `expected.json` from the replay's output instead of comparing.
     pub update: bool,
+    /// `--trace DIR`: each recording's trace in a directory of DIR named after it.
+    pub trace: Option<PathBuf>,
 }
 
 /// How one recording's replay ended.
@@ -38,6 +41,8 @@ pub struct TestReport {
     pub stats: Stats,
     /// Recorded exchanges never served.
     pub unused: usize,
+    /// The trace's `index.html`, with `--trace`.
+    pub trace: Option<PathBuf>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -76,6 +81,16 @@ pub async fn run_fixture(dir: &Path, options: &TestOptions) -> Result<TestReport
     let mut collect_options = options.collect.clone();
     collect_options.launch.network = NetworkTap::Replay(replayer.clone());
     collect_options.engine.out_dir = documents.path().to_path_buf();
+    let tracer = match &options.trace {
+        Some(root) => Some(Tracer::to_dir(&root.join(trace_name(dir))).map_err(|e| {
+            FixtureError::Bad {
+                path: root.clone(),
+                reason: e.to_string(),
+            }
+        })?),
+        None => None,
+    };
+    collect_options.engine.trace = tracer.as_ref().map(Tracer::hook);
     let mut inputs = Inputs::new(fixture.spec.fields.clone(), fixture.spec.base_url.clone());
     inputs.extra_domains = fixture.spec.domains.clone();
 
@@ -113,6 +128,16 @@ pub async fn run_fixture(dir: &Path, options: &TestOptions) -> Result<TestReport
     };
     let elapsed = started.elapsed();
     let asked = answers.await.unwrap_or(0);
+
+    let trace = match &tracer {
+        Some(tracer) => tracer
+            .finish(&format!("gleaner test {}", dir.display()))
+            .map_err(|e| FixtureError::Bad {
+                path: dir.to_path_buf(),
+                reason: e.to_string(),
+            })?,
+        None => None,
+    };
 
     let mut why = Vec::new();
     if let Some(miss) = miss {
@@ -155,5 +180,23 @@ pub async fn run_fixture(dir: &Path, options: &TestOptions) -> Result<TestReport
         live_seconds: fixture.spec.recorded.live_seconds,
         stats: replayer.stats(),
         unused: replayer.unused().len(),
+        trace,
     })
+}
+
+/// `fixtures/recordings/demo-bank/2fa` → `demo-bank-2fa`: a recording's trace directory.
+fn trace_name(dir: &Path) -> String {
+    let parts: Vec<String> = dir
+        .components()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect();
+    let tail = &parts[parts.len().saturating_sub(2)..];
+    if tail.is_empty() {
+        "recording".into()
+    } else {
+        tail.join("-")
+    }
 }

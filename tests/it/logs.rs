@@ -17,14 +17,14 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::common::{bin, browser_slot, root};
 
-const CANARY_PASSWORD: &str = "Canary-Pw_7f3c91ZQ!";
+pub(crate) const CANARY_PASSWORD: &str = "Canary-Pw_7f3c91ZQ!";
 /// The demo bank's code field takes 6 characters.
-const CANARY_CODE: &str = "Qz7Kx9";
+pub(crate) const CANARY_CODE: &str = "Qz7Kx9";
 const KEY: &str = "logs-test-key";
 const WITHIN: Duration = Duration::from_secs(60);
 
 /// The demo bank, where alice's password is the canary and every code is the canary code.
-async fn canary_site(dir: &Path) -> DemoSite {
+pub(crate) async fn canary_site(dir: &Path) -> DemoSite {
     let fixtures = dir.join("fixtures");
     let copied = std::process::Command::new("cp")
         .arg("-a")
@@ -55,7 +55,7 @@ async fn canary_site(dir: &Path) -> DemoSite {
 }
 
 /// Each canary in each encoding a log could carry it in, with a name for the report.
-fn canary_forms() -> Vec<(String, String)> {
+pub(crate) fn canary_forms() -> Vec<(String, String)> {
     let mut forms = Vec::new();
     for (what, secret) in [("password", CANARY_PASSWORD), ("code", CANARY_CODE)] {
         let json = serde_json::to_string(secret).unwrap();

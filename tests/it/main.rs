@@ -32,5 +32,6 @@ mod selectors;
 mod server;
 mod sessions;
 mod telecom;
+mod traces;
 mod ui;
 mod webhooks;
