@@ -62,8 +62,7 @@ use matcher::{Matcher, lenient};
 
 mod matcher;
 
-/// Secrets shorter than this (in characters) are not scrubbed.
-pub const MIN_SECRET_CHARS: usize = 3;
+pub use matcher::MIN_SECRET_CHARS;
 /// Cookie values and credentials shorter than this are replaced in their own header only.
 pub const MIN_SPREAD_CHARS: usize = 8;
 

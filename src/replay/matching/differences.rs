@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::body::{Body, Part};
-use super::{Recorded, UrlKey};
+use super::recorded::{Recorded, UrlKey};
 
 /// How many characters of a value a difference line shows at most.
 const MAX_VALUE_CHARS: usize = 60;

@@ -4,7 +4,8 @@ use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use regex::bytes::{Captures, Regex, RegexBuilder};
 
-use super::MIN_SECRET_CHARS;
+/// Secrets shorter than this (in characters) are not scrubbed.
+pub const MIN_SECRET_CHARS: usize = 3;
 
 /// Base64 fragments shorter than this are not searched (they would hit ordinary text).
 const MIN_BASE64_FRAGMENT: usize = 6;
