@@ -183,14 +183,14 @@ impl Tab {
             };
             let (started, at) = (std::time::SystemTime::now(), std::time::Instant::now());
             let answer = match &network {
-                NetworkTap::Replay(responder) => Hop::Replayed(
-                    responder
-                        .respond(&sent, Initiator::Downloader)
-                        .ok_or_else(|| DownloadError::Network {
+                NetworkTap::Replay(responder) => {
+                    Hop::Replayed(responder.respond(&sent, Initiator::Downloader).ok_or_else(
+                        || DownloadError::Network {
                             origin: loggable_origin(hop_url.as_str()),
                             reason: "no recorded response".into(),
-                        })?,
-                ),
+                        },
+                    )?)
+                }
                 _ => Hop::Network(
                     self.http_client()?
                         .get(hop_url.clone())

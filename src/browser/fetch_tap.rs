@@ -9,13 +9,13 @@ use std::time::{Instant, SystemTime};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chromiumoxide::Page;
-use chromiumoxide::cdp::browser_protocol::target::SessionId;
-use chromiumoxide::types::{Command, CommandResponse};
 use chromiumoxide::cdp::browser_protocol::fetch::{
     ContinueRequestParams, EventRequestPaused, FailRequestParams, FulfillRequestParams,
     GetResponseBodyParams, HeaderEntry,
 };
 use chromiumoxide::cdp::browser_protocol::network::ErrorReason;
+use chromiumoxide::cdp::browser_protocol::target::SessionId;
+use chromiumoxide::types::{Command, CommandResponse};
 
 use super::network_tap::{
     Exchange, HttpRequest, HttpResponse, Initiator, MAX_RECORDED_BODY, NetworkTap,
@@ -76,7 +76,10 @@ pub(super) async fn allowed_request(
             match responder.respond(&request_of(event), Initiator::Browser) {
                 Some(answer) => page.execute(fulfil(id, answer)).await.map(drop),
                 None => page
-                    .execute(FailRequestParams::new(id, ErrorReason::InternetDisconnected))
+                    .execute(FailRequestParams::new(
+                        id,
+                        ErrorReason::InternetDisconnected,
+                    ))
                     .await
                     .map(drop),
             }

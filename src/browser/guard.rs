@@ -386,7 +386,15 @@ pub(super) async fn start(
     let pending = fetch_tap::Pending::default();
     Ok(tokio::spawn(async move {
         while let Some(event) = paused.next().await {
-            decide(&via, event, &allow, &log, &tap, &pending, main_frame.as_ref());
+            decide(
+                &via,
+                event,
+                &allow,
+                &log,
+                &tap,
+                &pending,
+                main_frame.as_ref(),
+            );
         }
     }))
 }

@@ -24,8 +24,8 @@ use super::egress::EgressHandle;
 use super::error::{BrowserError, FrameError, NavigationError, NetError, NetErrorClass};
 use super::guard::{self, BlockedLog, BlockedRequests, HostAllowList};
 use super::network_tap::NetworkTap;
-use chromiumoxide::browser::BrowserHandle;
 use super::screen::Screen;
+use chromiumoxide::browser::BrowserHandle;
 
 mod activity;
 mod frames;

@@ -121,7 +121,8 @@ impl Expected {
         for (i, (w, h)) in self.documents.iter().zip(&got.documents).enumerate() {
             let who = format!(
                 "document {}",
-                w.id.as_deref().map_or_else(|| i.to_string(), |id| format!("{id:?}"))
+                w.id.as_deref()
+                    .map_or_else(|| i.to_string(), |id| format!("{id:?}"))
             );
             if w.id != h.id {
                 out.push(format!("{who}: got the document {:?}", h.id));
@@ -159,7 +160,11 @@ fn label(record: &Value) -> String {
     };
     ["id", "number", "reference", "label", "name", "title"]
         .iter()
-        .find_map(|k| map.get(*k).filter(|v| !v.is_null()).map(|v| format!(" ({k} {v})")))
+        .find_map(|k| {
+            map.get(*k)
+                .filter(|v| !v.is_null())
+                .map(|v| format!(" ({k} {v})"))
+        })
         .unwrap_or_default()
 }
 

@@ -155,7 +155,11 @@ fn request_of(r: &HttpRequest) -> har::v1_2::Request {
 
 fn response_of(r: &HttpResponse) -> har::v1_2::Response {
     // Both are required by HAR 1.2, empty when unknown.
-    let mime_type = Some(header(&r.headers, "content-type").unwrap_or_default().to_string());
+    let mime_type = Some(
+        header(&r.headers, "content-type")
+            .unwrap_or_default()
+            .to_string(),
+    );
     let (text, encoding, size) = match &r.body {
         None => (None, None, 0),
         Some(body) => match std::str::from_utf8(body) {
@@ -185,7 +189,11 @@ fn response_of(r: &HttpResponse) -> har::v1_2::Response {
                 .then(|| "gleaner: the body was not recorded".to_string())
                 .filter(|_| !(300..400).contains(&r.status)),
         },
-        redirect_url: Some(header(&r.headers, "location").unwrap_or_default().to_string()),
+        redirect_url: Some(
+            header(&r.headers, "location")
+                .unwrap_or_default()
+                .to_string(),
+        ),
         headers_size: -1,
         body_size: r.body.as_ref().map_or(-1, |b| b.len() as i64),
         comment: None,
@@ -233,7 +241,10 @@ mod tests {
         );
         let post = e.request.post_data.as_ref().unwrap();
         assert_eq!(post.comment.as_deref(), Some(BASE64_BODY));
-        assert_eq!(BASE64.decode(post.text.as_deref().unwrap()).unwrap(), [0xff, 0x01]);
+        assert_eq!(
+            BASE64.decode(post.text.as_deref().unwrap()).unwrap(),
+            [0xff, 0x01]
+        );
         assert_eq!(e.comment.as_deref(), Some(DOWNLOADER));
         assert_eq!(e.request.query_string.len(), 2);
         assert_eq!(e.started_date_time, "2023-11-14T22:13:20.000Z");

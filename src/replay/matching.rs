@@ -73,7 +73,6 @@ pub struct Recording {
     repeats: usize,
 }
 
-
 /// The recorded answer to a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
@@ -95,7 +94,6 @@ pub struct BadRecording {
     pub entry: usize,
     pub problem: BadEntry,
 }
-
 
 /// No recorded entry answers a request: the request, and the nearest entry with how it differs.
 #[derive(Debug, Clone, PartialEq, Eq)]

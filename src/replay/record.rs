@@ -79,7 +79,11 @@ pub fn write_fixture(
     let mut scrubber = Scrubber::new();
     let mut fields = IndexMap::new();
     for (name, value) in &run.fields {
-        let secret = run.connector.fields.get(name).is_some_and(|f| f.is_secret());
+        let secret = run
+            .connector
+            .fields
+            .get(name)
+            .is_some_and(|f| f.is_secret());
         let kept = if secret && !value.is_empty() {
             scrubber.secret_field(name, value)
         } else {

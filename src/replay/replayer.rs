@@ -54,7 +54,10 @@ impl Replayer {
     }
 
     fn miss(&self, unmatched: Unmatched) {
-        self.stats.lock().unwrap_or_else(|e| e.into_inner()).unmatched += 1;
+        self.stats
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .unmatched += 1;
         let _ = self.misses.send(unmatched.to_string());
     }
 }

@@ -81,15 +81,16 @@ pub async fn run_fixture(dir: &Path, options: &TestOptions) -> Result<TestReport
     let mut collect_options = options.collect.clone();
     collect_options.launch.network = NetworkTap::Replay(replayer.clone());
     collect_options.engine.out_dir = documents.path().to_path_buf();
-    let tracer = match &options.trace {
-        Some(root) => Some(Tracer::to_dir(&root.join(trace_name(dir))).map_err(|e| {
-            FixtureError::Bad {
-                path: root.clone(),
-                reason: e.to_string(),
-            }
-        })?),
-        None => None,
-    };
+    let tracer =
+        match &options.trace {
+            Some(root) => Some(Tracer::to_dir(&root.join(trace_name(dir))).map_err(|e| {
+                FixtureError::Bad {
+                    path: root.clone(),
+                    reason: e.to_string(),
+                }
+            })?),
+            None => None,
+        };
     collect_options.engine.trace = tracer.as_ref().map(Tracer::hook);
     let mut inputs = Inputs::new(fixture.spec.fields.clone(), fixture.spec.base_url.clone());
     inputs.extra_domains = fixture.spec.domains.clone();

@@ -5,9 +5,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use har::v1_2::{Content, Entries, Headers, Log, PostData, Request, Response};
 
-use crate::browser::HttpRequest;
 use super::matching::Recording;
 use super::scrub::Scrubber;
+use crate::browser::HttpRequest;
 
 const PASSWORD: &str = "Zq7!canary-pässword";
 const CODE: &str = "924816";

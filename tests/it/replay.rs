@@ -113,8 +113,7 @@ async fn record_demo_bank() -> Recorded {
     assert!(stderr.contains("recorded in"), "{stderr}");
     site.shutdown().await;
     let expected: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("expected.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(out.join("expected.json")).unwrap()).unwrap();
     let live_records = expected["lists"]
         .as_object()
         .unwrap()
@@ -217,7 +216,10 @@ impl Drop for Sentinel {
 async fn a_recorded_2fa_collect_replays_offline_with_the_same_records_and_documents() {
     let rec = recorded().await;
     assert!(rec.live_records > 10, "the live collect gave records");
-    assert_eq!(rec.live_documents, 3, "the live collect gave the 3 invoices");
+    assert_eq!(
+        rec.live_documents, 3,
+        "the live collect gave the 3 invoices"
+    );
     let spec = read_spec(&rec.fixture());
     assert_eq!(spec.codes.len(), 1, "one code was recorded");
 
@@ -238,7 +240,10 @@ async fn a_recorded_2fa_collect_replays_offline_with_the_same_records_and_docume
         "{stdout}{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(stdout.contains(&format!("ok   {}", dir.display())), "{stdout}");
+    assert!(
+        stdout.contains(&format!("ok   {}", dir.display())),
+        "{stdout}"
+    );
     assert!(stdout.contains("1 passed, 0 failed"), "{stdout}");
     assert_eq!(sentinel.hits(), 0, "the replay reached the network");
 
@@ -267,7 +272,12 @@ async fn the_fixture_holds_no_secret_in_any_encoding() {
         forms.push(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b));
         forms.push(hex::encode(b));
         forms.push(hex::encode_upper(b));
-        forms.push(serde_json::to_string(secret).unwrap().trim_matches('"').to_string());
+        forms.push(
+            serde_json::to_string(secret)
+                .unwrap()
+                .trim_matches('"')
+                .to_string(),
+        );
     }
     let mut files = 0;
     for entry in std::fs::read_dir(rec.fixture()).unwrap() {
@@ -292,7 +302,10 @@ async fn the_fixture_holds_no_secret_in_any_encoding() {
         har.contains(&url::form_urlencoded::byte_serialize(typed.as_bytes()).collect::<String>()),
         "the password's placeholder is in the login request"
     );
-    assert!(har.contains(&spec.codes[0]), "the code's placeholder is in the OTP request");
+    assert!(
+        har.contains(&spec.codes[0]),
+        "the code's placeholder is in the OTP request"
+    );
     // Control: the live site did receive the canary (its data holds it), so a recording
     // without scrubbing would have held it.
     assert_ne!(spec.codes[0], CANARY_CODE);
@@ -325,18 +338,42 @@ async fn the_recording_is_a_har_1_2_document() {
             ("request.httpVersion", &e["request"]["httpVersion"], &is_str),
             ("request.cookies", &e["request"]["cookies"], &is_list),
             ("request.headers", &e["request"]["headers"], &is_list),
-            ("request.queryString", &e["request"]["queryString"], &is_list),
+            (
+                "request.queryString",
+                &e["request"]["queryString"],
+                &is_list,
+            ),
             ("request.headersSize", &e["request"]["headersSize"], &is_num),
             ("request.bodySize", &e["request"]["bodySize"], &is_num),
             ("response.status", &e["response"]["status"], &is_num),
             ("response.statusText", &e["response"]["statusText"], &is_str),
-            ("response.httpVersion", &e["response"]["httpVersion"], &is_str),
+            (
+                "response.httpVersion",
+                &e["response"]["httpVersion"],
+                &is_str,
+            ),
             ("response.cookies", &e["response"]["cookies"], &is_list),
             ("response.headers", &e["response"]["headers"], &is_list),
-            ("response.content.size", &e["response"]["content"]["size"], &is_num),
-            ("response.content.mimeType", &e["response"]["content"]["mimeType"], &is_str),
-            ("response.redirectURL", &e["response"]["redirectURL"], &is_str),
-            ("response.headersSize", &e["response"]["headersSize"], &is_num),
+            (
+                "response.content.size",
+                &e["response"]["content"]["size"],
+                &is_num,
+            ),
+            (
+                "response.content.mimeType",
+                &e["response"]["content"]["mimeType"],
+                &is_str,
+            ),
+            (
+                "response.redirectURL",
+                &e["response"]["redirectURL"],
+                &is_str,
+            ),
+            (
+                "response.headersSize",
+                &e["response"]["headersSize"],
+                &is_num,
+            ),
             ("response.bodySize", &e["response"]["bodySize"], &is_num),
             ("timings.wait", &e["timings"]["wait"], &is_num),
         ];
@@ -349,7 +386,11 @@ async fn the_recording_is_a_har_1_2_document() {
         );
         if e["response"]["content"]["encoding"] == "base64" {
             let text = e["response"]["content"]["text"].as_str().unwrap();
-            assert!(base64::engine::general_purpose::STANDARD.decode(text).is_ok());
+            assert!(
+                base64::engine::general_purpose::STANDARD
+                    .decode(text)
+                    .is_ok()
+            );
         }
     }
     // The login's POST keeps its body, the redirect its Location.
@@ -372,7 +413,11 @@ async fn the_recording_is_a_har_1_2_document() {
 async fn a_changed_selector_fails_the_replay_naming_the_step() {
     let rec = recorded().await;
     let (_tmp, dir) = rec.copy();
-    edit_connector(&dir, "rows: 'table.invoices tbody tr'", "rows: 'table.bills tbody tr'");
+    edit_connector(
+        &dir,
+        "rows: 'table.invoices tbody tr'",
+        "rows: 'table.bills tbody tr'",
+    );
     let report = replay(&dir).await;
     let why = failure(&report);
     assert!(why.contains("table.bills tbody tr"), "{why}");
@@ -387,15 +432,20 @@ async fn an_edited_response_is_named_by_record_in_the_output_diff() {
     let rec = recorded().await;
     let (_tmp, dir) = rec.copy();
     let expected: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
     // The second invoice's amount, as the invoices page shows it.
     let invoices = expected["lists"]["invoices"].as_array().unwrap();
     let id = invoices[1]["id"].as_str().unwrap().to_string();
     let har_path = dir.join("recording.har");
     let har = std::fs::read_to_string(&har_path).unwrap();
-    let row_start = har.find(&format!("{id}<")).or_else(|| har.find(&id)).unwrap();
-    let cell = har[row_start..].find("€").expect("an amount in euros after the id") + row_start;
+    let row_start = har
+        .find(&format!("{id}<"))
+        .or_else(|| har.find(&id))
+        .unwrap();
+    let cell = har[row_start..]
+        .find("€")
+        .expect("an amount in euros after the id")
+        + row_start;
     let digit = har[..cell]
         .rfind(|c: char| c.is_ascii_digit())
         .expect("a digit before €");
@@ -448,7 +498,11 @@ async fn identical_requests_get_their_recorded_responses_in_order() {
         initiator: Initiator::Browser,
     };
     let exchanges = vec![
-        exchange(base, "text/html", "<html><body><h1 id=ok>Counter</h1></body></html>"),
+        exchange(
+            base,
+            "text/html",
+            "<html><body><h1 id=ok>Counter</h1></body></html>",
+        ),
         exchange(&format!("{base}api/n"), "application/json", r#"{"n": 1}"#),
         exchange(&format!("{base}api/n"), "application/json", r#"{"n": 2}"#),
     ];

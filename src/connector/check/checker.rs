@@ -184,13 +184,19 @@ pub fn check(connector: &Connector, file: &str) -> Result<Plan, Vec<Diagnostic>>
 
 impl Checker<'_> {
     /// `replay: {volatile}`: parameter names, each once.
-    fn volatile_names(&mut self, replay: Option<&crate::connector::model::ReplayDef>) -> Option<Vec<String>> {
+    fn volatile_names(
+        &mut self,
+        replay: Option<&crate::connector::model::ReplayDef>,
+    ) -> Option<Vec<String>> {
         let mut names: Vec<String> = Vec::new();
         for name in replay.map(|r| r.volatile.as_slice()).unwrap_or_default() {
             if name.value.trim().is_empty() {
                 self.err(name.pos, "a volatile parameter needs a name");
             } else if names.contains(&name.value) {
-                self.err(name.pos, format!("the volatile parameter {:?} is listed twice", name.value));
+                self.err(
+                    name.pos,
+                    format!("the volatile parameter {:?} is listed twice", name.value),
+                );
             } else {
                 names.push(name.value.clone());
             }

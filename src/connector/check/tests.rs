@@ -141,7 +141,8 @@ fn frames_are_checked_selectors_outermost_first() {
 
 #[test]
 fn volatile_replay_parameters_are_names_each_listed_once() {
-    let ok = "id: t\nname: T\nbase_url: http://h/\nreplay: { volatile: [_, ts] }\nsteps:\n  - goto: /\n";
+    let ok =
+        "id: t\nname: T\nbase_url: http://h/\nreplay: { volatile: [_, ts] }\nsteps:\n  - goto: /\n";
     assert_eq!(parse(ok, "t.yaml").unwrap().replay_volatile, ["_", "ts"]);
     let none = "id: t\nname: T\nbase_url: http://h/\nsteps:\n  - goto: /\n";
     assert!(parse(none, "t.yaml").unwrap().replay_volatile.is_empty());
@@ -157,6 +158,10 @@ fn volatile_replay_parameters_are_names_each_listed_once() {
             "t.yaml:5:22: the volatile parameter \"ts\" is listed twice",
         ]
     );
-    let unknown = "id: t\nname: T\nbase_url: http://h/\nreplay: { volatil: [ts] }\nsteps:\n  - goto: /\n";
-    assert!(parse(unknown, "t.yaml").is_err(), "an unknown key is refused");
+    let unknown =
+        "id: t\nname: T\nbase_url: http://h/\nreplay: { volatil: [ts] }\nsteps:\n  - goto: /\n";
+    assert!(
+        parse(unknown, "t.yaml").is_err(),
+        "an unknown key is refused"
+    );
 }
