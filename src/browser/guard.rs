@@ -377,6 +377,7 @@ pub(super) async fn start(
     log: BlockedLog,
     tap: NetworkTap,
 ) -> Result<JoinHandle<()>, chromiumoxide::error::CdpError> {
+    // Listen before enabling, so the first paused request is not missed.
     let mut paused = page.event_listener::<EventRequestPaused>().await?;
     page.execute(enable_params()).await?;
     let via = fetch_tap::Via {
@@ -462,6 +463,8 @@ fn decide(
             && main_frame == Some(&event.frame_id);
         note_block(log, &event.request.url, kind, document);
     }
+    // One task per request: a slow answer must not hold the requests behind it. The answer
+    // can fail when the page navigated away meanwhile; nothing to do then.
     tokio::spawn(async move {
         if refusal.is_none() {
             fetch_tap::allowed_request(&via, &event, &tap, &pending).await;

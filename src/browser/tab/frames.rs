@@ -127,10 +127,6 @@ impl ChildSessions {
 
     /// The session of the cross-site frame `frame`, if it is one of the page's.
     pub fn session_of(&self, frame: &FrameId) -> Option<SessionId> {
-        self.get(frame)
-    }
-
-    fn get(&self, frame: &FrameId) -> Option<SessionId> {
         self.0
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -269,7 +265,7 @@ pub(crate) async fn resolve(
             }));
         };
         at.offset = (at.offset.0 + x, at.offset.1 + y);
-        at.context = match children.get(&frame) {
+        at.context = match children.session_of(&frame) {
             Some(session) => Context {
                 session: Some(session),
                 context: None,
