@@ -463,11 +463,7 @@ async fn save(
         });
     }
     let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let content_type = content_type(response.headers());
     let mut part = PartFile::create(dir, max_bytes)?;
     while let Some(chunk) = response
         .chunk()
@@ -478,16 +474,14 @@ async fn save(
         // shorter than handing it to a blocking thread.
         part.write(&chunk)?;
     }
-    let (file, bytes, sha256) = part.finish()?;
-    Ok(Downloaded {
-        file,
-        bytes,
-        sha256,
-        content_type,
-        final_url,
-        status,
-        filename: None,
-    })
+    part.into_downloaded(content_type, final_url, status)
+}
+
+fn content_type(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 /// A document being written: a temporary file of the documents directory (mode 0600),
@@ -535,22 +529,9 @@ fn save_bytes(
     max_bytes: u64,
     dir: &Path,
 ) -> Result<Downloaded, DownloadError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
     let mut part = PartFile::create(dir, max_bytes)?;
     part.write(&body)?;
-    let (file, bytes, sha256) = part.finish()?;
-    Ok(Downloaded {
-        file,
-        bytes,
-        sha256,
-        content_type,
-        final_url,
-        status,
-        filename: None,
-    })
+    part.into_downloaded(content_type(headers), final_url, status)
 }
 
 pub(super) struct PartFile {
@@ -606,6 +587,25 @@ impl PartFile {
     }
 
     /// The file written, its size and its sha256 (hex).
+    /// The finished file as a document downloaded from `final_url`.
+    fn into_downloaded(
+        self,
+        content_type: Option<String>,
+        final_url: Url,
+        status: u16,
+    ) -> Result<Downloaded, DownloadError> {
+        let (file, bytes, sha256) = self.finish()?;
+        Ok(Downloaded {
+            file,
+            bytes,
+            sha256,
+            content_type,
+            final_url,
+            status,
+            filename: None,
+        })
+    }
+
     pub(super) fn finish(mut self) -> Result<(tempfile::TempPath, u64, String), DownloadError> {
         self.file.flush().map_err(|e| self.write_error(e))?;
         Ok((
