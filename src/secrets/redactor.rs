@@ -63,10 +63,14 @@ impl Redactor {
         out
     }
 
-    /// [`Redactor::redact`], and also the secrets as they appear in URLs, form bodies and
-    /// HTML: percent-encoded (`+` or `%20` for spaces) and HTML-escaped. For what a trace
-    /// writes, which holds pages and URLs rather than messages.
+    /// [`Redactor::redact`], and also the secrets as they appear in URLs, form bodies,
+    /// HTML, JSON and scripts: percent-encoded (`+` or `%20` for spaces, either hex case),
+    /// HTML- and JSON-escaped, base64 (standard and URL-safe) and hex. For what a trace
+    /// writes, which holds pages and URLs rather than messages. (Recordings go further:
+    /// see `replay::scrub`, which also finds a secret inside a longer base64 string.)
     pub fn redact_encoded(&self, text: &str) -> String {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
         let list = self.secrets.read().unwrap_or_else(|e| e.into_inner());
         let mut out = text.to_string();
         for s in list.iter() {
@@ -76,14 +80,43 @@ impl Redactor {
                 .replace('<', "&lt;")
                 .replace('>', "&gt;")
                 .replace('"', "&quot;");
-            for variant in [s.clone(), form.replace('+', "%20"), form, html] {
-                if out.contains(&variant) {
+            let json = serde_json::to_string(s)
+                .map(|j| j.trim_matches('"').to_string())
+                .unwrap_or_default();
+            let bytes = s.as_bytes();
+            for variant in [
+                s.clone(),
+                form.replace('+', "%20"),
+                lower_hex_escapes(&form.replace('+', "%20")),
+                lower_hex_escapes(&form),
+                form,
+                html,
+                json,
+                STANDARD_NO_PAD.encode(bytes),
+                URL_SAFE_NO_PAD.encode(bytes),
+                hex::encode(bytes),
+                hex::encode_upper(bytes),
+            ] {
+                if !variant.is_empty() && out.contains(&variant) {
                     out = out.replace(&variant, MASK);
                 }
             }
         }
         out
     }
+}
+
+/// `%C3%A4` → `%c3%a4`: the other case browsers and servers write.
+fn lower_hex_escapes(encoded: &str) -> String {
+    let mut out = String::with_capacity(encoded.len());
+    let mut chars = encoded.chars();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '%' {
+            out.extend(chars.by_ref().take(2).map(|h| h.to_ascii_lowercase()));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -112,5 +145,12 @@ mod tests {
             ),
             "/login?pw=••• ••• <i value=\"•••\">"
         );
+        // Base64 (btoa), hex, JSON and lower-case percent escapes of "pässword".
+        r.add("pässword");
+        assert_eq!(
+            r.redact_encoded("cMOkc3N3b3Jk 70c3a47373776f7264 p%c3%a4ssword"),
+            "••• ••• •••"
+        );
+        assert_eq!(r.redact_encoded(r#"{"pw":"pässword"}"#), r#"{"pw":"•••"}"#);
     }
 }
