@@ -28,6 +28,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::error::AppError;
 use super::messages::{BadClientMessage, ClientMessage, MAX_CLIENT_MESSAGE, ServerMessage};
 use super::state::AppState;
+use crate::advice::FailureReason;
 use crate::collect::live::{InputError, Live, LiveFrame, Status};
 use crate::store::Store;
 
@@ -182,7 +183,10 @@ pub fn state_message(status: &Status) -> ServerMessage {
         state: status.state.index(),
         name: status.state.name().to_string(),
         message: status.message.clone(),
-        error: status.error.clone(),
+        error: status
+            .error
+            .as_ref()
+            .map(|e| FailureReason::of(status.state, e)),
         interactive: status.interactive,
         instructions: status.instructions.clone(),
         advice: status.advice.clone(),

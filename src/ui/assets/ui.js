@@ -816,14 +816,31 @@
     }
   }
 
+  // Why a collect failed, as the host gets it: `{code, message, advice {en, fr}}`, the
+  // server's own (its message went through the collect's redactor: no secret), copied field
+  // by field so that nothing else the server may add ever reaches the host.
+  function reasonOf(state, error) {
+    const e = error && typeof error === 'object' ? error : {};
+    const a = e.advice && typeof e.advice === 'object' ? e.advice : {};
+    return {
+      code: String(e.code || (state === -2 ? 'USER_ACTION_NEEDED' : 'UNKNOWN')),
+      message: typeof e.message === 'string' ? e.message : '',
+      advice: { en: String(a.en || ''), fr: String(a.fr || '') },
+    };
+  }
+
   function onState(msg) {
     const state = Number(msg.state);
     if (!Number.isFinite(state)) return;
     S.lastState = state;
     renderState(state);
-    postToHost({ type: 'state', state, name: msg.name, authorizationId: S.credentialId });
+    const failed = state === -1 || state === -2;
+    const reason = failed ? reasonOf(state, msg.error) : null;
+    const event = { type: 'state', state, name: msg.name, authorizationId: S.credentialId };
+    if (reason) event.error = reason;
+    postToHost(event);
     if (FINAL.has(state)) {
-      finish(state, msg.error || null, msg.advice || null);
+      finish(state, reason, msg.advice || null);
       return;
     }
     if (msg.interactive) showLive(msg.instructions);
@@ -1005,6 +1022,7 @@
     return t('failGeneric', { name: connectorName() });
   }
 
+  // error: the failure's reason (reasonOf), null on success; advice: the server's `{en, fr}`.
   function finish(state, error, advice) {
     S.final = true;
     closeSocket();
@@ -1012,16 +1030,18 @@
     hideLive();
     notice('');
     const success = state === 7;
-    const code = success ? null : String((error && error.code) || (state === -2 ? 'USER_ACTION_NEEDED' : 'UNKNOWN'));
+    const code = success ? null : error.code;
     S.finalCode = code;
 
     if (S.verify) {
-      postToHost({
+      const event = {
         type: success ? 'did-add-authorization' : 'did-fail-authorization-verification',
         identity: S.identity,
         authorizationId: S.credentialId,
         alreadyExists: !!S.alreadyExists,
-      });
+      };
+      if (!success) event.error = error;
+      postToHost(event);
     }
     if (S.urlAdded) {
       // A reload after the end should not start the verification again.
