@@ -162,7 +162,12 @@ mod tests {
         let json = serde_json::to_value(&reason).unwrap();
         assert_eq!(json["code"], "LOGIN_FAILED.WRONG_TWOFA_CODE");
         assert_eq!(json["message"], "Code incorrect.");
-        assert!(json["advice"]["en"].as_str().unwrap().contains("verification code"));
+        assert!(
+            json["advice"]["en"]
+                .as_str()
+                .unwrap()
+                .contains("verification code")
+        );
         assert!(!json["advice"]["fr"].as_str().unwrap().is_empty());
     }
 

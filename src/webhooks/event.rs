@@ -336,7 +336,10 @@ mod tests {
             new_documents: 1,
         };
         let state = serde_json::to_value(&WebhookEvent::of_change(&done)[0]).unwrap();
-        assert!(state.get("code").is_none() && state.get("advice").is_none(), "{state}");
+        assert!(
+            state.get("code").is_none() && state.get("advice").is_none(),
+            "{state}"
+        );
     }
 
     #[test]

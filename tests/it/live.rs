@@ -178,7 +178,10 @@ async fn a_background_collect_that_meets_2fa_ends_at_once_in_disconnected() {
         })
         .await;
     assert_eq!(end.0, -2);
-    assert_eq!(end.1.unwrap().code, "USER_ACTION_NEEDED.TWOFA_EXPIRED");
+    let reason = end.1.expect("a -2 state says why");
+    assert_eq!(reason.code, "USER_ACTION_NEEDED.TWOFA_EXPIRED");
+    assert!(!reason.message.is_empty());
+    assert!(reason.advice.en.contains("code"), "{reason:?}");
     // It did not wait for the 60 s code timeout the service is configured with.
     assert!(started.elapsed() < Duration::from_secs(60));
     let (_, collect) = svc
@@ -608,7 +611,10 @@ async fn a_wrong_password_and_a_wrong_code_say_why_in_the_final_state_with_no_se
     assert!(reason.advice.fr.contains("mot de passe"), "{reason:?}");
     let text = seen.join("\n");
     assert!(text.contains(r#""code":"LOGIN_FAILED""#), "{text}");
-    assert!(!text.contains(CANARY), "the password reached a viewer: {text}");
+    assert!(
+        !text.contains(CANARY),
+        "the password reached a viewer: {text}"
+    );
 
     const WRONG_CODE: &str = "731904";
     assert_ne!(WRONG_CODE, FIXED_CODE);
@@ -627,6 +633,9 @@ async fn a_wrong_password_and_a_wrong_code_say_why_in_the_final_state_with_no_se
     assert_eq!(reason.code, "LOGIN_FAILED.WRONG_TWOFA_CODE");
     assert!(reason.advice.en.contains("verification code"), "{reason:?}");
     let text = seen.join("\n");
-    assert!(!text.contains(WRONG_CODE), "the code reached a viewer: {text}");
+    assert!(
+        !text.contains(WRONG_CODE),
+        "the code reached a viewer: {text}"
+    );
     svc.stop().await;
 }

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use demo_sites::DemoSite;
 use futures::{SinkExt, StreamExt};
-use gleaner::api::messages::{ClientMessage, ServerMessage};
 use gleaner::advice::FailureReason;
+use gleaner::api::messages::{ClientMessage, ServerMessage};
 use gleaner::server::{Server, ServerConfig};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};

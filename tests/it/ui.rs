@@ -329,6 +329,18 @@ async fn a_person_adds_the_demo_bank_in_the_iframe_and_the_host_never_sees_the_p
 
     person.wait_screen("connectors").await;
     person.shot("connectors").await;
+    // The list is named by its heading, which needs a role that takes a name.
+    assert_eq!(
+        person
+            .eval(
+                "[document.querySelector('#connector-list').getAttribute('role'), \
+                   !!document.getElementById(document.querySelector('#connector-list') \
+                   .getAttribute('aria-labelledby'))]"
+            )
+            .await,
+        json!(["group", true])
+    );
+    assert!(person.visible("#close").await, "embedded: a close button");
     // The token left the UI's address once the page had it (no history, no Referer).
     let href = person.eval("location.href").await;
     let href = href.as_str().unwrap();
@@ -601,7 +613,10 @@ async fn a_wrong_code_says_why_makes_try_again_the_main_button_and_escape_asks_t
         .iter()
         .map(Value::to_string)
         .collect::<String>();
-    assert!(!events.contains(WRONG_CODE), "the code reached the host: {events}");
+    assert!(
+        !events.contains(WRONG_CODE),
+        "the code reached the host: {events}"
+    );
     assert!(
         !events.contains(&format!("\"{PASSWORD}\"")),
         "the password reached the host: {events}"
@@ -662,7 +677,11 @@ async fn a_wrong_code_is_typed_again_while_the_site_still_takes_one() {
     let _slot = browser_slot().await;
     let host = Host::start().await;
     let connectors = tempfile::tempdir().unwrap();
-    std::fs::write(connectors.path().join("demo-bank-retry.yaml"), RETRYING_BANK).unwrap();
+    std::fs::write(
+        connectors.path().join("demo-bank-retry.yaml"),
+        RETRYING_BANK,
+    )
+    .unwrap();
     let origin = host.origin.clone();
     let dir = connectors.path().to_path_buf();
     let svc = TestService::start_tuned(move |c| {
@@ -685,7 +704,10 @@ async fn a_wrong_code_is_typed_again_while_the_site_still_takes_one() {
     person.type_into("#field-password", "demo").await;
     person.click("#submit").await;
     person.wait_visible("#twofa-code").await;
-    assert!(!person.visible("#twofa-error").await, "no error before a code");
+    assert!(
+        !person.visible("#twofa-error").await,
+        "no error before a code"
+    );
     person.type_into("#twofa-code", "731904").await;
     person.click("#twofa-submit").await;
     // The collect goes on: the code box is back, saying why, with the focus in it.
@@ -701,7 +723,9 @@ async fn a_wrong_code_is_typed_again_while_the_site_still_takes_one() {
         .await;
     assert!(said.as_str().unwrap().contains("type it again"), "{said}");
     assert_eq!(
-        person.eval("document.activeElement && document.activeElement.id").await,
+        person
+            .eval("document.activeElement && document.activeElement.id")
+            .await,
         "twofa-code"
     );
     assert!(
