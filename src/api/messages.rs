@@ -39,6 +39,10 @@ pub enum ServerMessage {
         label: String,
         /// Unix seconds.
         expires_at: u64,
+        /// The same request again after a code was given: the site did not take that code
+        /// and takes another one.
+        #[serde(default)]
+        again: bool,
     },
     Error {
         message: String,

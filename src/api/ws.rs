@@ -229,7 +229,7 @@ async fn serve(mut socket: WebSocket, live: Arc<Live>, bound: Option<Binding>) {
     }
     let pending = viewer.code_request.borrow_and_update().clone();
     if let Some(r) = pending
-        && !send(&mut socket, &twofa_message(r)).await
+        && !send(&mut socket, &twofa_message(&live, r)).await
     {
         return;
     }
@@ -254,7 +254,7 @@ async fn serve(mut socket: WebSocket, live: Arc<Live>, bound: Option<Binding>) {
                 if changed.is_err() { break; }
                 let request = viewer.code_request.borrow_and_update().clone();
                 if let Some(r) = request
-                    && !send(&mut socket, &twofa_message(r)).await
+                    && !send(&mut socket, &twofa_message(&live, r)).await
                 {
                     break;
                 }
@@ -290,11 +290,12 @@ async fn serve(mut socket: WebSocket, live: Arc<Live>, bound: Option<Binding>) {
     }
 }
 
-fn twofa_message(r: crate::collect::live::CodeRequest) -> ServerMessage {
+fn twofa_message(live: &Live, r: crate::collect::live::CodeRequest) -> ServerMessage {
     ServerMessage::Twofa {
         kind: r.kind,
         label: r.label,
         expires_at: r.expires_at,
+        again: live.asked_again(),
     }
 }
 

@@ -277,7 +277,16 @@ impl Person {
     }
 
     async fn wait_host_event(&self, kind: &str) -> Value {
-        let cond = format!("document.getElementById('events').textContent.includes('\"{kind}\"')");
+        self.wait_host_event_where(kind, "").await
+    }
+
+    /// The first event of this type whose JSON contains `text`, once the host has it.
+    async fn wait_host_event_where(&self, kind: &str, text: &str) -> Value {
+        let cond = format!(
+            "document.getElementById('events').textContent.split('\\n').some(l => \
+             l.includes('\"{kind}\"') && l.includes({}))",
+            json!(text)
+        );
         let js = format!(
             "new Promise(r => {{ const t0 = Date.now(); (function p() {{ if ({cond}) r(true); \
                else if (Date.now() - t0 > {}) r(false); else requestAnimationFrame(p); }})(); }})",
@@ -291,7 +300,7 @@ impl Person {
         self.host_events()
             .await
             .into_iter()
-            .find(|e| e["type"] == kind)
+            .find(|e| e["type"] == kind && e.to_string().contains(text))
             .unwrap()
     }
 
@@ -606,6 +615,11 @@ async fn a_wrong_code_says_why_makes_try_again_the_main_button_and_escape_asks_t
     let close = person.wait_host_event("close-requested").await;
     assert_eq!(close["via"], "escape");
     assert_eq!(close["authorizationId"], failed["authorizationId"]);
+    // So does the UI's own close button.
+    person.click("#close").await;
+    person
+        .wait_host_event_where("close-requested", "\"via\":\"button\"")
+        .await;
 
     let events = person
         .host_events()

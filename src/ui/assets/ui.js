@@ -274,8 +274,6 @@
     final: false,
     lastState: null,
     pendingTwofa: null,
-    lastTwofa: null, // the latest code request {kind, label}
-    codeSent: false, // a code went to the site since that request
     twofaExpires: 0,
     twofaTimer: null,
     // live screen
@@ -713,8 +711,6 @@
     S.drawnSeq = -1;
     S.lastFrame = null;
     S.pendingTwofa = null;
-    S.lastTwofa = null;
-    S.codeSent = false;
     if (S.collectId) document.body.dataset.collectId = S.collectId;
     document.body.classList.remove('blank');
     el.twofaForm.hidden = true;
@@ -872,14 +868,10 @@
     el.twofaLabel.textContent = t(TWOFA_LABELS[msg.kind] || 'twofaUnknown');
     el.twofaHint.textContent = msg.label ? String(msg.label) : '';
     el.twofaCode.value = '';
-    // The same request again after a code went to the site: the site took the code back
-    // (the connector loops back to its `ask_code` while the site still accepts one), so the
-    // person types it again, told why.
-    const request = { kind: String(msg.kind || ''), label: String(msg.label || '') };
-    const askedAgain = S.codeSent && !!S.lastTwofa
-      && S.lastTwofa.kind === request.kind && S.lastTwofa.label === request.label;
-    S.lastTwofa = request;
-    S.codeSent = false;
+    // The server says when the collect asks again for the code it was given: the site did
+    // not take it (the connector loops back to its `ask_code` while the site still takes
+    // one), so the person types it again, told why.
+    const askedAgain = msg.again === true;
     el.twofaError.textContent = askedAgain ? t('twofaWrong') : '';
     el.twofaError.hidden = !askedAgain;
     if (askedAgain) el.twofaCode.setAttribute('aria-invalid', 'true');
@@ -926,7 +918,6 @@
     const code = el.twofaCode.value.replace(/\s+/g, '');
     if (!code) { el.twofaCode.focus(); return; }
     if (!send({ type: 'twofa', code })) S.pendingTwofa = code;
-    S.codeSent = true;
     el.twofaCode.value = '';
     el.twofaCode.removeAttribute('aria-invalid');
     el.twofaError.hidden = true;
