@@ -4,13 +4,38 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::codes::{ErrorCode, ErrorKind, State};
+use crate::codes::{ErrorCode, ErrorInfo, ErrorKind, State};
 
 /// One message in each language.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Advice {
     pub en: String,
     pub fr: String,
+}
+
+/// Why a collect failed, as a host learns it from the event alone (the WebSocket's `state`
+/// -1 and -2, the UI's `state` and `did-fail-authorization-verification` postMessages).
+/// `message` is the collect's, which went through its redactor: it holds no secret, and
+/// `advice` is one of this module's fixed sentences.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FailureReason {
+    /// An error code such as `LOGIN_FAILED.WRONG_TWOFA_CODE`.
+    pub code: String,
+    pub message: String,
+    /// What the person can do about it.
+    pub advice: Advice,
+}
+
+impl FailureReason {
+    /// The reason of a collect that ended in `state` with `error`.
+    pub fn of(state: State, error: &ErrorInfo) -> FailureReason {
+        let code = error.code.parse::<ErrorCode>().ok();
+        FailureReason {
+            code: error.code.clone(),
+            message: error.message.clone(),
+            advice: for_outcome(state, code.as_ref()),
+        }
+    }
 }
 
 fn advice(en: &str, fr: &str) -> Advice {
@@ -125,6 +150,25 @@ mod tests {
             assert!(!a.en.is_empty() && !a.fr.is_empty() && a.en != a.fr);
         }
         assert!(for_outcome(State::Done, None).en.contains("up to date"));
+    }
+
+    #[test]
+    fn a_failure_reason_carries_the_code_the_message_and_the_advice_of_its_code() {
+        let error = ErrorInfo {
+            code: "LOGIN_FAILED.WRONG_TWOFA_CODE".into(),
+            message: "Code incorrect.".into(),
+        };
+        let reason = FailureReason::of(State::Error, &error);
+        let json = serde_json::to_value(&reason).unwrap();
+        assert_eq!(json["code"], "LOGIN_FAILED.WRONG_TWOFA_CODE");
+        assert_eq!(json["message"], "Code incorrect.");
+        assert!(
+            json["advice"]["en"]
+                .as_str()
+                .unwrap()
+                .contains("verification code")
+        );
+        assert!(!json["advice"]["fr"].as_str().unwrap().is_empty());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::codes::ErrorInfo;
+use crate::advice::FailureReason;
 use crate::connector::CodeKind;
 
 /// Largest client message accepted; longer ones get an `error` back.
@@ -17,7 +17,8 @@ pub enum ServerMessage {
         state: i8,
         name: String,
         message: Option<String>,
-        error: Option<ErrorInfo>,
+        /// With -1 and -2: why, `{code, message, advice}`.
+        error: Option<FailureReason>,
         /// The person drives the screen now.
         interactive: bool,
         instructions: Option<String>,
@@ -38,6 +39,10 @@ pub enum ServerMessage {
         label: String,
         /// Unix seconds.
         expires_at: u64,
+        /// The same request again after a code was given: the site did not take that code
+        /// and takes another one.
+        #[serde(default)]
+        again: bool,
     },
     Error {
         message: String,

@@ -28,6 +28,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::error::AppError;
 use super::messages::{BadClientMessage, ClientMessage, MAX_CLIENT_MESSAGE, ServerMessage};
 use super::state::AppState;
+use crate::advice::FailureReason;
 use crate::collect::live::{InputError, Live, LiveFrame, Status};
 use crate::store::Store;
 
@@ -182,7 +183,10 @@ pub fn state_message(status: &Status) -> ServerMessage {
         state: status.state.index(),
         name: status.state.name().to_string(),
         message: status.message.clone(),
-        error: status.error.clone(),
+        error: status
+            .error
+            .as_ref()
+            .map(|e| FailureReason::of(status.state, e)),
         interactive: status.interactive,
         instructions: status.instructions.clone(),
         advice: status.advice.clone(),
@@ -225,7 +229,7 @@ async fn serve(mut socket: WebSocket, live: Arc<Live>, bound: Option<Binding>) {
     }
     let pending = viewer.code_request.borrow_and_update().clone();
     if let Some(r) = pending
-        && !send(&mut socket, &twofa_message(r)).await
+        && !send(&mut socket, &twofa_message(&live, r)).await
     {
         return;
     }
@@ -250,7 +254,7 @@ async fn serve(mut socket: WebSocket, live: Arc<Live>, bound: Option<Binding>) {
                 if changed.is_err() { break; }
                 let request = viewer.code_request.borrow_and_update().clone();
                 if let Some(r) = request
-                    && !send(&mut socket, &twofa_message(r)).await
+                    && !send(&mut socket, &twofa_message(&live, r)).await
                 {
                     break;
                 }
@@ -286,11 +290,12 @@ async fn serve(mut socket: WebSocket, live: Arc<Live>, bound: Option<Binding>) {
     }
 }
 
-fn twofa_message(r: crate::collect::live::CodeRequest) -> ServerMessage {
+fn twofa_message(live: &Live, r: crate::collect::live::CodeRequest) -> ServerMessage {
     ServerMessage::Twofa {
         kind: r.kind,
         label: r.label,
         expires_at: r.expires_at,
+        again: live.asked_again(),
     }
 }
 

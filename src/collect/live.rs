@@ -4,7 +4,7 @@
 //! The screencast runs only while at least one viewer is attached (see [`screen_pump`]);
 //! a viewer that attaches gets the state and a frame at once.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
@@ -76,6 +76,11 @@ pub struct Live {
     pub ws_token: String,
     status: watch::Sender<Status>,
     code_request: watch::Sender<Option<CodeRequest>>,
+    /// The latest code request, kept after it is answered, and whether a code answered it:
+    /// the same request again after a code means the site did not take that code.
+    last_request: Mutex<Option<CodeRequest>>,
+    code_given: AtomicBool,
+    asked_again: AtomicBool,
     codes: mpsc::Sender<String>,
     closes: mpsc::Sender<()>,
     screen: watch::Sender<Option<Screen>>,
@@ -123,6 +128,9 @@ impl Live {
                 advice: None,
             }),
             code_request: watch::Sender::new(None),
+            last_request: Mutex::new(None),
+            code_given: AtomicBool::new(false),
+            asked_again: AtomicBool::new(false),
             codes,
             closes,
             screen: watch::Sender::new(None),
@@ -174,7 +182,23 @@ impl Live {
     }
 
     pub fn request_code(&self, request: Option<CodeRequest>) {
+        if let Some(r) = &request {
+            let mut last = self.last_request.lock().unwrap_or_else(|e| e.into_inner());
+            let same = last
+                .as_ref()
+                .is_some_and(|l| l.kind == r.kind && l.label == r.label);
+            let given = self.code_given.swap(false, Ordering::SeqCst);
+            self.asked_again.store(same && given, Ordering::SeqCst);
+            *last = Some(r.clone());
+        }
         self.code_request.send_replace(request);
+    }
+
+    /// Whether the pending code request repeats the previous one after a code was given:
+    /// the connector went back to its `ask_code` because the site refused that code, and
+    /// the site takes another one.
+    pub fn asked_again(&self) -> bool {
+        self.asked_again.load(Ordering::SeqCst)
     }
 
     /// The person's answer to the pending code request.
@@ -191,6 +215,8 @@ impl Live {
         if self.code_request.borrow().is_none() {
             return Err(InputError::NoCodeAsked);
         }
+        // Before the engine can have the code, so that its next request sees it given.
+        self.code_given.store(true, Ordering::SeqCst);
         self.codes
             .try_send(code.to_string())
             .map_err(|_| InputError::Ended)?;
@@ -368,5 +394,34 @@ pub async fn screen_pump(live: Arc<Live>) {
         live.forget_last_shot();
         cast.stop().await;
         live.casting.send_replace(false);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(label: &str) -> CodeRequest {
+        CodeRequest {
+            kind: CodeKind::Sms,
+            label: label.into(),
+            expires_at: 1,
+        }
+    }
+
+    #[test]
+    fn the_same_request_after_a_code_is_asked_again_and_nothing_else_is() {
+        let (live, _links) = Live::new("k".into(), "c".into(), CollectMode::default(), "t".into());
+        live.request_code(Some(request("Code")));
+        assert!(!live.asked_again(), "a first request");
+        live.give_code("123456").unwrap();
+        live.request_code(Some(request("Code")));
+        assert!(live.asked_again(), "the code was refused: asked again");
+        // Asked once more without an answer in between (a viewer reconnecting, a repeat).
+        live.request_code(Some(request("Code")));
+        assert!(!live.asked_again());
+        live.give_code("123456").unwrap();
+        live.request_code(Some(request("Code received by email")));
+        assert!(!live.asked_again(), "another code, not the same one again");
     }
 }

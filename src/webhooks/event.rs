@@ -76,6 +76,12 @@ pub struct CollectStateData {
     pub state: i8,
     pub name: &'static str,
     pub message: Option<String>,
+    /// With -1 and -2: the error code (`LOGIN_FAILED`…), so that this event alone says why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// With -1 and -2: what the person can do, as `collect.failed` carries it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advice: Option<Advice>,
 }
 
 /// `collect.done`: after the `collect.state` 7.
@@ -190,11 +196,12 @@ impl WebhookEvent {
                 let message = error.map(|e| e.message.clone());
                 let code = error.and_then(|e| e.code.parse::<ErrorCode>().ok());
                 let advice = advice::for_outcome(state, code.as_ref());
-                let mut events = vec![WebhookEvent::CollectState(state_data(
-                    collect,
-                    state,
-                    message.clone(),
-                ))];
+                let mut end = state_data(collect, state, message.clone());
+                if state != State::Done {
+                    end.code = error.map(|e| e.code.clone());
+                    end.advice = Some(advice.clone());
+                }
+                let mut events = vec![WebhookEvent::CollectState(end)];
                 if state == State::Done {
                     events.push(WebhookEvent::CollectDone(CollectDoneData {
                         collect_id: collect.collect_id.to_string(),
@@ -244,6 +251,8 @@ fn state_data(collect: CollectRef<'_>, state: State, message: Option<String>) ->
         state: state.index(),
         name: state.name(),
         message,
+        code: None,
+        advice: None,
     }
 }
 
@@ -289,6 +298,47 @@ mod tests {
                 )
                 .to_string(),
             }]
+        );
+    }
+
+    #[test]
+    fn a_failed_end_says_why_in_its_collect_state_too() {
+        let collect = CollectRef {
+            collect_id: "k1",
+            credential_id: "c1",
+            verify: true,
+        };
+        let error = crate::codes::ErrorInfo {
+            code: "LOGIN_FAILED".into(),
+            message: "Identifiant ou mot de passe incorrect.".into(),
+        };
+        let change = Change::CollectEnd {
+            collect,
+            state: State::Error,
+            error: Some(&error),
+            new_documents: 0,
+        };
+        let events = WebhookEvent::of_change(&change);
+        let data: Vec<serde_json::Value> = events
+            .iter()
+            .map(|e| serde_json::to_value(e).unwrap())
+            .collect();
+        assert_eq!(data.len(), 3, "state, collect.failed, verification_failed");
+        for d in &data {
+            assert_eq!(d["code"], "LOGIN_FAILED", "{d}");
+            assert_eq!(d["message"], "Identifiant ou mot de passe incorrect.");
+            assert!(d["advice"]["en"].as_str().unwrap().contains("password"));
+        }
+        let done = Change::CollectEnd {
+            collect,
+            state: State::Done,
+            error: None,
+            new_documents: 1,
+        };
+        let state = serde_json::to_value(&WebhookEvent::of_change(&done)[0]).unwrap();
+        assert!(
+            state.get("code").is_none() && state.get("advice").is_none(),
+            "{state}"
         );
     }
 

@@ -23,7 +23,8 @@
 //! `{"type": "...", "timestamp": "<RFC 3339 of the change>", "data": {...}}`, `data` in
 //! camelCase:
 //! - `collect.state`: `collectId`, `credentialId`, `state` (-2..7), `name`, `message`
-//!   (or null). One per state change, the final one included.
+//!   (or null); with -1 and -2 also `code` and `advice`, so that it alone says why. One
+//!   per state change, the final one included.
 //! - `collect.done` (after the `collect.state` 7): `collectId`, `credentialId`,
 //!   `newDocuments` (the collect's documents), `advice` `{en, fr}`.
 //! - `collect.failed` (after the final `collect.state` -1 or -2): `collectId`,

@@ -178,7 +178,10 @@ async fn a_background_collect_that_meets_2fa_ends_at_once_in_disconnected() {
         })
         .await;
     assert_eq!(end.0, -2);
-    assert_eq!(end.1.unwrap().code, "USER_ACTION_NEEDED.TWOFA_EXPIRED");
+    let reason = end.1.expect("a -2 state says why");
+    assert_eq!(reason.code, "USER_ACTION_NEEDED.TWOFA_EXPIRED");
+    assert!(!reason.message.is_empty());
+    assert!(reason.advice.en.contains("code"), "{reason:?}");
     // It did not wait for the 60 s code timeout the service is configured with.
     assert!(started.elapsed() < Duration::from_secs(60));
     let (_, collect) = svc
@@ -566,4 +569,73 @@ async fn expire_ui_token(svc: &TestService, token: &str) {
         .expect("update the token");
     assert_eq!(updated.rows_affected(), 1, "the token is in the store");
     pool.close().await;
+}
+
+/// Every message of a socket but the frames, as JSON, until the final state; and that state
+/// with its reason.
+async fn messages_until_the_end(
+    viewer: &mut crate::server::Viewer,
+) -> (Vec<String>, i8, Option<gleaner::advice::FailureReason>) {
+    let mut seen = Vec::new();
+    let (state, reason) = viewer
+        .until(STEP, |m| {
+            if !matches!(m, ServerMessage::Screenshot { .. }) {
+                seen.push(serde_json::to_string(m).unwrap());
+            }
+            match m {
+                ServerMessage::State { state, error, .. } if !(1..=6).contains(state) => {
+                    Some((*state, error.clone()))
+                }
+                _ => None,
+            }
+        })
+        .await;
+    (seen, state, reason)
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_a_wrong_code_say_why_in_the_final_state_with_no_secret() {
+    let _slot = browser_slot().await;
+    let svc = TestService::start().await;
+
+    const CANARY: &str = "Canary-Pw-5d1e9";
+    let cred = svc.create_credential("demo-bank", "alice", CANARY).await;
+    let (_, _, ws) = svc.collect(&cred, false).await;
+    let mut viewer = svc.viewer(&ws).await;
+    let (seen, state, reason) = messages_until_the_end(&mut viewer).await;
+    assert_eq!(state, -1);
+    let reason = reason.expect("a -1 state says why");
+    assert_eq!(reason.code, "LOGIN_FAILED");
+    assert!(!reason.message.is_empty());
+    assert!(reason.advice.en.contains("password"), "{reason:?}");
+    assert!(reason.advice.fr.contains("mot de passe"), "{reason:?}");
+    let text = seen.join("\n");
+    assert!(text.contains(r#""code":"LOGIN_FAILED""#), "{text}");
+    assert!(
+        !text.contains(CANARY),
+        "the password reached a viewer: {text}"
+    );
+
+    const WRONG_CODE: &str = "731904";
+    assert_ne!(WRONG_CODE, FIXED_CODE);
+    let cred = svc.create_credential("demo-bank", "alice", "demo").await;
+    let (_, _, ws) = svc.collect(&cred, false).await;
+    let mut viewer = svc.viewer(&ws).await;
+    viewer.until_twofa().await;
+    viewer
+        .send(&ClientMessage::Twofa {
+            code: WRONG_CODE.into(),
+        })
+        .await;
+    let (seen, state, reason) = messages_until_the_end(&mut viewer).await;
+    assert_eq!(state, -1);
+    let reason = reason.expect("a -1 state says why");
+    assert_eq!(reason.code, "LOGIN_FAILED.WRONG_TWOFA_CODE");
+    assert!(reason.advice.en.contains("verification code"), "{reason:?}");
+    let text = seen.join("\n");
+    assert!(
+        !text.contains(WRONG_CODE),
+        "the code reached a viewer: {text}"
+    );
+    svc.stop().await;
 }

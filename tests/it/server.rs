@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use demo_sites::DemoSite;
 use futures::{SinkExt, StreamExt};
+use gleaner::advice::FailureReason;
 use gleaner::api::messages::{ClientMessage, ServerMessage};
-use gleaner::codes::ErrorInfo;
 use gleaner::server::{Server, ServerConfig};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -333,7 +333,7 @@ impl Viewer {
     }
 
     /// Reads until the final state (-2, -1 or 7) and returns it with its error.
-    pub async fn final_state(&mut self) -> (i8, Option<ErrorInfo>) {
+    pub async fn final_state(&mut self) -> (i8, Option<FailureReason>) {
         self.until(Duration::from_secs(30), |m| match m {
             ServerMessage::State { state, error, .. } if !(1..=6).contains(state) => {
                 Some((*state, error.clone()))

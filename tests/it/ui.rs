@@ -277,7 +277,16 @@ impl Person {
     }
 
     async fn wait_host_event(&self, kind: &str) -> Value {
-        let cond = format!("document.getElementById('events').textContent.includes('\"{kind}\"')");
+        self.wait_host_event_where(kind, "").await
+    }
+
+    /// The first event of this type whose JSON contains `text`, once the host has it.
+    async fn wait_host_event_where(&self, kind: &str, text: &str) -> Value {
+        let cond = format!(
+            "document.getElementById('events').textContent.split('\\n').some(l => \
+             l.includes('\"{kind}\"') && l.includes({}))",
+            json!(text)
+        );
         let js = format!(
             "new Promise(r => {{ const t0 = Date.now(); (function p() {{ if ({cond}) r(true); \
                else if (Date.now() - t0 > {}) r(false); else requestAnimationFrame(p); }})(); }})",
@@ -291,7 +300,7 @@ impl Person {
         self.host_events()
             .await
             .into_iter()
-            .find(|e| e["type"] == kind)
+            .find(|e| e["type"] == kind && e.to_string().contains(text))
             .unwrap()
     }
 
@@ -329,6 +338,18 @@ async fn a_person_adds_the_demo_bank_in_the_iframe_and_the_host_never_sees_the_p
 
     person.wait_screen("connectors").await;
     person.shot("connectors").await;
+    // The list is named by its heading, which needs a role that takes a name.
+    assert_eq!(
+        person
+            .eval(
+                "[document.querySelector('#connector-list').getAttribute('role'), \
+                   !!document.getElementById(document.querySelector('#connector-list') \
+                   .getAttribute('aria-labelledby'))]"
+            )
+            .await,
+        json!(["group", true])
+    );
+    assert!(person.visible("#close").await, "embedded: a close button");
     // The token left the UI's address once the page had it (no history, no Referer).
     let href = person.eval("location.href").await;
     let href = href.as_str().unwrap();
@@ -466,6 +487,18 @@ async fn a_wrong_password_fails_verification_then_the_corrected_one_succeeds() {
         .wait_host_event("did-fail-authorization-verification")
         .await;
     assert_eq!(failed["identity"], "carol");
+    // The event alone says why, and so does the -1 state.
+    assert_eq!(failed["error"]["code"], "LOGIN_FAILED", "{failed}");
+    assert!(!failed["error"]["message"].as_str().unwrap().is_empty());
+    assert!(
+        failed["error"]["advice"]["en"]
+            .as_str()
+            .unwrap()
+            .contains("password")
+    );
+    let end = final_state_event(&person).await;
+    assert_eq!(end["error"]["code"], "LOGIN_FAILED", "{end}");
+    assert_eq!(main_buttons(&person).await, ["Correct my details"]);
     let host_dom = person.eval_main("document.documentElement.outerHTML").await;
     assert!(
         !host_dom.as_str().unwrap().contains(WRONG),
@@ -500,6 +533,226 @@ async fn a_wrong_password_fails_verification_then_the_corrected_one_succeeds() {
         .map(Value::to_string)
         .collect::<String>();
     assert!(!events.contains(WRONG));
+    person.close().await;
+    svc.stop().await;
+}
+
+/// The texts of the end screen's main (primary) buttons that show.
+async fn main_buttons(person: &Person) -> Vec<String> {
+    let v = person
+        .eval(
+            "[...document.querySelectorAll('[data-section=end] .actions button.primary')] \
+             .filter(b => !b.hidden && b.getBoundingClientRect().height > 0) \
+             .map(b => b.textContent.trim())",
+        )
+        .await;
+    serde_json::from_value(v).unwrap()
+}
+
+/// The `state` event of the final state (-2, -1 or 7) the host received.
+async fn final_state_event(person: &Person) -> Value {
+    person
+        .host_events()
+        .await
+        .into_iter()
+        .find(|e| e["type"] == "state" && [-2, -1, 7].contains(&e["state"].as_i64().unwrap()))
+        .expect("the host got the final state")
+}
+
+#[tokio::test]
+async fn a_wrong_code_says_why_makes_try_again_the_main_button_and_escape_asks_to_close() {
+    let _slot = browser_slot().await;
+    let host = Host::start().await;
+    let svc = service_for(&host).await;
+    let url = session(
+        &svc,
+        json!({ "userId": "user-3", "connector": "demo-bank" }),
+    )
+    .await;
+    let mut person = Person::new("wrong-code", (1280, 720)).await;
+    person.goto(&host.page_for(&url)).await;
+    person.frame = Some(format!("{}/ui", svc.base));
+    person.wait_screen("form").await;
+    const PASSWORD: &str = "demo";
+    person.type_into("#field-login", "alice").await;
+    person.type_into("#field-password", PASSWORD).await;
+    person.click("#submit").await;
+    person.wait_visible("#twofa-code").await;
+    svc.site.wait_code("alice", WAIT).await.unwrap();
+    const WRONG_CODE: &str = "731904";
+    assert_ne!(WRONG_CODE, FIXED_CODE);
+    person.type_into("#twofa-code", WRONG_CODE).await;
+    person.click("#twofa-submit").await;
+    person.wait_screen("failure").await;
+    person.shot("failure").await;
+
+    let failed = person
+        .wait_host_event("did-fail-authorization-verification")
+        .await;
+    assert_eq!(
+        failed["error"]["code"], "LOGIN_FAILED.WRONG_TWOFA_CODE",
+        "{failed}"
+    );
+    assert!(
+        failed["error"]["advice"]["fr"]
+            .as_str()
+            .unwrap()
+            .contains("code")
+    );
+    let end = final_state_event(&person).await;
+    assert_eq!(end["state"], -1);
+    assert_eq!(end["error"]["code"], "LOGIN_FAILED.WRONG_TWOFA_CODE");
+    // The details were right: trying again (a new code) is the way, and the screen says so.
+    assert_eq!(main_buttons(&person).await, ["Try again"]);
+    assert!(!person.visible("#retry").await, "no 'Correct my details'");
+    let text = person
+        .eval("document.querySelector('#end-message').textContent")
+        .await;
+    assert!(text.as_str().unwrap().contains("new code"), "{text}");
+
+    // Escape inside the iframe asks the host to close it.
+    person.press("Escape").await;
+    let close = person.wait_host_event("close-requested").await;
+    assert_eq!(close["via"], "escape");
+    assert_eq!(close["authorizationId"], failed["authorizationId"]);
+    // So does the UI's own close button.
+    person.click("#close").await;
+    person
+        .wait_host_event_where("close-requested", "\"via\":\"button\"")
+        .await;
+
+    let events = person
+        .host_events()
+        .await
+        .iter()
+        .map(Value::to_string)
+        .collect::<String>();
+    assert!(
+        !events.contains(WRONG_CODE),
+        "the code reached the host: {events}"
+    );
+    assert!(
+        !events.contains(&format!("\"{PASSWORD}\"")),
+        "the password reached the host: {events}"
+    );
+    person.close().await;
+    svc.stop().await;
+}
+
+/// Demo Bank, with a connector that asks for the code again (once) when the site says it
+/// was wrong: the site still takes one.
+const RETRYING_BANK: &str = r#"
+id: demo-bank-retry
+name: Demo Bank
+base_url: https://demo-bank.example/
+domains: [demo-bank.example]
+fields:
+  login:    { label: Login }
+  password: { label: Password, type: password }
+success: accounts
+pages:
+  login:     { url: '/login$', has: '#login-form' }
+  otp:       { any: [{ url: '/otp$' }, { has: '#otp-modal #otp' }] }
+  otp_error: { has: '.otp-error' }
+  accounts:  { url: '/accounts$', has: 'table.accounts' }
+  bad_login: { has: '.alert-error' }
+login:
+  - goto: /login
+  - click: { selector: '#accept-cookies', optional: true }
+  - fill: { '#login': '{{fields.login}}', '#password': '{{fields.password}}' }
+  - click: '#submit'
+  - await_page: { one_of: [accounts, otp, bad_login], timeout: 20s }
+  - when: { page: bad_login }
+    fail: { code: LOGIN_FAILED, message_from: '.alert-error' }
+  - when: { page: otp }
+    steps:
+      - ask_code: { kind: sms, label: Code, as: code }
+      - fill: { '#otp': '{{code}}' }
+      - click: '#otp-submit'
+      - await_page: { one_of: [accounts, otp_error, bad_login], timeout: 20s, else: LOGIN_FAILED.WRONG_TWOFA_CODE }
+      - when: { page: otp_error }
+        steps:
+          - ask_code: { kind: sms, label: Code, as: code_again }
+          - fill: { '#otp': '{{code_again}}' }
+          - click: '#otp-submit'
+          - await_page: { one_of: [accounts, otp_error, bad_login], timeout: 20s, else: LOGIN_FAILED.WRONG_TWOFA_CODE }
+          - when: { page: otp_error }
+            fail: { code: LOGIN_FAILED.WRONG_TWOFA_CODE, message_from: '.otp-error' }
+steps:
+  - extract:
+      as: accounts
+      rows: 'table.accounts tbody tr'
+      fields:
+        id: { attr: data-id }
+"#;
+
+#[tokio::test]
+async fn a_wrong_code_is_typed_again_while_the_site_still_takes_one() {
+    let _slot = browser_slot().await;
+    let host = Host::start().await;
+    let connectors = tempfile::tempdir().unwrap();
+    std::fs::write(
+        connectors.path().join("demo-bank-retry.yaml"),
+        RETRYING_BANK,
+    )
+    .unwrap();
+    let origin = host.origin.clone();
+    let dir = connectors.path().to_path_buf();
+    let svc = TestService::start_tuned(move |c| {
+        c.ui = c.ui.clone().with_origins(&[origin]).unwrap();
+        let site = c.base_urls["demo-bank"].clone();
+        c.base_urls.insert("demo-bank-retry".into(), site);
+        c.connectors_dir = dir;
+    })
+    .await;
+    let url = session(
+        &svc,
+        json!({ "userId": "user-4", "connector": "demo-bank-retry" }),
+    )
+    .await;
+    let mut person = Person::new("code-again", (1280, 720)).await;
+    person.goto(&host.page_for(&url)).await;
+    person.frame = Some(format!("{}/ui", svc.base));
+    person.wait_screen("form").await;
+    person.type_into("#field-login", "alice").await;
+    person.type_into("#field-password", "demo").await;
+    person.click("#submit").await;
+    person.wait_visible("#twofa-code").await;
+    assert!(
+        !person.visible("#twofa-error").await,
+        "no error before a code"
+    );
+    person.type_into("#twofa-code", "731904").await;
+    person.click("#twofa-submit").await;
+    // The collect goes on: the code box is back, saying why, with the focus in it.
+    person.wait_visible("#twofa-error").await;
+    person.wait_visible("#twofa-code").await;
+    person.shot("code-again").await;
+    assert_eq!(
+        person.eval("document.body.dataset.screen").await,
+        "progress"
+    );
+    let said = person
+        .eval("document.querySelector('#twofa-error').textContent")
+        .await;
+    assert!(said.as_str().unwrap().contains("type it again"), "{said}");
+    assert_eq!(
+        person
+            .eval("document.activeElement && document.activeElement.id")
+            .await,
+        "twofa-code"
+    );
+    assert!(
+        person
+            .host_events()
+            .await
+            .iter()
+            .all(|e| e["type"] != "did-fail-authorization-verification"),
+        "the verification has not failed"
+    );
+    give_code(&person, &svc, "alice").await;
+    person.wait_screen("success").await;
+    person.wait_host_event("did-add-authorization").await;
     person.close().await;
     svc.stop().await;
 }

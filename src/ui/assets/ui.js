@@ -18,8 +18,8 @@
       connectorsIntro: 'Choose the site where you have an account.',
       searchLabel: 'Search for a site',
       searchPlaceholder: 'Name of the site',
-      noMatch: 'No site matches',
-      noMatchQuery: 'No site matches “{query}”',
+      noMatch: 'No site matches.',
+      noMatchQuery: 'No site matches “{query}”.',
       noConnectors: 'No site is available yet.',
       back: 'All sites',
       formTitle: 'Log in to {name}',
@@ -67,10 +67,12 @@
       successCollectTitle: 'Your documents are up to date',
       successCollectText: '{name} has been updated.',
       failTitle: "We couldn't connect",
-      failWrongCode: 'The code was not accepted. Check it and try again.',
-      failLogin: 'The site refused these details: check your login and password',
-      failUserAction: 'We need you to finish: open the connection again to enter the code',
-      failVendorDown: "The site is unavailable right now; we'll retry later",
+      twofaWrong: 'The code was not accepted. Check it and type it again.',
+      failWrongCode: 'The code was not accepted. Try again: the site will send you a new code.',
+      failCodeExpired: 'The time to enter the code ran out. Try again: the site will send you a new code.',
+      failLogin: 'The site refused these details: check your login and password.',
+      failUserAction: 'The site needs you to finish logging in. Try again and follow the steps shown here.',
+      failVendorDown: "The site is unavailable right now; we'll retry later.",
       failGeneric: 'Something went wrong while connecting to {name}. Please try again later.',
       errorCode: 'Error code: {code}',
       retry: 'Correct my details',
@@ -84,6 +86,7 @@
       networkError: 'The service cannot be reached. Check your connection and try again.',
       notFound: 'This account cannot be found. Go back to the site you came from and start again.',
       reload: 'Reload',
+      close: 'Close',
     },
     fr: {
       pageTitle: 'Connecter un compte',
@@ -94,8 +97,8 @@
       connectorsIntro: 'Choisissez le site sur lequel vous avez un compte.',
       searchLabel: 'Rechercher un site',
       searchPlaceholder: 'Nom du site',
-      noMatch: 'Aucun site ne correspond',
-      noMatchQuery: 'Aucun site ne correspond à « {query} »',
+      noMatch: 'Aucun site ne correspond.',
+      noMatchQuery: 'Aucun site ne correspond à « {query} ».',
       noConnectors: "Aucun site n'est encore disponible.",
       back: 'Tous les sites',
       formTitle: 'Connexion à {name}',
@@ -143,10 +146,12 @@
       successCollectTitle: 'Vos documents sont à jour',
       successCollectText: '{name} a été mis à jour.',
       failTitle: "La connexion n'a pas abouti",
-      failWrongCode: "Le code n'a pas été accepté. Vérifiez-le et réessayez.",
-      failLogin: 'Le site a refusé ces identifiants : vérifiez votre identifiant et votre mot de passe',
-      failUserAction: 'Nous avons besoin de vous pour terminer : relancez la connexion pour saisir le code',
-      failVendorDown: 'Le site est indisponible pour le moment ; nous réessaierons plus tard',
+      twofaWrong: "Le code n'a pas été accepté. Vérifiez-le et saisissez-le à nouveau.",
+      failWrongCode: "Le code n'a pas été accepté. Réessayez : le site vous enverra un nouveau code.",
+      failCodeExpired: 'Le délai pour saisir le code est dépassé. Réessayez : le site vous enverra un nouveau code.',
+      failLogin: 'Le site a refusé ces identifiants : vérifiez votre identifiant et votre mot de passe.',
+      failUserAction: 'Le site a besoin de vous pour terminer la connexion. Réessayez et suivez les étapes affichées ici.',
+      failVendorDown: 'Le site est indisponible pour le moment ; nous réessaierons plus tard.',
       failGeneric: 'Un problème est survenu pendant la connexion à {name}. Réessayez plus tard.',
       errorCode: "Code d'erreur : {code}",
       retry: 'Corriger mes identifiants',
@@ -160,6 +165,7 @@
       networkError: 'Le service est injoignable. Vérifiez votre connexion et réessayez.',
       notFound: "Ce compte est introuvable. Revenez sur le site d'où vous venez et recommencez.",
       reload: 'Recharger',
+      close: 'Fermer',
     },
   };
 
@@ -225,6 +231,8 @@
     twofaLabel: $('twofa-label'),
     twofaHint: $('twofa-hint'),
     twofaCode: $('twofa-code'),
+    twofaError: $('twofa-error'),
+    close: $('close'),
     twofaCountdown: $('twofa-countdown'),
     live: $('live'),
     instructions: $('instructions'),
@@ -290,6 +298,10 @@
     for (const node of document.querySelectorAll('[data-i18n-placeholder]')) {
       node.placeholder = t(node.dataset.i18nPlaceholder);
     }
+    for (const node of document.querySelectorAll('[data-i18n-label]')) {
+      node.setAttribute('aria-label', t(node.dataset.i18nLabel));
+    }
+    el.close.hidden = !embedded;
   }
 
   function showScreen(screen, focus) {
@@ -816,14 +828,31 @@
     }
   }
 
+  // Why a collect failed, as the host gets it: `{code, message, advice {en, fr}}`, the
+  // server's own (its message went through the collect's redactor: no secret), copied field
+  // by field so that nothing else the server may add ever reaches the host.
+  function reasonOf(state, error) {
+    const e = error && typeof error === 'object' ? error : {};
+    const a = e.advice && typeof e.advice === 'object' ? e.advice : {};
+    return {
+      code: String(e.code || (state === -2 ? 'USER_ACTION_NEEDED' : 'UNKNOWN')),
+      message: typeof e.message === 'string' ? e.message : '',
+      advice: { en: String(a.en || ''), fr: String(a.fr || '') },
+    };
+  }
+
   function onState(msg) {
     const state = Number(msg.state);
     if (!Number.isFinite(state)) return;
     S.lastState = state;
     renderState(state);
-    postToHost({ type: 'state', state, name: msg.name, authorizationId: S.credentialId });
+    const failed = state === -1 || state === -2;
+    const reason = failed ? reasonOf(state, msg.error) : null;
+    const event = { type: 'state', state, name: msg.name, authorizationId: S.credentialId };
+    if (reason) event.error = reason;
+    postToHost(event);
     if (FINAL.has(state)) {
-      finish(state, msg.error || null, msg.advice || null);
+      finish(state, reason, msg.advice || null);
       return;
     }
     if (msg.interactive) showLive(msg.instructions);
@@ -839,6 +868,14 @@
     el.twofaLabel.textContent = t(TWOFA_LABELS[msg.kind] || 'twofaUnknown');
     el.twofaHint.textContent = msg.label ? String(msg.label) : '';
     el.twofaCode.value = '';
+    // The server says when the collect asks again for the code it was given: the site did
+    // not take it (the connector loops back to its `ask_code` while the site still takes
+    // one), so the person types it again, told why.
+    const askedAgain = msg.again === true;
+    el.twofaError.textContent = askedAgain ? t('twofaWrong') : '';
+    el.twofaError.hidden = !askedAgain;
+    if (askedAgain) el.twofaCode.setAttribute('aria-invalid', 'true');
+    else el.twofaCode.removeAttribute('aria-invalid');
     el.twofaForm.hidden = false;
     el.status.textContent = stateText(3);
     S.twofaExpires = Number(msg.expires_at) || 0;
@@ -882,6 +919,8 @@
     if (!code) { el.twofaCode.focus(); return; }
     if (!send({ type: 'twofa', code })) S.pendingTwofa = code;
     el.twofaCode.value = '';
+    el.twofaCode.removeAttribute('aria-invalid');
+    el.twofaError.hidden = true;
     clearInterval(S.twofaTimer);
     el.twofaForm.hidden = true;
     el.status.textContent = t('checking');
@@ -994,17 +1033,23 @@
 
   // ---------------------------------------------------------------- end
 
+  function isWrongCode(code) {
+    return code === 'LOGIN_FAILED.WRONG_TWOFA_CODE';
+  }
+
   // The server's advice (same words as the webhooks carry) for the codes the UI has no
   // sentence of its own for.
   function failureText(code, advice) {
-    if (code.startsWith('LOGIN_FAILED.WRONG_TWOFA_CODE')) return t('failWrongCode');
+    if (isWrongCode(code)) return t('failWrongCode');
     if (code.startsWith('LOGIN_FAILED')) return t('failLogin');
+    if (code === 'USER_ACTION_NEEDED.TWOFA_EXPIRED') return t('failCodeExpired');
     if (code.startsWith('USER_ACTION_NEEDED')) return t('failUserAction');
     if (code.startsWith('VENDOR_DOWN')) return t('failVendorDown');
     if (advice && advice[lang]) return advice[lang];
     return t('failGeneric', { name: connectorName() });
   }
 
+  // error: the failure's reason (reasonOf), null on success; advice: the server's `{en, fr}`.
   function finish(state, error, advice) {
     S.final = true;
     closeSocket();
@@ -1012,16 +1057,18 @@
     hideLive();
     notice('');
     const success = state === 7;
-    const code = success ? null : String((error && error.code) || (state === -2 ? 'USER_ACTION_NEEDED' : 'UNKNOWN'));
+    const code = success ? null : error.code;
     S.finalCode = code;
 
     if (S.verify) {
-      postToHost({
+      const event = {
         type: success ? 'did-add-authorization' : 'did-fail-authorization-verification',
         identity: S.identity,
         authorizationId: S.credentialId,
         alreadyExists: !!S.alreadyExists,
-      });
+      };
+      if (!success) event.error = error;
+      postToHost(event);
     }
     if (S.urlAdded) {
       // A reload after the end should not start the verification again.
@@ -1044,10 +1091,12 @@
       el.endCode.textContent = t('errorCode', { code });
       el.endCode.hidden = known;
     }
-    const loginFailed = !success && code.startsWith('LOGIN_FAILED');
+    // The details are what to correct only when the site refused them (LOGIN_FAILED); after
+    // a wrong code they were right, and trying again (a new code) is the way forward.
+    const loginFailed = !success && code.startsWith('LOGIN_FAILED') && !isWrongCode(code);
     const canCorrect = loginFailed && !!S.connector && !!S.credentialId;
     el.retry.hidden = !canCorrect;
-    el.again.hidden = success || !S.credentialId || (loginFailed && !code.startsWith('LOGIN_FAILED.WRONG_TWOFA_CODE'));
+    el.again.hidden = success || !S.credentialId || loginFailed;
     el.again.className = canCorrect ? 'secondary' : 'primary';
 
     const redirect = redirectTarget(success, code);
@@ -1123,6 +1172,23 @@
   });
 
   el.reload.addEventListener('click', () => location.reload());
+
+  // ---------------------------------------------------------------- close request
+
+  // The host owns the iframe: the UI can only ask it to close. Escape anywhere asks, except
+  // where Escape already means something (the live screen forwards it to the site; a search
+  // with text clears it).
+  function requestClose(via) {
+    postToHost({ type: 'close-requested', via, authorizationId: S.credentialId });
+  }
+
+  el.close.addEventListener('click', () => requestClose('button'));
+
+  document.addEventListener('keydown', (e) => {
+    if (e.key !== 'Escape' || e.defaultPrevented || e.isComposing) return;
+    if (e.target === el.search && el.search.value) return;
+    requestClose('escape');
+  });
 
   // ---------------------------------------------------------------- expired / fatal
 
