@@ -108,6 +108,7 @@ pub fn router_and_openapi(state: AppState) -> (Router, OpenApi) {
         .routes(routes!(ui_page::page))
         .routes(routes!(ui_page::asset))
         .routes(routes!(ui_routes::context))
+        .routes(routes!(ui_routes::credential))
         .routes(routes!(ui_routes::add_account))
         .routes(routes!(ui_routes::correct_account))
         .routes(routes!(ui_routes::start_collect));

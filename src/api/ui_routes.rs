@@ -85,6 +85,43 @@ impl From<Credential> for UiCredential {
     }
 }
 
+/// A credential of the session's user, for a view that names it (`/ui?…&collect=ID`).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UiCredentialView {
+    pub credential: UiCredential,
+    /// The value of the connector's identity field (a login, a customer number); empty
+    /// when the connector has none.
+    pub identity: String,
+}
+
+#[utoipa::path(
+    get,
+    path = "/ui/api/credentials/{id}",
+    tag = "ui",
+    security(("session" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, body = UiCredentialView),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "no such credential among the session's user's"),
+    )
+)]
+pub async fn credential(
+    State(state): State<AppState>,
+    UiTokenAuth(ui_token): UiTokenAuth,
+    Path(id): Path<String>,
+) -> Result<Json<UiCredentialView>, AppError> {
+    let credential = owned(&state, &ui_token, &id).await?;
+    let identity = connector_of(&state, &credential)
+        .map(|c| identity_of(&c, &credential.fields))
+        .unwrap_or_default();
+    Ok(Json(UiCredentialView {
+        credential: credential.into(),
+        identity,
+    }))
+}
+
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UiContext {

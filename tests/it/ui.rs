@@ -806,6 +806,45 @@ async fn a_reload_mid_collect_lands_back_in_the_same_collect_on_a_phone() {
     svc.stop().await;
 }
 
+#[tokio::test]
+async fn the_collect_view_names_the_site_and_account_of_a_session_without_its_credential() {
+    let _slot = browser_slot().await;
+    let host = Host::start().await;
+    let svc = service_for(&host).await;
+    let cred = svc.create_credential("demo-bank", "alice", "demo").await;
+    // The session names its user only; the credential is one of theirs.
+    let url = session(&svc, json!({ "userId": "user-1" })).await;
+    let mut person = Person::new("view-without-credential", (1280, 720)).await;
+    person
+        .goto(&host.page_for(&format!("{url}&collect={cred}&verify=1")))
+        .await;
+    person.frame = Some(format!("{}/ui", svc.base));
+    person.wait_screen("progress").await;
+    person.wait_visible("#twofa-code").await;
+    person.shot("view-without-credential").await;
+    assert_eq!(
+        person
+            .eval("document.querySelector('#progress-title').textContent")
+            .await,
+        json!("Connecting to Demo Bank"),
+        "the site is named"
+    );
+    assert_eq!(
+        person
+            .eval("document.querySelector('#progress-avatar').textContent")
+            .await,
+        json!("DB"),
+        "the site's initials, not ?"
+    );
+    give_code(&person, &svc, "alice").await;
+    person.wait_screen("success").await;
+    let added = person.wait_host_event("did-add-authorization").await;
+    assert_eq!(added["identity"], "alice", "never null");
+    assert_eq!(added["authorizationId"], json!(cred));
+    person.close().await;
+    svc.stop().await;
+}
+
 /// Where the green square shows in a PNG of the tab (CSS pixels), if it does.
 fn green_square(png: &[u8]) -> Option<(f64, f64)> {
     let img = image::load_from_memory(png).ok()?.to_rgb8();

@@ -686,6 +686,18 @@
     else if (!S.credential || S.credential.id !== credentialId) {
       S.credential = stash.connector ? { id: credentialId, connector: stash.connector, fields: stash.fields || {} } : null;
     }
+    // A session not made for this credential still knows its user's: the view names the
+    // site and the account (a foreign one is refused, and nothing starts).
+    if (!S.credential) {
+      try {
+        const view = await api('GET', '/ui/api/credentials/' + encodeURIComponent(credentialId));
+        S.credential = view.credential;
+        if (view.identity) S.identity = view.identity;
+      } catch (err) {
+        apiFailure(err);
+        return;
+      }
+    }
     const connectorId = (S.credential && S.credential.connector) || stash.connector || config.connector || (S.context && S.context.connector);
     S.connector = S.connectors.get(connectorId) || S.connector || null;
     if (!S.identity) S.identity = stash.identity || identityOf(S.credential);
@@ -1063,7 +1075,8 @@
     if (S.verify) {
       const event = {
         type: success ? 'did-add-authorization' : 'did-fail-authorization-verification',
-        identity: S.identity,
+        // Never null: the account's identity, or empty when the connector names none.
+        identity: S.identity || identityOf(S.credential) || '',
         authorizationId: S.credentialId,
         alreadyExists: !!S.alreadyExists,
       };
