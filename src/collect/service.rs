@@ -196,7 +196,9 @@ impl Collector {
             .since
             .as_deref()
             .and_then(crate::store::known::since_day);
-        inputs.browser_state = self.session_for(credential_id, mode).await;
+        inputs.browser_state = self
+            .session_for(credential_id, mode, &connector.keep_on_verify)
+            .await;
         let this = self.clone();
         let driven = live.clone();
         let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
@@ -208,21 +210,34 @@ impl Collector {
     }
 
     /// The browser session to restore. A verification collect proves the credentials
-    /// themselves: it starts from a clean browser, and the old session goes (it may belong
-    /// to values the person just corrected); the session it logs in with is kept.
+    /// themselves: the old session goes (it may belong to values the person just
+    /// corrected), and only the cookies the connector names as device trust
+    /// (`keep_on_verify`) come back, so a site that remembers the browser need not ask a
+    /// code again; the engine still logs in. The session it logs in with is kept.
     async fn session_for(
         &self,
         credential_id: &str,
         mode: CollectMode,
+        keep_on_verify: &[String],
     ) -> Option<crate::browser::BrowserState> {
         if mode.verify {
+            let old = self.store.load_browser_state(credential_id).await;
             if let Err(e) = self.store.delete_browser_state(credential_id).await {
                 tracing::warn!(
                     credential = credential_id,
                     "could not drop the old browser session: {e}"
                 );
             }
-            return None;
+            let trusted = crate::browser::BrowserState {
+                cookies: old
+                    .map(|s| s.cookies)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|c| keep_on_verify.contains(&c.name))
+                    .collect(),
+                local_storage: Default::default(),
+            };
+            return (!trusted.is_empty()).then_some(trusted);
         }
         self.store.load_browser_state(credential_id).await
     }

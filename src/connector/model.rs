@@ -103,6 +103,11 @@ pub struct SessionDef {
     /// another of the connector's pages (a login page) is recognised instead.
     #[serde(default)]
     pub timeout: Option<Timeout>,
+    /// Cookies a verification keeps (the site's "remember this device" cookie): verifying
+    /// an account again still types the password, from a browser the site already trusts,
+    /// so it need not ask a one-time code again. Every other cookie and localStorage go.
+    #[serde(default)]
+    pub keep_on_verify: Vec<Located<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]

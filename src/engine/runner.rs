@@ -133,7 +133,8 @@ impl<'a> Runner<'a> {
     async fn run_sections(&mut self) -> Result<Outcome, CollectError> {
         let plan = self.plan;
         let restored = self.restore_browser_state().await?;
-        if restored && self.session_still_valid().await? {
+        // A verification proves the credentials: it logs in whatever was restored.
+        if restored && !self.options.login_only && self.session_still_valid().await? {
             // The kept session is still logged in: no login, no 2FA.
         } else {
             match &plan.login {

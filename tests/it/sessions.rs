@@ -280,13 +280,26 @@ async fn a_verification_keeps_its_session_for_the_first_collect_and_starts_clean
     assert_eq!(first.state, 7, "{:?}", first.error_code);
     assert_eq!(logins(&svc.site), before);
 
-    // Verifying again (the person corrected the account) proves the credentials from a
-    // clean browser: the password is typed and the code asked again.
+    // Verifying again (the person added the same account again) proves the credentials:
+    // the password is typed, from a browser that keeps only the site's remember-device
+    // cookie (`keep_on_verify`), so no code is asked.
     let (live, _) = svc.collector.start_or_attach(&cred, verify).await.unwrap();
     let ws = format!("/ws/{}", live.ws_token);
     let again = watch_ws(&svc, live.id.clone(), &ws, Some("bob")).await;
-    assert_eq!((again.state, again.asked_code), (7, true));
-    assert_eq!(logins(&svc.site).form, before.form + 1);
+    assert_eq!((again.state, again.asked_code), (7, false));
+    assert_eq!(
+        logins(&svc.site).form,
+        before.form + 1,
+        "the password was typed"
+    );
+
+    // Control: once the site forgets the device, verifying asks the code again.
+    svc.site.forget_devices();
+    let (live, _) = svc.collector.start_or_attach(&cred, verify).await.unwrap();
+    let ws = format!("/ws/{}", live.ws_token);
+    let forgotten = watch_ws(&svc, live.id.clone(), &ws, Some("bob")).await;
+    assert_eq!((forgotten.state, forgotten.asked_code), (7, true));
+    assert_eq!(logins(&svc.site).form, before.form + 2);
     svc.stop().await;
 }
 
@@ -469,7 +482,7 @@ async fn session_cookies_are_kept_and_restored_before_the_first_page() {
 async fn a_connector_without_a_check_restores_the_session_and_still_logs_in() {
     let site = demo_site().await;
     let connector = crate::common::demo_connector_with(
-        "session:\n  check: { goto: /accounts, expect: accounts }\n",
+        "session:\n  check: { goto: /accounts, expect: accounts }\n  keep_on_verify: [remember_device]\n",
         "",
     );
     assert!(connector.session.is_none());
@@ -507,7 +520,7 @@ fn a_session_check_names_a_defined_page_and_a_valid_template() {
         "{err}"
     );
     assert!(err.contains("undefined variable `nope`"), "{err}");
-    assert!(err.contains("demo-bank.yaml:44:"), "{err}");
+    assert!(err.contains("demo-bank.yaml:46:"), "{err}");
 
     let unknown = src.replace(
         good,

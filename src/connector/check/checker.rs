@@ -133,6 +133,14 @@ pub fn check(connector: &Connector, file: &str) -> Result<Plan, Vec<Diagnostic>>
         })
     });
     let replay_volatile = c.volatile_names(connector.replay.as_ref());
+    let keep_on_verify = c.names(
+        connector
+            .session
+            .as_ref()
+            .map(|s| s.value.keep_on_verify.as_slice())
+            .unwrap_or_default(),
+        "cookie to keep",
+    );
     let login = c.steps(&connector.login, &mut scope, Section::Login, "");
     let steps = c.steps(&connector.steps, &mut scope, Section::Steps, "");
     if !c.diags.is_empty() {
@@ -171,6 +179,7 @@ pub fn check(connector: &Connector, file: &str) -> Result<Plan, Vec<Diagnostic>>
                 Dialogs::Accept => crate::browser::DialogAnswer::Accept,
             },
             replay_volatile: replay_volatile?,
+            keep_on_verify: keep_on_verify?,
         })
     })();
     compiled.ok_or_else(|| {
@@ -188,20 +197,30 @@ impl Checker<'_> {
         &mut self,
         replay: Option<&crate::connector::model::ReplayDef>,
     ) -> Option<Vec<String>> {
-        let mut names: Vec<String> = Vec::new();
-        for name in replay.map(|r| r.volatile.as_slice()).unwrap_or_default() {
+        let names = replay.map(|r| r.volatile.as_slice()).unwrap_or_default();
+        self.names(names, "volatile parameter")
+    }
+
+    /// A list of names, each given and listed once; `what` names one in the errors.
+    fn names(
+        &mut self,
+        names: &[crate::connector::Located<String>],
+        what: &str,
+    ) -> Option<Vec<String>> {
+        let mut kept: Vec<String> = Vec::new();
+        for name in names {
             if name.value.trim().is_empty() {
-                self.err(name.pos, "a volatile parameter needs a name");
-            } else if names.contains(&name.value) {
+                self.err(name.pos, format!("a {what} needs a name"));
+            } else if kept.contains(&name.value) {
                 self.err(
                     name.pos,
-                    format!("the volatile parameter {:?} is listed twice", name.value),
+                    format!("the {what} {:?} is listed twice", name.value),
                 );
             } else {
-                names.push(name.value.clone());
+                kept.push(name.value.clone());
             }
         }
-        Some(names)
+        Some(kept)
     }
 
     pub(super) fn err(&mut self, pos: Pos, message: impl Into<String>) {

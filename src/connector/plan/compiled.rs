@@ -41,6 +41,8 @@ pub struct Plan {
     pub dialogs: DialogAnswer,
     /// Query parameters and body fields a replay ignores (`replay: {volatile}`).
     pub replay_volatile: Vec<String>,
+    /// The cookies a verification keeps from the last session (`session: {keep_on_verify}`).
+    pub keep_on_verify: Vec<String>,
 }
 
 impl Plan {
