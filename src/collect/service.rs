@@ -21,6 +21,10 @@ use crate::engine::{CollectError, Event, Inputs, Links, Outcome};
 use crate::secrets::Redactor;
 use crate::store::{CollectSummary, NewDocument, Store, StoreError};
 
+/// How long a delete waits for the collect it cancelled to close its browser and write
+/// its end.
+const CANCEL_WITHIN: std::time::Duration = std::time::Duration::from_secs(30);
+
 #[derive(Debug, Clone)]
 pub struct CollectorConfig {
     pub collect: CollectOptions,
@@ -252,16 +256,34 @@ impl Collector {
             .cloned()
     }
 
-    /// Cancels the running collect of a credential (it is being deleted) and forgets it.
+    /// Cancels the running collect of a credential (it is being deleted) and forgets it,
+    /// once the collect has ended: its browser closed, its end (-1, CANCELLED) written with
+    /// its webhook events, while the credential's rows still exist to take it. The outbox
+    /// keeps those events after the rows go.
     pub async fn forget_credential(&self, credential_id: &str) {
+        let running = {
+            let mut registry = self.registry.lock().await;
+            let live = registry.by_credential.remove(credential_id);
+            if let Some(live) = &live {
+                live.cancel(ErrorKind::Cancelled);
+                registry.by_token.remove(&live.ws_token);
+                self.tokens_lock().remove(&live.ws_token);
+            }
+            live
+        };
+        if let Some(live) = running
+            && tokio::time::timeout(CANCEL_WITHIN, live.finished())
+                .await
+                .is_err()
+        {
+            tracing::warn!(
+                collect = %live.id,
+                "the cancelled collect did not end within {CANCEL_WITHIN:?}: deleting its credential anyway"
+            );
+        }
+        // After the end: a cancelled collect keeps a trace like any failed one.
         if let Some(kept) = &self.config.traces {
             kept.forget_credential(credential_id);
-        }
-        let mut registry = self.registry.lock().await;
-        if let Some(live) = registry.by_credential.remove(credential_id) {
-            live.cancel(ErrorKind::Cancelled);
-            registry.by_token.remove(&live.ws_token);
-            self.tokens_lock().remove(&live.ws_token);
         }
     }
 
