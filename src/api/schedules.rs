@@ -67,7 +67,7 @@ impl DurationValue {
             DurationValue::Seconds(s) => Duration::from_secs(*s),
             DurationValue::Text(text) if !written_as_documented(text) => {
                 return Err(bad(format!(
-                    "{:?}: write digits and one unit (s, m, h or d), such as 24h or 7d",
+                    "{:?} is not a whole number of seconds, minutes, hours or days: write digits and one unit (s, m, h or d), such as 24h or 7d",
                     super::error::capped(text)
                 )));
             }
