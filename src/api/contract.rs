@@ -20,7 +20,8 @@ pub const UNAUTHORIZED_API_KEY: &str =
     "missing or wrong API key: send `Authorization: Bearer <api key>`";
 pub const UNAUTHORIZED_SESSION: &str =
     "missing, unknown or expired session token: send `Authorization: Session <token>`";
-const BAD_JSON: &str = "no JSON body where one is required, a `Content-Type` other than `application/json`, or malformed JSON";
+const BAD_JSON: &str = "no JSON body where one is required, a `Content-Type` other than \
+     `application/json`, malformed JSON, or a body over 2 MB (axum's default limit)";
 const UNPROCESSABLE_JSON: &str =
     "a value of the wrong type or out of its range, a missing or unknown property";
 

@@ -143,6 +143,19 @@ async fn bad_inputs_get_statuses_the_document_lists() {
         .await;
     assert_contract(&doc, collect, "post", got, 404, "a null body");
 
+    // A body over the 2 MB limit is a bad request, as documented.
+    let huge = format!(r#"{{"userId": "{}"}}"#, "x".repeat(3 * 1024 * 1024));
+    let got = client
+        .send(
+            "post",
+            "/credential",
+            Some(&bearer),
+            Some("application/json"),
+            Some(&huge),
+        )
+        .await;
+    assert_contract(&doc, "/credential", "post", got, 400, "a 3 MB body");
+
     // `limit` is 1 to 1000, as documented.
     let deliveries = "/webhooks/deliveries";
     let schema = doc["paths"][deliveries]["get"]["parameters"]
