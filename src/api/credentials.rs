@@ -331,8 +331,7 @@ pub async fn delete_credential(
     if state.collector.store().credential(&id).await?.is_none() {
         return Err(AppError::NotFound(format!("no credential {id}")));
     }
-    state.collector.forget_credential(&id).await;
-    if !state.collector.store().delete_credential(&id).await? {
+    if !state.collector.delete_credential(&id).await? {
         return Err(AppError::NotFound(format!("no credential {id}")));
     }
     Ok(StatusCode::NO_CONTENT)
