@@ -1,14 +1,14 @@
 //! Starting or attaching to a collect, following it, and reading what it collected.
 
 use axum::Json;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::error::{AppError, ErrorBody};
+use super::error::{AppError, ErrorBody, OptionalApiJson};
 use super::state::AppState;
 use crate::store::{Collect, Document};
 
@@ -63,14 +63,9 @@ impl CollectStarted {
 pub async fn start_collect(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    body: Bytes,
+    OptionalApiJson(request): OptionalApiJson<StartCollect>,
 ) -> Result<(StatusCode, Json<CollectStarted>), AppError> {
-    let request: StartCollect = if body.iter().all(u8::is_ascii_whitespace) {
-        StartCollect::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))?
-    };
+    let request = request.unwrap_or_default();
     let mode = crate::collect::CollectMode {
         background: request.background,
         verify: false,
@@ -88,6 +83,12 @@ pub async fn start_collect(
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GiveCode {
+    /// 1 to 64 characters, not only spaces, without control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub code: String,
 }
 
@@ -232,6 +233,11 @@ pub async fn collect_trace(
         .into_response())
 }
 
+/// A document's bytes, as downloaded from the site.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct DocumentFile(pub Vec<u8>);
+
 #[utoipa::path(
     get,
     path = "/document/{id}",
@@ -239,7 +245,11 @@ pub async fn collect_trace(
     security(("api_key" = [])),
     params(("id" = String, Path)),
     responses(
-        (status = 200, description = "the file, with its content type", content_type = "application/octet-stream"),
+        (status = 200, description = "the file, with the content type it was downloaded with (`application/pdf` for most documents; `application/octet-stream` when unknown)", content(
+            (DocumentFile = "application/pdf"),
+            (DocumentFile = "application/octet-stream"),
+            (DocumentFile = "*/*"),
+        )),
         (status = 404, body = ErrorBody),
     )
 )]

@@ -15,14 +15,23 @@ use crate::store::{Credential, NewCredential};
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateCredential {
-    /// The backend's id for the person.
+    /// The backend's id for the person: 1 to 200 characters, not only spaces, without
+    /// control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub user_id: String,
     /// A connector id from `GET /connectors`.
     pub connector: String,
-    /// Every field the connector asks for, secrets included.
+    /// Every field the connector asks for, secrets included: each value at most 4096
+    /// characters, without NUL.
+    #[schema(schema_with = field_values)]
     pub fields: IndexMap<String, String>,
     /// Skip documents dated before this day (`YYYY-MM-DD`).
     #[serde(default)]
+    #[schema(format = Date, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub since: Option<String>,
 }
 
@@ -33,10 +42,11 @@ pub struct UpdateCredential {
     /// Values to replace, by field name (a password changed on the site, a new login).
     /// Fields left out keep their value.
     #[serde(default)]
+    #[schema(schema_with = field_values)]
     pub fields: IndexMap<String, String>,
     /// Skip documents dated before this day (`YYYY-MM-DD`); `null` collects every date.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = Date, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub since: Option<Option<String>>,
 }
 
@@ -49,8 +59,30 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// The schema of a map of field values: what [`split_fields`] accepts of each value.
+pub(crate) fn field_values() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
+    let value = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(MAX_VALUE))
+        .pattern(Some(r"^[^\u0000]*$"));
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .additional_properties(Some(AdditionalProperties::RefOr(value.build().into())))
+        .build()
+}
+
 fn check_day(day: &str) -> Result<(), AppError> {
-    if chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").is_err() {
+    // Exactly the documented form: chrono alone would take `2026-1-5`.
+    let written_in_full = day.len() == 10
+        && day.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    if !written_in_full || chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").is_err() {
         return Err(AppError::Unprocessable(format!(
             "since {day:?} must be a day written YYYY-MM-DD"
         )));
@@ -111,9 +143,9 @@ pub(crate) fn split_fields(
             }
             continue;
         }
-        if value.len() > MAX_VALUE {
+        if value.chars().count() > MAX_VALUE {
             return Err(AppError::Unprocessable(format!(
-                "field {name:?} is longer than {MAX_VALUE} bytes"
+                "field {name:?} is longer than {MAX_VALUE} characters"
             )));
         }
         // A NUL would be cut, or typed, differently by the store, the browser and the site.
@@ -132,7 +164,7 @@ pub(crate) fn split_fields(
 }
 
 pub(crate) fn check_id(what: &str, id: &str) -> Result<(), AppError> {
-    if id.trim().is_empty() || id.len() > MAX_ID || id.chars().any(char::is_control) {
+    if id.trim().is_empty() || id.chars().count() > MAX_ID || id.chars().any(char::is_control) {
         return Err(AppError::Unprocessable(format!(
             "{what} must be 1 to {MAX_ID} printable characters"
         )));
@@ -299,8 +331,7 @@ pub async fn delete_credential(
     if state.collector.store().credential(&id).await?.is_none() {
         return Err(AppError::NotFound(format!("no credential {id}")));
     }
-    state.collector.forget_credential(&id).await;
-    if !state.collector.store().delete_credential(&id).await? {
+    if !state.collector.delete_credential(&id).await? {
         return Err(AppError::NotFound(format!("no credential {id}")));
     }
     Ok(StatusCode::NO_CONTENT)

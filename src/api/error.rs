@@ -148,3 +148,56 @@ where
         }
     }
 }
+
+/// An optional JSON body: none, a blank one or `null` is `None`; anything else is read as
+/// [`ApiJson`] reads it, with the same errors (400 without a JSON `Content-Type` or for
+/// malformed JSON, 422 for a value of the wrong shape or an unknown property).
+pub struct OptionalApiJson<T>(pub Option<T>);
+
+impl<S, T> FromRequest<S> for OptionalApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json_type = is_json(req.headers());
+        let body = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| AppError::BadRequest(e.body_text()))?;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalApiJson(None));
+        }
+        if !json_type {
+            return Err(AppError::BadRequest(
+                "Expected request with `Content-Type: application/json`".into(),
+            ));
+        }
+        match Json::<Option<T>>::from_bytes(&body) {
+            Ok(Json(v)) => Ok(OptionalApiJson(v)),
+            Err(JsonRejection::JsonDataError(e)) => Err(AppError::Unprocessable(e.body_text())),
+            Err(other) => Err(AppError::BadRequest(other.body_text())),
+        }
+    }
+}
+
+/// `application/json` or a `+json` type, as axum's `Json` accepts.
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match essence.split_once('/') {
+        Some((kind, sub)) => kind == "application" && (sub == "json" || sub.ends_with("+json")),
+        None => false,
+    }
+}

@@ -3,6 +3,7 @@
 //! connectors, never CDP.
 //!
 //! - [`error`]: [`AppError`], JSON errors that hide internals.
+//! - [`contract`]: the statuses every route of a kind answers, in the OpenAPI document.
 //! - [`auth`]: API keys.
 //! - [`connectors`], [`credentials`], [`collects`], [`schedules`]: the routes.
 //! - [`ws`] and [`messages`]: the live collect's WebSocket and its typed messages.
@@ -14,6 +15,7 @@
 pub mod auth;
 pub mod collects;
 pub mod connectors;
+pub mod contract;
 pub mod credentials;
 pub mod error;
 pub mod messages;
@@ -73,7 +75,22 @@ impl Modify for BearerAuth {
 /// The routes and their OpenAPI document, built from the same registrations so that a
 /// route cannot exist without its documentation.
 pub fn router_and_openapi(state: AppState) -> (Router, OpenApi) {
-    let protected = OpenApiRouter::new()
+    let (router, openapi) = registrations(state.api_keys.clone())
+        .fallback(not_found)
+        .with_state(state)
+        .split_for_parts();
+    (router, openapi)
+}
+
+/// The OpenAPI document alone, as the service serves it at `/openapi.json`.
+pub fn openapi() -> OpenApi {
+    registrations(auth::ApiKeys::default()).into_openapi()
+}
+
+/// Every route, its documentation completed with the statuses its kind answers (see
+/// [`contract`]).
+fn registrations(api_keys: auth::ApiKeys) -> OpenApiRouter<AppState> {
+    let mut protected = OpenApiRouter::new()
         .routes(routes!(connectors::list_connectors))
         .routes(routes!(credentials::create_credential))
         .routes(routes!(
@@ -96,29 +113,41 @@ pub fn router_and_openapi(state: AppState) -> (Router, OpenApi) {
             schedules::put_schedule,
             schedules::get_schedule,
             schedules::delete_schedule
-        ))
-        .route_layer(middleware::from_fn_with_state(
-            state.api_keys.clone(),
-            auth::require_api_key,
         ));
-    let open = OpenApiRouter::new()
-        .routes(routes!(healthz))
-        .routes(routes!(openapi_json))
-        .routes(routes!(ws::live_ws))
-        .routes(routes!(ui_page::page))
-        .routes(routes!(ui_page::asset))
+    // The layer below answers 401 on each of these routes.
+    contract::answers_everywhere(
+        protected.get_openapi_mut(),
+        401,
+        contract::UNAUTHORIZED_API_KEY,
+    );
+    let protected = protected.route_layer(middleware::from_fn_with_state(
+        api_keys,
+        auth::require_api_key,
+    ));
+    // Each of these takes `UiTokenAuth`, which answers 401.
+    let mut session = OpenApiRouter::new()
         .routes(routes!(ui_routes::context))
         .routes(routes!(ui_routes::credential))
         .routes(routes!(ui_routes::add_account))
         .routes(routes!(ui_routes::correct_account))
         .routes(routes!(ui_routes::start_collect));
-    let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    contract::answers_everywhere(
+        session.get_openapi_mut(),
+        401,
+        contract::UNAUTHORIZED_SESSION,
+    );
+    let open = OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(openapi_json))
+        .routes(routes!(ws::live_ws))
+        .routes(routes!(ui_page::page))
+        .routes(routes!(ui_page::asset));
+    let mut all = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(protected)
-        .merge(open)
-        .fallback(not_found)
-        .with_state(state)
-        .split_for_parts();
-    (router, openapi)
+        .merge(session)
+        .merge(open);
+    contract::json_bodies_answer_400_and_422(all.get_openapi_mut());
+    all
 }
 
 /// The whole application, ready to serve.
@@ -167,7 +196,7 @@ async fn healthz(State(state): State<AppState>) -> Json<Health> {
     })
 }
 
-#[utoipa::path(get, path = "/openapi.json", tag = "service", responses((status = 200, description = "this document")))]
+#[utoipa::path(get, path = "/openapi.json", tag = "service", responses((status = 200, description = "this document", body = Object)))]
 async fn openapi_json(axum::Extension(openapi): axum::Extension<Arc<OpenApi>>) -> Json<OpenApi> {
     Json(openapi.as_ref().clone())
 }

@@ -17,12 +17,46 @@ use crate::store::{Schedule, StoreError};
 /// The longest `every`: a year.
 const MAX_EVERY: Duration = Duration::from_secs(366 * 86_400);
 
-/// A duration: `24h`, `30m`, `90s`, `7d`, or a number of seconds.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+/// A duration: `24h`, `30m`, `90s`, `7d`, or a number of seconds; at most 366 days.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum DurationValue {
     Seconds(u64),
     Text(String),
+}
+
+/// Written by hand: the derive cannot carry the range of the number and the pattern of the
+/// text.
+impl utoipa::PartialSchema for DurationValue {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        let seconds = ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(0))
+            .maximum(Some(MAX_EVERY.as_secs()))
+            .description(Some("seconds"));
+        let text = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(r"^[0-9]+[smhd]?$"))
+            .description(Some("digits and one unit: s, m, h or d (`24h`, `7d`)"));
+        OneOfBuilder::new()
+            .item(seconds)
+            .item(text)
+            .description(Some(
+                "A duration: `24h`, `30m`, `90s`, `7d`, or a number of seconds; at most 366 days.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for DurationValue {}
+
+/// Whether `text` is written as the document says: digits, then at most one unit.
+fn written_as_documented(text: &str) -> bool {
+    let digits = text.trim_end_matches(['s', 'm', 'h', 'd']);
+    text.len() - digits.len() <= 1
+        && !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 impl DurationValue {
@@ -31,6 +65,12 @@ impl DurationValue {
         let bad = |why: String| AppError::Unprocessable(format!("{what}: {why}"));
         let duration = match self {
             DurationValue::Seconds(s) => Duration::from_secs(*s),
+            DurationValue::Text(text) if !written_as_documented(text) => {
+                return Err(bad(format!(
+                    "{:?} is not a whole number of seconds, minutes, hours or days: write digits and one unit (s, m, h or d), such as 24h or 7d",
+                    super::error::capped(text)
+                )));
+            }
             DurationValue::Text(text) => {
                 crate::duration::parse_with_days(text).map_err(|e| bad(e.to_string()))?
             }
@@ -59,6 +99,7 @@ pub struct SetSchedule {
     /// When the first collect runs (RFC 3339). Default: now + `every`. A time in the past
     /// runs at once.
     #[serde(default)]
+    #[schema(format = DateTime)]
     pub first_at: Option<String>,
 }
 
@@ -229,7 +270,9 @@ mod tests {
         assert_eq!(secs(DurationValue::Text("7d".into())).unwrap(), 7 * 86_400);
         assert_eq!(secs(DurationValue::Text("90".into())).unwrap(), 90);
         assert_eq!(secs(DurationValue::Seconds(3600)).unwrap(), 3600);
-        for bad in ["1.5s", "soon", "400d", "-1h"] {
+        for bad in [
+            "1.5s", "soon", "400d", "-1h", " 1h", "1 h", "1ms", "1min", "h",
+        ] {
             assert!(secs(DurationValue::Text(bad.into())).is_err(), "{bad}");
         }
         assert!(secs(DurationValue::Seconds(400 * 86_400)).is_err());

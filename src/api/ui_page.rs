@@ -16,6 +16,7 @@ use crate::ui::{self, PageView, UiQuery};
     responses(
         (status = 200, description = "the UI page", content_type = "text/html"),
         (status = 401, description = "unknown or expired token: an error page", content_type = "text/html"),
+        (status = 500, description = "the session could not be looked up: an error page", content_type = "text/html"),
     )
 )]
 pub async fn page(State(state): State<AppState>, Query(q): Query<UiQuery>) -> Response {
@@ -40,7 +41,13 @@ pub async fn page(State(state): State<AppState>, Query(q): Query<UiQuery>) -> Re
     path = "/ui/assets/{file}",
     tag = "ui",
     params(("file" = String, Path, description = "ui.js or ui.css")),
-    responses((status = 200, description = "a static asset"), (status = 404, body = super::error::ErrorBody))
+    responses(
+        (status = 200, description = "a static asset", content(
+            (String = "text/javascript"),
+            (String = "text/css"),
+        )),
+        (status = 404, body = super::error::ErrorBody),
+    )
 )]
 pub async fn asset(
     State(state): State<AppState>,

@@ -140,7 +140,11 @@ pub struct UiContext {
     path = "/ui/api/context",
     tag = "ui",
     security(("session" = [])),
-    responses((status = 200, body = UiContext), (status = 401, body = ErrorBody))
+    responses(
+        (status = 200, body = UiContext),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "the session's credential is gone"),
+    )
 )]
 pub async fn context(
     State(state): State<AppState>,
@@ -176,6 +180,7 @@ pub async fn context(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AddAccount {
     pub connector: String,
+    #[schema(schema_with = super::credentials::field_values)]
     pub fields: IndexMap<String, String>,
 }
 
@@ -183,6 +188,7 @@ pub struct AddAccount {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CorrectAccount {
     /// Secret fields left empty keep their stored value.
+    #[schema(schema_with = super::credentials::field_values)]
     pub fields: IndexMap<String, String>,
 }
 

@@ -15,7 +15,13 @@ use crate::store::NewUiToken;
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateUiToken {
-    /// The backend's id for the person; the token reaches only this user's data.
+    /// The backend's id for the person; the token reaches only this user's data. 1 to 200
+    /// characters, not only spaces, without control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub user_id: String,
     /// Open the UI on this connector's form.
     #[serde(default)]
@@ -26,6 +32,7 @@ pub struct CreateUiToken {
     /// Where to send the person at the end (full-page mode), with the outcome in the query.
     /// Must be on one of the allowed UI origins.
     #[serde(default)]
+    #[schema(format = "uri")]
     pub redirect_url: Option<String>,
     /// The host shows its own end screen: the UI shows none.
     #[serde(default)]

@@ -20,7 +20,8 @@ const MAX_LIMIT: u32 = 1000;
 pub struct DeliveriesQuery {
     /// Only the events in this status.
     pub status: Option<DeliveryStatus>,
-    /// At most this many, newest first (default 100, at most 1000).
+    /// At most this many, newest first (default 100); 0 or over 1000 is refused (400).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -32,7 +33,7 @@ pub struct DeliveriesQuery {
     params(DeliveriesQuery),
     responses(
         (status = 200, body = Vec<Delivery>, description = "the webhook events and their delivery, newest first"),
-        (status = 400, body = ErrorBody),
+        (status = 400, body = ErrorBody, description = "an unknown status or parameter, or a limit that is not 1 to 1000"),
     )
 )]
 pub async fn list_deliveries(
@@ -40,7 +41,12 @@ pub async fn list_deliveries(
     query: Result<Query<DeliveriesQuery>, QueryRejection>,
 ) -> Result<Json<Vec<Delivery>>, AppError> {
     let Query(query) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(AppError::BadRequest(format!(
+            "limit {limit}: from 1 to {MAX_LIMIT}"
+        )));
+    }
     let deliveries = state
         .collector
         .store()

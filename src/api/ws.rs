@@ -48,6 +48,7 @@ const _: () = assert!(MAX_CLIENT_MESSAGE < FRAME_LIMIT);
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 101, description = "WebSocket of the live collect (see DESIGN.md for messages)"),
+        (status = 400, description = "not a WebSocket upgrade (a plain GET, a missing `Sec-WebSocket-Key`…)", body = super::error::ErrorBody),
         (status = 401, description = "neither the API key nor a live UI token (subprotocol `gleaner-ui.<token>`)", body = super::error::ErrorBody),
         (status = 403, description = "an `Origin` that is neither a UI origin nor gleaner's own", body = super::error::ErrorBody),
         (status = 404, description = "unknown token, or its collect ended more than the grace period ago", body = super::error::ErrorBody),

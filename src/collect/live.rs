@@ -280,6 +280,13 @@ impl Live {
         }
     }
 
+    /// Resolves once the collect is in its final state (its end is written by then).
+    pub async fn finished(&self) {
+        let mut status = self.status.subscribe();
+        // The sender lives in `self`: `wait_for` cannot fail while we hold it.
+        let _ = status.wait_for(|s| !s.state.in_progress()).await;
+    }
+
     /// Attaches a viewer. The screencast runs while any viewer is attached.
     pub fn attach(self: &Arc<Self>) -> Viewer {
         self.viewers.send_modify(|n| *n += 1);

@@ -21,6 +21,10 @@ use crate::engine::{CollectError, Event, Inputs, Links, Outcome};
 use crate::secrets::Redactor;
 use crate::store::{CollectSummary, NewDocument, Store, StoreError};
 
+/// How long a delete waits for the collect it cancelled to close its browser and write
+/// its end.
+const CANCEL_WITHIN: std::time::Duration = std::time::Duration::from_secs(30);
+
 #[derive(Debug, Clone)]
 pub struct CollectorConfig {
     pub collect: CollectOptions,
@@ -77,6 +81,9 @@ pub struct Collector {
     registry: tokio::sync::Mutex<Registry>,
     /// Read by WebSocket lookups, which must not wait behind a start.
     tokens: Mutex<HashMap<String, Arc<Live>>>,
+    /// Credentials being deleted: no collect starts for them (its end could not be
+    /// written once their rows are gone).
+    deleting: Mutex<std::collections::HashSet<String>>,
     tasks: Mutex<JoinSet<()>>,
     /// One permit per browser allowed to run.
     slots: tokio::sync::Semaphore,
@@ -95,6 +102,7 @@ impl Collector {
             config,
             registry: tokio::sync::Mutex::new(Registry::default()),
             tokens: Mutex::new(HashMap::new()),
+            deleting: Mutex::new(std::collections::HashSet::new()),
             tasks: Mutex::new(JoinSet::new()),
             metrics: crate::metrics::Metrics::new(),
         })
@@ -142,6 +150,9 @@ impl Collector {
         mode: CollectMode,
     ) -> Result<(Arc<Live>, bool), CollectorError> {
         let mut registry = self.registry.lock().await;
+        if self.deleting_lock().contains(credential_id) {
+            return Err(CollectorError::NoCredential(credential_id.to_string()));
+        }
         if let Some(live) = registry.by_credential.get(credential_id)
             && !live.is_finished()
         {
@@ -267,16 +278,50 @@ impl Collector {
             .cloned()
     }
 
-    /// Cancels the running collect of a credential (it is being deleted) and forgets it.
-    pub async fn forget_credential(&self, credential_id: &str) {
+    /// Deletes a credential (see [`Store::delete_credential`]) once its running collect, if
+    /// any, has ended: cancelled, its browser closed, its end (-1, CANCELLED) written with its
+    /// webhook events while the credential's rows still exist to take it (the outbox keeps
+    /// those events after the rows go). No collect starts for it meanwhile. Returns false if
+    /// there was no such credential.
+    pub async fn delete_credential(&self, credential_id: &str) -> Result<bool, StoreError> {
+        self.forget_credential(credential_id).await;
+        let deleted = self.store.delete_credential(credential_id).await;
+        self.deleting_lock().remove(credential_id);
+        deleted
+    }
+
+    fn deleting_lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
+        self.deleting.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Cancels the running collect of a credential being deleted, waits for its end, and
+    /// forgets it; no collect starts for the credential until [`Collector::delete_credential`]
+    /// is done.
+    async fn forget_credential(&self, credential_id: &str) {
+        let running = {
+            let mut registry = self.registry.lock().await;
+            self.deleting_lock().insert(credential_id.to_string());
+            let live = registry.by_credential.remove(credential_id);
+            if let Some(live) = &live {
+                live.cancel(ErrorKind::Cancelled);
+                registry.by_token.remove(&live.ws_token);
+                self.tokens_lock().remove(&live.ws_token);
+            }
+            live
+        };
+        if let Some(live) = running
+            && tokio::time::timeout(CANCEL_WITHIN, live.finished())
+                .await
+                .is_err()
+        {
+            tracing::warn!(
+                collect = %live.id,
+                "the cancelled collect did not end within {CANCEL_WITHIN:?}: deleting its credential anyway"
+            );
+        }
+        // After the end: a cancelled collect keeps a trace like any failed one.
         if let Some(kept) = &self.config.traces {
             kept.forget_credential(credential_id);
-        }
-        let mut registry = self.registry.lock().await;
-        if let Some(live) = registry.by_credential.remove(credential_id) {
-            live.cancel(ErrorKind::Cancelled);
-            registry.by_token.remove(&live.ws_token);
-            self.tokens_lock().remove(&live.ws_token);
         }
     }
 

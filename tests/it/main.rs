@@ -8,6 +8,7 @@ mod chaos;
 mod check;
 mod collect;
 mod common;
+mod contract;
 mod dialogs;
 mod downloads;
 mod empty;

@@ -898,3 +898,59 @@ async fn a_receiver_hanging_on_one_credential_does_not_hold_back_another() {
     svc.stop().await;
     receiver.abort();
 }
+
+/// A credential deleted while its collect waits for a code: the delete cancels the collect,
+/// whose end (-1, then `collect.failed` with CANCELLED) is written and delivered, signed and
+/// in order, although the credential's rows are gone; its browser is closed before the
+/// delete answers.
+#[tokio::test]
+async fn deleting_a_credential_mid_collect_delivers_the_collects_end() {
+    let _slot = crate::common::browser_slot().await;
+    let mut receiver = Receiver::start(&[], 200).await;
+    let svc = TestService::start_tuned(with_hooks(&receiver.url, 8)).await;
+    // alice's bank asks for an SMS code.
+    let cred = svc.create_credential("demo-bank", "alice", "demo").await;
+    let (_, collect_id, ws) = svc.collect(&cred, false).await;
+    let mut viewer = svc.viewer(&ws).await;
+    viewer.until_twofa().await;
+
+    let (status, body) = svc
+        .call(Method::DELETE, &format!("/credential/{cred}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    // The collect's browser is gone by the time the delete answers.
+    crate::common::assert_nothing_left(svc.profiles.path());
+    let (state, error) = viewer.final_state().await;
+    assert_eq!(state, -1);
+    assert_eq!(error.expect("an error").code, "CANCELLED");
+
+    // Every event of the collect, its end included, stays in the outbox and goes out.
+    let events = deliveries_of(&svc, &cred, "").await;
+    let requests = receiver.until_accepted(events.len()).await;
+    let accepted: Vec<&Received> = requests.iter().filter(|r| r.accepted()).collect();
+    let kinds: Vec<(String, Option<i64>)> = accepted.iter().map(|r| kind(&r.payload())).collect();
+    let state = |s| ("collect.state".to_string(), Some(s));
+    assert_eq!(
+        kinds,
+        [
+            state(1),
+            state(2),
+            state(3),
+            state(-1),
+            ("collect.failed".to_string(), None),
+        ]
+    );
+    for r in &accepted {
+        assert!(crate_verifies(r, &r.body), "{}", r.body);
+        assert_eq!(r.payload()["data"]["collectId"], collect_id.as_str());
+    }
+    let failed = accepted.last().unwrap().payload();
+    assert_eq!(failed["data"]["code"], "CANCELLED", "{failed}");
+    assert_eq!(failed["data"]["credentialId"], cred.as_str());
+    // The credential is gone all the same.
+    let (status, _) = svc
+        .call(Method::GET, &format!("/credential/{cred}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    svc.stop().await;
+}
