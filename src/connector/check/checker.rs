@@ -195,7 +195,7 @@ impl Checker<'_> {
     /// `replay: {volatile}`: parameter names, each once.
     fn volatile_names(
         &mut self,
-        replay: Option<&crate::connector::model::ReplayDef>,
+        replay: Option<&ReplayDef>,
     ) -> Option<Vec<String>> {
         let names = replay.map(|r| r.volatile.as_slice()).unwrap_or_default();
         self.names(names, "volatile parameter")
@@ -204,7 +204,7 @@ impl Checker<'_> {
     /// A list of names, each given and listed once; `what` names one in the errors.
     fn names(
         &mut self,
-        names: &[crate::connector::Located<String>],
+        names: &[Located<String>],
         what: &str,
     ) -> Option<Vec<String>> {
         let mut kept: Vec<String> = Vec::new();
