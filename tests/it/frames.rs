@@ -9,7 +9,10 @@ use gleaner::codes::State;
 use crate::common::{self, Codes};
 
 /// The login inside `iframe#auth` (or `frame`), its 2FA recognised by what the frame
-/// shows, and the records and documents of the frame.
+/// shows, and the records and documents of the frame. The code is sent with Enter: a mouse
+/// click on `#verify` right after the frame showed the code box is lost about one time in
+/// five in a cross-site frame (a known defect, see the stop note of 2026-11-30); `#go` is
+/// clicked.
 fn login_in_frame(port: u16, outer: &str, frame: &str) -> gleaner::connector::Plan {
     common::connector(
         "frames",
@@ -29,7 +32,7 @@ fn login_in_frame(port: u16, outer: &str, frame: &str) -> gleaner::connector::Pl
     steps:
       - ask_code: {{ kind: sms, label: Code, as: code }}
       - fill: {{ '#code': '{{{{code}}}}' }}
-      - click: '#verify'
+      - press: Enter
   - await_page: {{ one_of: [welcome], timeout: 10s }}
   - frame: {frame}
     steps:
