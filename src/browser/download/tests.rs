@@ -1,6 +1,7 @@
 //! Unit tests of document downloads: the client, redirects, cookies, the size cap.
 
 use super::*;
+use chromiumoxide::cdp::browser_protocol::network::CookieSameSite;
 
 fn url(s: &str) -> Url {
     Url::parse(s).unwrap()

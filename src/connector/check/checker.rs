@@ -193,20 +193,13 @@ pub fn check(connector: &Connector, file: &str) -> Result<Plan, Vec<Diagnostic>>
 
 impl Checker<'_> {
     /// `replay: {volatile}`: parameter names, each once.
-    fn volatile_names(
-        &mut self,
-        replay: Option<&ReplayDef>,
-    ) -> Option<Vec<String>> {
+    fn volatile_names(&mut self, replay: Option<&ReplayDef>) -> Option<Vec<String>> {
         let names = replay.map(|r| r.volatile.as_slice()).unwrap_or_default();
         self.names(names, "volatile parameter")
     }
 
     /// A list of names, each given and listed once; `what` names one in the errors.
-    fn names(
-        &mut self,
-        names: &[Located<String>],
-        what: &str,
-    ) -> Option<Vec<String>> {
+    fn names(&mut self, names: &[Located<String>], what: &str) -> Option<Vec<String>> {
         let mut kept: Vec<String> = Vec::new();
         for name in names {
             if name.value.trim().is_empty() {
