@@ -24,6 +24,8 @@
 //!   [`browser::NetworkTap`], written as a HAR 1.2 fixture with its secrets replaced by
 //!   placeholders, its inputs and its expected output) and `gleaner test` (the same
 //!   connector run with every request answered from the recording, the output compared).
+//! - [`error_chain`]: an error with its causes on one line, for messages whose crate hides
+//!   them (reqwest, har).
 //! - [`template`] (`{{fields.login}}`, parsed once, rendered per row) and [`duration`]
 //!   (`500ms`, `20s`, `5m`, `7d`: one parser for connector files, the CLI and the API).
 //! - [`extract`]: HTML → records with `scraper`: rows, tables addressed by header text,
@@ -95,6 +97,7 @@ pub mod collect;
 pub mod connector;
 pub mod duration;
 pub mod engine;
+pub mod error_chain;
 pub mod extract;
 pub mod import;
 pub mod metrics;

@@ -12,6 +12,7 @@
 //!
 //! Nothing of the body, and no cookie value, is ever logged.
 
+use crate::error_chain::error_chain;
 use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
@@ -573,18 +574,6 @@ fn network_error(url: &Url, e: reqwest::Error) -> DownloadError {
         origin: loggable_origin(url.as_str()),
         reason: error_chain(&e.without_url()),
     }
-}
-
-/// An error with its causes (reqwest's own message hides them).
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]

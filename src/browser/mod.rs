@@ -50,7 +50,7 @@ pub use error::{
 pub use guard::{BadDomain, BlockKind, BlockedRequests, HostAllowList, check_domain};
 pub use network_tap::{
     Exchange, ExchangeSink, HttpRequest, HttpResponse, Initiator, MAX_RECORDED_BODY, NetworkTap,
-    Responder,
+    Responder, header_value,
 };
 pub use popups::{DEFAULT_MAX_POPUPS, DEFAULT_POPUP_TIMEOUT, Popup, Popups, Tally};
 pub use profile::PROFILE_PREFIX;

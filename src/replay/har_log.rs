@@ -12,7 +12,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use har::v1_2::{Cache, Content, Creator, Entries, Headers, Log, PostData, QueryString};
 
-use crate::browser::{Exchange, HttpRequest, HttpResponse, Initiator};
+use crate::browser::{Exchange, HttpRequest, HttpResponse, Initiator, header_value};
+use crate::error_chain::error_chain;
 
 /// The entry comment of a request gleaner made itself.
 pub const DOWNLOADER: &str = "gleaner: a document by link";
@@ -55,17 +56,6 @@ pub fn from_json(text: &str) -> Result<Log, String> {
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(inner) = source {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    s
-}
-
 fn entry_of(e: &Exchange) -> Entries {
     let started: chrono::DateTime<chrono::Utc> = e.started.into();
     let ms = e.duration.as_secs_f64() * 1000.0;
@@ -106,13 +96,6 @@ fn headers_of(headers: &[(String, String)]) -> Vec<Headers> {
         .collect()
 }
 
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
 fn request_of(r: &HttpRequest) -> har::v1_2::Request {
     let query_string = url::Url::parse(&r.url)
         .map(|u| {
@@ -131,7 +114,7 @@ fn request_of(r: &HttpRequest) -> har::v1_2::Request {
             Err(_) => (BASE64.encode(body), Some(BASE64_BODY.to_string())),
         };
         PostData {
-            mime_type: header(&r.headers, "content-type")
+            mime_type: header_value(&r.headers, "content-type")
                 .unwrap_or_default()
                 .to_string(),
             text: Some(text),
@@ -156,7 +139,7 @@ fn request_of(r: &HttpRequest) -> har::v1_2::Request {
 fn response_of(r: &HttpResponse) -> har::v1_2::Response {
     // Both are required by HAR 1.2, empty when unknown.
     let mime_type = Some(
-        header(&r.headers, "content-type")
+        header_value(&r.headers, "content-type")
             .unwrap_or_default()
             .to_string(),
     );
@@ -190,7 +173,7 @@ fn response_of(r: &HttpResponse) -> har::v1_2::Response {
                 .filter(|_| !(300..400).contains(&r.status)),
         },
         redirect_url: Some(
-            header(&r.headers, "location")
+            header_value(&r.headers, "location")
                 .unwrap_or_default()
                 .to_string(),
         ),

@@ -59,8 +59,9 @@ mod body;
 mod differences;
 mod recorded;
 
+use crate::browser::header_value;
 pub use recorded::BadEntry;
-use recorded::{Recorded, UrlKey, header};
+use recorded::{Recorded, UrlKey};
 
 /// How many difference lines an [`Unmatched`] shows at most.
 const MAX_DIFFERENCES: usize = 10;
@@ -172,7 +173,7 @@ impl Recording {
             return Err(unmatched(None));
         };
         let key = UrlKey::new(&url, &self.volatile);
-        let content_type = header(&request.headers, "content-type");
+        let content_type = header_value(&request.headers, "content-type");
         let body = Body::parse(
             content_type,
             request.body.as_deref().unwrap_or_default(),

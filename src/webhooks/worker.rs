@@ -7,6 +7,7 @@
 //! ends, on the store's wake-up (new events, a replay), at the next retry time, or stops. A stop lets the requests in flight finish (each is bounded
 //! by the timeout) and leaves everything else pending, for the next start.
 
+use crate::error_chain::error_chain;
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -297,18 +298,6 @@ pub fn body_of(event: &PendingEvent, public_base: &str) -> String {
         *url = format!("{public_base}{url}");
     }
     serde_json::to_string(&payload).unwrap_or_else(|_| event.payload.clone())
-}
-
-/// An error with its causes (reqwest's own message hides them).
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use har::v1_2::{Entries, PostData};
 use url::Url;
 
 use super::body::{Body, Part, essence};
+use crate::browser::header_value;
 
 /// One entry, parsed once.
 #[derive(Debug, Clone)]
@@ -103,7 +104,7 @@ fn recorded_body(
     };
     let content_type = Some(post.mime_type.as_str())
         .filter(|t| !t.trim().is_empty())
-        .or_else(|| header(headers, "content-type"));
+        .or_else(|| header_value(headers, "content-type"));
     if let Some(text) = &post.text {
         let bytes = if post.comment.as_deref() == Some("base64") {
             decode_base64(text).ok_or(BadEntry::RequestBase64)?
@@ -135,14 +136,6 @@ fn recorded_body(
             .collect();
         Ok(Body::form(pairs, volatile))
     }
-}
-
-/// The first value of a header, by name case-insensitively.
-pub(super) fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
 }
 
 /// The URL as matching sees it.
