@@ -122,6 +122,9 @@ async fn main() -> Result<()> {
                             }
                         });
                     }
+                    ServerMessage::Focus { kind, label, .. } => {
+                        eprintln!("        the page's keyboard: {kind:?} {}", label.unwrap_or_default());
+                    }
                     ServerMessage::Error { message } => eprintln!("server: {message}"),
                 }
             }

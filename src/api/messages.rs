@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::advice::FailureReason;
+use crate::browser::{Area, FocusKind};
 use crate::connector::CodeKind;
 
 /// Largest client message accepted; longer ones get an `error` back.
@@ -44,6 +45,17 @@ pub enum ServerMessage {
         #[serde(default)]
         again: bool,
     },
+    /// While the person drives the page: what has its keyboard, after their latest input
+    /// (and when the step starts). Never a value.
+    Focus {
+        kind: FocusKind,
+        /// Whether typed text lands somewhere; `null` for a cross-site frame.
+        takes_text: Option<bool>,
+        /// What the page shows for it: its label, placeholder or text.
+        label: Option<String>,
+        /// Where it shows, in fractions (0..1) of the image; `null` when out of view.
+        area: Option<Area>,
+    },
     Error {
         message: String,
     },
@@ -67,8 +79,25 @@ pub enum ClientMessage {
     Text {
         text: String,
     },
+    /// The wheel, or a finger dragged, at fractions (0..1) of the image: scrolls the page
+    /// under that point by `dx`, `dy` CSS pixels (at most 10000 each).
+    Scroll {
+        x: f64,
+        y: f64,
+        dx: f64,
+        dy: f64,
+    },
     /// The person has finished the interactive login.
     Close,
+    /// The viewer's display: the room the live screen has (CSS pixels, 1..=2560 each) and
+    /// its pixel ratio (0.5..=4). While the person drives, the page is laid out for it.
+    Display {
+        width: u32,
+        height: u32,
+        scale: f64,
+        #[serde(default)]
+        touch: bool,
+    },
 }
 
 /// Why a client's text frame is not a [`ClientMessage`], said so that a person can act on
@@ -77,7 +106,9 @@ pub enum ClientMessage {
 pub enum BadClientMessage {
     #[error("message of {len} bytes refused: the limit is {MAX_CLIENT_MESSAGE}")]
     TooLong { len: usize },
-    #[error("bad message ({0}); expected JSON with \"type\": twofa, click, keydown, text or close")]
+    #[error(
+        "bad message ({0}); expected JSON with \"type\": twofa, click, keydown, text, scroll, close or display"
+    )]
     Malformed(serde_json::Error),
 }
 
@@ -104,6 +135,19 @@ mod tests {
         assert_eq!(
             ClientMessage::parse(r#"{"type":"close"}"#).unwrap(),
             ClientMessage::Close
+        );
+        assert_eq!(
+            ClientMessage::parse(r#"{"type":"display","width":360,"height":740,"scale":3}"#)
+                .unwrap(),
+            ClientMessage::Display {
+                width: 360,
+                height: 740,
+                scale: 3.0,
+                touch: false
+            }
+        );
+        assert!(
+            ClientMessage::parse(r#"{"type":"display","width":-1,"height":1,"scale":1}"#).is_err()
         );
         assert!(ClientMessage::parse(r#"{"type":"dance"}"#).is_err());
         assert!(ClientMessage::parse("not json").is_err());

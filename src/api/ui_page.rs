@@ -40,7 +40,7 @@ pub async fn page(State(state): State<AppState>, Query(q): Query<UiQuery>) -> Re
     get,
     path = "/ui/assets/{file}",
     tag = "ui",
-    params(("file" = String, Path, description = "ui.js or ui.css")),
+    params(("file" = String, Path, description = "ui.js, live.js or ui.css")),
     responses(
         (status = 200, description = "a static asset", content(
             (String = "text/javascript"),

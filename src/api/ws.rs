@@ -29,6 +29,7 @@ use super::error::AppError;
 use super::messages::{BadClientMessage, ClientMessage, MAX_CLIENT_MESSAGE, ServerMessage};
 use super::state::AppState;
 use crate::advice::FailureReason;
+use crate::browser::{Focused, ViewerDisplay};
 use crate::collect::live::{InputError, Live, LiveFrame, Status};
 use crate::store::Store;
 
@@ -228,6 +229,12 @@ async fn serve(mut socket: WebSocket, live: Arc<Live>, bound: Option<Binding>) {
             return;
         }
     }
+    let focused = viewer.focus.borrow_and_update().clone();
+    if let Some(f) = focused
+        && !send(&mut socket, &focus_message(f)).await
+    {
+        return;
+    }
     let pending = viewer.code_request.borrow_and_update().clone();
     if let Some(r) = pending
         && !send(&mut socket, &twofa_message(&live, r)).await
@@ -260,6 +267,15 @@ async fn serve(mut socket: WebSocket, live: Arc<Live>, bound: Option<Binding>) {
                     break;
                 }
             }
+            changed = viewer.focus.changed() => {
+                if changed.is_err() { break; }
+                let focused = viewer.focus.borrow_and_update().clone();
+                if let Some(f) = focused
+                    && !send(&mut socket, &focus_message(f)).await
+                {
+                    break;
+                }
+            }
             shot = viewer.shots.recv() => match shot {
                 Ok(shot) => {
                     // The first frame may have been sent already, from `current_shot`.
@@ -288,6 +304,15 @@ async fn serve(mut socket: WebSocket, live: Arc<Live>, bound: Option<Binding>) {
                 Some(Ok(_)) => {}
             },
         }
+    }
+}
+
+fn focus_message(f: Focused) -> ServerMessage {
+    ServerMessage::Focus {
+        kind: f.kind,
+        takes_text: f.kind.takes_text(),
+        label: f.label,
+        area: f.area,
     }
 }
 
@@ -324,7 +349,16 @@ async fn handle(live: &Live, bound: Option<&Binding>, text: &str) -> Result<(), 
         ClientMessage::Click { x, y } => live.click(x, y).await,
         ClientMessage::Keydown { key } => live.key(&key).await,
         ClientMessage::Text { text } => live.text(&text).await,
+        ClientMessage::Scroll { x, y, dx, dy } => live.scroll(x, y, dx, dy).await,
         ClientMessage::Close => live.close_interactive(),
+        ClientMessage::Display {
+            width,
+            height,
+            scale,
+            touch,
+        } => ViewerDisplay::new(width, height, scale, touch)
+            .map_err(InputError::from)
+            .and_then(|d| live.set_display(d)),
     };
     Ok(result?)
 }

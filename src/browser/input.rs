@@ -3,7 +3,8 @@
 
 use chromiumoxide::Page;
 use chromiumoxide::cdp::browser_protocol::input::{
-    DispatchKeyEventParams, DispatchKeyEventType, InsertTextParams,
+    DispatchKeyEventParams, DispatchKeyEventType, DispatchMouseEventParams, DispatchMouseEventType,
+    InsertTextParams,
 };
 use chromiumoxide::layout::Point;
 use tokio::sync::watch;
@@ -85,5 +86,25 @@ pub(crate) async fn press_key(
     page.execute(up.build().map_err(BrowserError::Cdp)?)
         .await
         .map_err(|e| cdp_error(e, alive))?;
+    Ok(())
+}
+
+/// Turns the mouse wheel at a viewport point: the page scrolls what is under it, as for a
+/// person's wheel or swipe.
+pub(crate) async fn wheel_at(
+    page: &Page,
+    alive: &watch::Receiver<bool>,
+    (x, y): (f64, f64),
+    (dx, dy): (f64, f64),
+) -> Result<(), BrowserError> {
+    let wheel = DispatchMouseEventParams::builder()
+        .r#type(DispatchMouseEventType::MouseWheel)
+        .x(x)
+        .y(y)
+        .delta_x(dx)
+        .delta_y(dy)
+        .build()
+        .map_err(BrowserError::Cdp)?;
+    page.execute(wheel).await.map_err(|e| cdp_error(e, alive))?;
     Ok(())
 }

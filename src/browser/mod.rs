@@ -15,6 +15,7 @@ mod environment;
 mod error;
 mod fetch_tap;
 mod flags;
+mod focus;
 mod guard;
 mod input;
 pub mod memory;
@@ -47,6 +48,7 @@ pub use egress::EgressHandle;
 pub use error::{
     BrowserError, FrameError, NavigationError, NetError, NetErrorClass, without_query,
 };
+pub use focus::{Area, FocusKind, Focused};
 pub use guard::{BadDomain, BlockKind, BlockedRequests, HostAllowList, check_domain};
 pub use network_tap::{
     Exchange, ExchangeSink, HttpRequest, HttpResponse, Initiator, MAX_RECORDED_BODY, NetworkTap,
@@ -55,7 +57,7 @@ pub use network_tap::{
 pub use popups::{DEFAULT_MAX_POPUPS, DEFAULT_POPUP_TIMEOUT, Popup, Popups, Tally};
 pub use profile::PROFILE_PREFIX;
 pub use responses::{Body, CaptureError, MAX_BODY, MAX_KEPT, MAX_KEPT_BYTES, Response};
-pub use screen::{Frame, Screen, Screencast};
+pub use screen::{BadDisplay, Frame, Screen, Screencast, ViewerDisplay};
 pub use state::{BrowserState, KeptCookie};
 pub use tab::{Activity, ConsoleLine, PageActivity, RequestSeen};
 pub use tab::{FramePath, InputRefused, Probe, ReadyState, SelectorState, Tab, Target};

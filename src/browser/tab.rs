@@ -205,7 +205,9 @@ pub struct Tab {
     target: String,
     /// Marks the tab unresponsive when its renderer stops answering.
     probe: tokio::task::JoinHandle<()>,
-    viewport: (u32, u32),
+    /// The viewport in force, shared with the tab's screens (a person's display while they
+    /// drive the page).
+    view: Arc<super::screen::View>,
     /// The list given to [`Tab::allow_only`]: downloads check each hop against it.
     allow: Mutex<Option<HostAllowList>>,
     /// Where downloads go out: the browser's egress proxy, as the page's requests do.
@@ -346,7 +348,7 @@ impl Tab {
             probe,
             crashes,
             target,
-            viewport,
+            view: super::screen::View::new(viewport),
             allow: Mutex::new(None),
             egress_proxy: egress.proxy_url(),
             egress,
@@ -589,7 +591,14 @@ impl Tab {
 
     /// A handle for viewers: the live screen of this page, and a person's input on it.
     pub fn screen(&self) -> Screen {
-        Screen::new(self.page.clone(), self.alive.clone(), self.viewport)
+        Screen::new(self.page.clone(), self.alive.clone(), self.view.clone())
+    }
+
+    /// Lends the page to the person driving it through the live screen, whose display its
+    /// viewport may then follow ([`Screen::fit`]), or takes it back (`false`): the
+    /// connector's viewport is in force again when this returns.
+    pub async fn lend_to_person(&self, to_person: bool) -> Result<(), BrowserError> {
+        self.view.lend(&self.page, &self.alive, to_person).await
     }
 
     /// The underlying chromiumoxide page, for what this type does not cover yet.

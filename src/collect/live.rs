@@ -11,7 +11,7 @@ use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, watch};
 
 use super::mode::CollectMode;
-use crate::browser::{BrowserError, Frame, Screen};
+use crate::browser::{BadDisplay, BrowserError, Focused, Frame, Screen, ViewerDisplay};
 use crate::codes::{ErrorInfo, State};
 use crate::connector::CodeKind;
 
@@ -63,6 +63,8 @@ pub enum InputError {
     #[error("the page is not in the hands of the person (no interactive step now)")]
     NotInteractive,
     #[error("{0}")]
+    BadDisplay(#[from] BadDisplay),
+    #[error("{0}")]
     Browser(#[from] BrowserError),
 }
 
@@ -84,6 +86,11 @@ pub struct Live {
     codes: mpsc::Sender<String>,
     closes: mpsc::Sender<()>,
     screen: watch::Sender<Option<Screen>>,
+    /// The display of the viewer who told theirs last: the page follows it while the
+    /// person drives (see [`super::follow`]).
+    display: watch::Sender<Option<ViewerDisplay>>,
+    /// What has the page's keyboard, read after the person's input while they drive.
+    focus: watch::Sender<Option<Focused>>,
     viewers: watch::Sender<usize>,
     shots: broadcast::Sender<Arc<LiveFrame>>,
     /// The latest screencast frame, kept only while the screencast runs (afterwards the
@@ -134,6 +141,8 @@ impl Live {
             codes,
             closes,
             screen: watch::Sender::new(None),
+            display: watch::Sender::new(None),
+            focus: watch::Sender::new(None),
             viewers: watch::Sender::new(0),
             shots: broadcast::channel(8).0,
             last_shot: Mutex::new(None),
@@ -163,6 +172,9 @@ impl Live {
             change(s);
             *s != before
         });
+        if !self.status.borrow().interactive {
+            self.focus.send_replace(None);
+        }
         if self.is_finished() {
             self.code_request.send_replace(None);
             self.screen.send_replace(None);
@@ -244,15 +256,71 @@ impl Live {
     }
 
     pub async fn click(&self, x: f64, y: f64) -> Result<(), InputError> {
-        Ok(self.current_screen()?.click(x, y).await?)
+        let screen = self.current_screen()?;
+        screen.click(x, y).await?;
+        self.read_focus(&screen).await;
+        Ok(())
     }
 
     pub async fn key(&self, key: &str) -> Result<(), InputError> {
-        Ok(self.current_screen()?.key(key).await?)
+        let screen = self.current_screen()?;
+        screen.key(key).await?;
+        self.read_focus(&screen).await;
+        Ok(())
     }
 
     pub async fn text(&self, text: &str) -> Result<(), InputError> {
-        Ok(self.current_screen()?.text(text).await?)
+        let screen = self.current_screen()?;
+        screen.text(text).await?;
+        self.read_focus(&screen).await;
+        Ok(())
+    }
+
+    pub async fn scroll(&self, x: f64, y: f64, dx: f64, dy: f64) -> Result<(), InputError> {
+        Ok(self.current_screen()?.scroll(x, y, dx, dy).await?)
+    }
+
+    /// A viewer's display: the page is laid out for it while the person drives.
+    pub fn set_display(&self, display: ViewerDisplay) -> Result<(), InputError> {
+        if self.is_finished() {
+            return Err(InputError::Ended);
+        }
+        self.display.send_if_modified(|d| {
+            let changed = *d != Some(display);
+            *d = Some(display);
+            changed
+        });
+        Ok(())
+    }
+
+    pub fn displays(&self) -> watch::Receiver<Option<ViewerDisplay>> {
+        self.display.subscribe()
+    }
+
+    pub fn screens(&self) -> watch::Receiver<Option<Screen>> {
+        self.screen.subscribe()
+    }
+
+    pub fn statuses(&self) -> watch::Receiver<Status> {
+        self.status.subscribe()
+    }
+
+    /// Tells the viewers what has the page's keyboard now, while the person drives: where
+    /// their text will go. A page that cannot say keeps the previous answer.
+    pub async fn read_focus(&self, screen: &Screen) {
+        if !self.status.borrow().interactive {
+            return;
+        }
+        match screen.focused().await {
+            Ok(focused) => {
+                self.focus.send_if_modified(|f| {
+                    let changed = f.as_ref() != Some(&focused);
+                    *f = Some(focused);
+                    changed
+                });
+            }
+            Err(e) => tracing::debug!(collect = %self.id, "focus not read: {e}"),
+        }
     }
 
     /// Ends the collect with this error kind (CANCELLED when a credential is deleted,
@@ -294,6 +362,7 @@ impl Live {
             live: self.clone(),
             status: self.status.subscribe(),
             code_request: self.code_request.subscribe(),
+            focus: self.focus.subscribe(),
             shots: self.shots.subscribe(),
         }
     }
@@ -344,6 +413,7 @@ pub struct Viewer {
     pub live: Arc<Live>,
     pub status: watch::Receiver<Status>,
     pub code_request: watch::Receiver<Option<CodeRequest>>,
+    pub focus: watch::Receiver<Option<Focused>>,
     pub shots: broadcast::Receiver<Arc<LiveFrame>>,
 }
 

@@ -8,6 +8,7 @@
 //! - [`service`]: the service's collects: one at most per credential, persisted in the
 //!   store, attached to by viewers.
 
+mod follow;
 pub mod live;
 pub mod mode;
 mod run;

@@ -216,6 +216,7 @@ impl Collector {
         // Finished collects leave their task's result here until reaped.
         while tasks.try_join_next().is_some() {}
         tasks.spawn(screen_pump(live.clone()));
+        tasks.spawn(super::follow::follow_display(live.clone()));
         tasks.spawn(async move { this.drive(driven, links, connector, inputs).await });
         Ok((live, true))
     }

@@ -107,6 +107,11 @@ impl Runner<'_> {
         let page = &until.matcher;
         let mut sels = SelectorSet::default();
         sels.add_page(page);
+        // The live screen may lay the page out for the person's display meanwhile.
+        self.tab
+            .lend_to_person(true)
+            .await
+            .map_err(|e| self.browser_failure(e))?;
         self.emit(Event::Interactive {
             active: true,
             instructions: instructions.map(str::to_string),
@@ -135,7 +140,12 @@ impl Runner<'_> {
             active: false,
             instructions: None,
         });
-        if result? {
+        // Back to the layout the connector's next steps were written for (the wait's own
+        // failure, if any, says more than this one).
+        let restored = self.tab.lend_to_person(false).await;
+        let person_done = result?;
+        restored.map_err(|e| self.browser_failure(e))?;
+        if person_done {
             return Ok(());
         }
         let code = ErrorCode::with_detail(ErrorKind::UserActionNeeded, "INTERACTIVE_EXPIRED");

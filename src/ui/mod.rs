@@ -18,6 +18,7 @@ use url::Url;
 const INDEX_HTML: &str = include_str!("assets/index.html");
 const ERROR_HTML: &str = include_str!("assets/error.html");
 const UI_JS: &str = include_str!("assets/ui.js");
+const LIVE_JS: &str = include_str!("assets/live.js");
 const UI_CSS: &str = include_str!("assets/ui.css");
 
 /// Who may embed the UI, where its links point, how long its tokens live.
@@ -272,10 +273,11 @@ pub fn page(ui: &UiConfig, q: &UiQuery, view: PageView<'_>) -> Response {
     ui_response(ui, StatusCode::OK, INDEX_HTML.replace("{{config}}", &json))
 }
 
-/// A static asset (`ui.js`, `ui.css`), or `None` for another name.
+/// A static asset (`ui.js`, `live.js`, `ui.css`), or `None` for another name.
 pub fn asset(ui: &UiConfig, file: &str) -> Option<Response> {
     let (body, content_type) = match file {
         "ui.js" => (UI_JS, "text/javascript; charset=utf-8"),
+        "live.js" => (LIVE_JS, "text/javascript; charset=utf-8"),
         "ui.css" => (UI_CSS, "text/css; charset=utf-8"),
         _ => return None,
     };

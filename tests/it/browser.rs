@@ -248,11 +248,12 @@ async fn eval(tab: &Tab, expression: &str) -> Value {
 const FORM_HIDDEN: &str = "new Promise((resolve) => requestAnimationFrame(() => \
     requestAnimationFrame(() => resolve(document.getElementById('human-form').hidden))))";
 
-/// Waits (up to 5 s, on animation frames) for `#phrase` to be shown and focused.
-const PHRASE_READY: &str = "new Promise((resolve) => { const end = performance.now() + 5000;\
+/// Waits (up to 5 s, on animation frames) for `#phrase` to be shown; its centre then.
+const PHRASE_SHOWN: &str = "new Promise((resolve) => { const end = performance.now() + 5000;\
     (function check() { const el = document.getElementById('phrase');\
-    const ok = !!el && el.offsetParent !== null && document.activeElement === el;\
-    if (ok || performance.now() > end) resolve(ok); else requestAnimationFrame(check); })(); })";
+    if (el && el.offsetParent !== null) { const r = el.getBoundingClientRect();\
+    resolve({ x: r.left + r.width / 2, y: r.top + r.height / 2, h: r.height }); }\
+    else if (performance.now() > end) resolve(null); else requestAnimationFrame(check); })(); })";
 
 #[tokio::test]
 async fn the_human_page_is_passed_through_the_screen_only() {
@@ -298,12 +299,27 @@ async fn the_human_page_is_passed_through_the_screen_only() {
     assert_eq!(eval(&tab, FORM_HIDDEN).await, true);
 
     screen.click(cx / w, cy / h).await.unwrap();
-    assert_eq!(
-        eval(&tab, PHRASE_READY).await,
-        true,
-        "the phrase input shows, focused"
-    );
+    let field = eval(&tab, PHRASE_SHOWN).await;
+    assert!(field.is_object(), "the phrase input shows");
     assert_eq!(eval(&tab, FORM_HIDDEN).await, false);
+    // The page does not focus it: the person clicks it, tiny as it is at 1280 wide.
+    assert!(field["h"].as_f64().unwrap() <= 10.0, "{field}");
+    let focused = screen.focused().await.unwrap();
+    assert_ne!(
+        focused.kind,
+        gleaner::browser::FocusKind::Text,
+        "{focused:?}"
+    );
+    let (fx, fy) = (field["x"].as_f64().unwrap(), field["y"].as_f64().unwrap());
+    screen.click(fx / w, fy / h).await.unwrap();
+    let focused = screen.focused().await.unwrap();
+    assert_eq!(focused.kind, gleaner::browser::FocusKind::Text);
+    assert_eq!(focused.label.as_deref(), Some("Votre phrase"));
+    let area = focused.area.expect("the field is in view");
+    assert!(
+        (area.x * w..(area.x + area.width) * w).contains(&fx),
+        "{area:?}"
+    );
 
     let value = "document.getElementById('phrase').value";
     screen.text(&phrase).await.unwrap();
@@ -335,6 +351,72 @@ async fn the_human_page_is_passed_through_the_screen_only() {
             .unwrap()
             .as_deref(),
         Some("Mes comptes")
+    );
+    drop(tab);
+    browser.close().await;
+    common::assert_nothing_left(profiles.path());
+    site.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_viewers_display_is_followed_only_while_the_person_drives_and_undone_after() {
+    let site = common::demo_site().await;
+    let (_slot, profiles, browser) = launch().await;
+    let tab = browser.new_tab().await.unwrap();
+    tab.goto(&format!("{}human", site.base_url()), T)
+        .await
+        .unwrap();
+    let screen = tab.screen();
+    let layout = "[innerWidth, innerHeight, devicePixelRatio, navigator.maxTouchPoints]";
+    let phone = gleaner::browser::ViewerDisplay::new(360, 740, 2.0, true).unwrap();
+    assert!(gleaner::browser::ViewerDisplay::new(0, 740, 2.0, true).is_err());
+    assert!(gleaner::browser::ViewerDisplay::new(360, 740, f64::NAN, true).is_err());
+    assert!(
+        gleaner::browser::ViewerDisplay::new(200, 740, 9.0, false).is_err(),
+        "a ratio above 4 is refused"
+    );
+    assert_eq!(
+        gleaner::browser::ViewerDisplay::new(200, 740, 3.0, false)
+            .map(|d| (d.size(), d.scale()))
+            .unwrap(),
+        ((320, 740), 2.0),
+        "raised to the narrowest layout, frames at 2× at most"
+    );
+
+    // The engine has not lent the page: a viewer's display changes nothing.
+    assert!(!screen.fit(Some(phone)).await.unwrap());
+    assert_eq!(
+        eval(&tab, layout).await,
+        serde_json::json!([1280, 720, 1, 0])
+    );
+
+    tab.lend_to_person(true).await.unwrap();
+    assert!(screen.fit(Some(phone)).await.unwrap());
+    assert_eq!(
+        eval(&tab, layout).await,
+        serde_json::json!([360, 740, 2, 5])
+    );
+    assert_eq!(screen.viewport(), (360, 740));
+    let frame = screen.capture_jpeg(60).await.unwrap();
+    assert_eq!(
+        frame.width * 740,
+        frame.height * 360,
+        "{}x{}",
+        frame.width,
+        frame.height
+    );
+
+    // Taken back: the connector's viewport is in force again before the engine goes on.
+    tab.lend_to_person(false).await.unwrap();
+    assert_eq!(
+        eval(&tab, layout).await,
+        serde_json::json!([1280, 720, 1, 0])
+    );
+    assert_eq!(screen.viewport(), (1280, 720));
+    assert!(!screen.fit(Some(phone)).await.unwrap(), "no longer lent");
+    assert_eq!(
+        eval(&tab, layout).await,
+        serde_json::json!([1280, 720, 1, 0])
     );
     drop(tab);
     browser.close().await;

@@ -254,10 +254,82 @@ fn green_square(img: &image::DynamicImage) -> Option<(f64, f64)> {
     })
 }
 
-#[tokio::test]
-async fn a_login_only_a_person_can_pass_goes_through_with_clicks_and_text_on_the_live_screen() {
-    let _slot = browser_slot().await;
-    let svc = TestService::start().await;
+/// The yellow phrase field in a frame: its centre and height, as fractions of the image.
+fn yellow_field(img: &image::DynamicImage) -> Option<(f64, f64, f64)> {
+    let rgb = img.to_rgb8();
+    let (mut sx, mut sy, mut n) = (0u64, 0u64, 0u64);
+    let (mut top, mut bottom) = (u32::MAX, 0);
+    for (x, y, p) in rgb.enumerate_pixels() {
+        let [r, g, b] = p.0;
+        if r > 200 && g > 180 && b < 90 {
+            sx += x as u64;
+            sy += y as u64;
+            n += 1;
+            top = top.min(y);
+            bottom = bottom.max(y);
+        }
+    }
+    (n > 150).then(|| {
+        let h = f64::from(rgb.height());
+        (
+            sx as f64 / n as f64 / f64::from(rgb.width()),
+            sy as f64 / n as f64 / h,
+            f64::from(bottom - top + 1) / h,
+        )
+    })
+}
+
+/// Passes the `/human` check the way a person does on the live screen: the square, then
+/// the field (the page does not focus it), then the phrase. Returns the field's height in
+/// the frames, as a fraction of the image, and the focus the service reported.
+async fn pass_the_human_check(
+    svc: &TestService,
+    viewer: &mut crate::server::Viewer,
+    frame_size: Option<(u32, u32)>,
+) -> (f64, ServerMessage) {
+    // A static page sends no more frames: the square is looked for in the first frame of
+    // the expected size.
+    let (x, y) = viewer
+        .until(STEP, |m| {
+            let sized = match (m, frame_size) {
+                (ServerMessage::Screenshot { width, height, .. }, Some(size)) => {
+                    (*width, *height) == size
+                }
+                _ => true,
+            };
+            decode_frame(m)
+                .filter(|_| sized)
+                .and_then(|img| green_square(&img))
+        })
+        .await;
+    viewer.send(&ClientMessage::Click { x, y }).await;
+    let (fx, fy, height) = viewer
+        .until(STEP, |m| decode_frame(m).and_then(|img| yellow_field(&img)))
+        .await;
+    viewer.send(&ClientMessage::Click { x: fx, y: fy }).await;
+    let focus = viewer
+        .until(STEP, |m| match m {
+            ServerMessage::Focus { kind, .. } if *kind == gleaner::browser::FocusKind::Text => {
+                Some(m.clone())
+            }
+            ServerMessage::Error { message } => panic!("input refused: {message}"),
+            _ => None,
+        })
+        .await;
+    let phrase = svc
+        .site
+        .human_phrase()
+        .expect("the /human page issued a phrase");
+    viewer.send(&ClientMessage::Text { text: phrase }).await;
+    viewer
+        .send(&ClientMessage::Keydown {
+            key: "Enter".into(),
+        })
+        .await;
+    (height, focus)
+}
+
+async fn start_human(svc: &TestService) -> crate::server::Viewer {
     let (status, body) = svc
         .call(
             Method::POST,
@@ -282,22 +354,10 @@ async fn a_login_only_a_person_can_pass_goes_through_with_clicks_and_text_on_the
         })
         .await;
     assert!(instructions.unwrap().contains("green square"));
-
-    // Find the square on the screen, as a person would.
-    let (x, y) = viewer
-        .until(STEP, |m| decode_frame(m).and_then(|img| green_square(&img)))
-        .await;
-    viewer.send(&ClientMessage::Click { x, y }).await;
-    let phrase = svc
-        .site
-        .human_phrase()
-        .expect("the /human page issued a phrase");
-    viewer.send(&ClientMessage::Text { text: phrase }).await;
     viewer
-        .send(&ClientMessage::Keydown {
-            key: "Enter".into(),
-        })
-        .await;
+}
+
+async fn assert_done(svc: &TestService, viewer: &mut crate::server::Viewer) {
     let end = viewer
         .until(STEP, |m| match m {
             ServerMessage::State { state, error, .. } if !(1..=6).contains(state) => {
@@ -309,6 +369,64 @@ async fn a_login_only_a_person_can_pass_goes_through_with_clicks_and_text_on_the
         .await;
     assert_eq!(end.0, 7, "{:?}", end.1);
     assert!(svc.site.hits("/accounts") >= 1);
+}
+
+#[tokio::test]
+async fn a_login_only_a_person_can_pass_goes_through_with_clicks_and_text_on_the_live_screen() {
+    let _slot = browser_slot().await;
+    let svc = TestService::start().await;
+    let mut viewer = start_human(&svc).await;
+    // No display told: the connector's 1280×720, where the site's field is tiny.
+    let (height, focus) = pass_the_human_check(&svc, &mut viewer, None).await;
+    assert!(height * 720.0 < 14.0, "{height}");
+    let ServerMessage::Focus {
+        label,
+        area,
+        takes_text,
+        ..
+    } = focus
+    else {
+        unreachable!()
+    };
+    assert_eq!(label.as_deref(), Some("Votre phrase"));
+    assert_eq!(takes_text, Some(true));
+    assert!(area.is_some());
+    assert_done(&svc, &mut viewer).await;
+    svc.stop().await;
+}
+
+#[tokio::test]
+async fn on_a_phone_the_page_is_laid_out_for_its_display_while_the_person_drives() {
+    let _slot = browser_slot().await;
+    let svc = TestService::start().await;
+    let mut viewer = start_human(&svc).await;
+    // Out of bounds: an error, and the collect goes on.
+    viewer
+        .send(&ClientMessage::Display {
+            width: 100_000,
+            height: 740,
+            scale: 2.0,
+            touch: true,
+        })
+        .await;
+    viewer
+        .until(STEP, |m| {
+            matches!(m, ServerMessage::Error { .. }).then_some(())
+        })
+        .await;
+    viewer
+        .send(&ClientMessage::Display {
+            width: 360,
+            height: 740,
+            scale: 2.0,
+            touch: true,
+        })
+        .await;
+    // Frames of the phone's size (CSS pixels: Chromium's screencast sends them so).
+    let (height, _) = pass_the_human_check(&svc, &mut viewer, Some((360, 740))).await;
+    // The site's own narrow layout: a field of ordinary size (36 CSS pixels of 740).
+    assert!(height * 740.0 > 25.0, "{height}");
+    assert_done(&svc, &mut viewer).await;
     svc.stop().await;
 }
 

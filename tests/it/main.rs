@@ -35,4 +35,5 @@ mod sessions;
 mod telecom;
 mod traces;
 mod ui;
+mod ui_live;
 mod webhooks;

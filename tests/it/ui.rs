@@ -18,13 +18,15 @@ const WAIT: Duration = Duration::from_secs(30);
 const HOST_HTML: &str = r#"<!doctype html><html><head><meta charset="utf-8"><title>Acme host</title>
 <style>body{font:16px sans-serif;margin:0;background:#eef}iframe{border:0;width:480px;height:640px;margin:20px;background:#fff}</style>
 </head><body><pre id="events"></pre><script>
-const src = new URLSearchParams(location.search).get('src');
+const q = new URLSearchParams(location.search);
+const src = q.get('src');
 const gleaner = new URL(src).origin;
 addEventListener('message', e => {
   if (e.origin !== gleaner) return;
   document.getElementById('events').textContent += JSON.stringify(e.data) + '\n';
 });
 const f = document.createElement('iframe'); f.src = src; f.title = 'Connect your account';
+if (q.get('size')) { const [w, h] = q.get('size').split('x'); f.style.width = w + 'px'; f.style.height = h + 'px'; }
 document.body.prepend(f);
 </script></body></html>"#;
 
@@ -52,7 +54,7 @@ impl Host {
         Host { origin, task }
     }
 
-    fn page_for(&self, ui_url: &str) -> String {
+    pub(crate) fn page_for(&self, ui_url: &str) -> String {
         let mut u = url::Url::parse(&format!("{}/", self.origin)).unwrap();
         u.query_pairs_mut().append_pair("src", ui_url);
         u.to_string()
@@ -65,7 +67,7 @@ impl Drop for Host {
     }
 }
 
-async fn service_for(host: &Host) -> TestService {
+pub(crate) async fn service_for(host: &Host) -> TestService {
     let origin = host.origin.clone();
     TestService::start_tuned(move |c| {
         c.ui = c.ui.clone().with_origins(&[origin]).unwrap();
@@ -76,9 +78,9 @@ async fn service_for(host: &Host) -> TestService {
 /// A person's browser: one tab, optionally looking into the UI's iframe.
 pub(crate) struct Person {
     browser: Option<Browser>,
-    tab: Tab,
+    pub(crate) tab: Tab,
     /// Part of the iframe's URL when the UI is embedded.
-    frame: Option<String>,
+    pub(crate) frame: Option<String>,
     test: &'static str,
     shots: u32,
     _profiles: tempfile::TempDir,
@@ -109,7 +111,7 @@ impl Person {
     }
 
     /// Evaluates in the main frame.
-    async fn eval_main(&self, js: &str) -> Value {
+    pub(crate) async fn eval_main(&self, js: &str) -> Value {
         self.tab.eval(js).await.expect("script runs")
     }
 
@@ -165,7 +167,7 @@ impl Person {
     }
 
     /// Waits (in the page, with a deadline) until the JS condition holds.
-    async fn wait(&self, condition: &str, what: &str) {
+    pub(crate) async fn wait(&self, condition: &str, what: &str) {
         let js = format!(
             "new Promise(resolve => {{ const t0 = Date.now(); (function poll() {{ \
                let ok = false; try {{ ok = !!({condition}); }} catch (e) {{}} \
@@ -190,7 +192,7 @@ impl Person {
         .await;
     }
 
-    async fn visible(&self, selector: &str) -> bool {
+    pub(crate) async fn visible(&self, selector: &str) -> bool {
         let js = format!(
             "(() => {{ const e = document.querySelector({s}); if (!e) return false; \
                const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0 \
@@ -250,7 +252,7 @@ impl Person {
         self.tab.insert_text(text).await.unwrap();
     }
 
-    async fn press(&self, key: &str) {
+    pub(crate) async fn press(&self, key: &str) {
         self.tab.press_key(key).await.unwrap();
     }
 
@@ -265,7 +267,7 @@ impl Person {
     }
 
     /// The events the host page received, one JSON value each.
-    async fn host_events(&self) -> Vec<Value> {
+    pub(crate) async fn host_events(&self) -> Vec<Value> {
         let text = self
             .eval_main("document.getElementById('events').textContent")
             .await;
@@ -849,7 +851,7 @@ async fn the_collect_view_names_the_site_and_account_of_a_session_without_its_cr
 }
 
 /// Where the green square shows in a PNG of the tab (CSS pixels), if it does.
-fn green_square(png: &[u8]) -> Option<(f64, f64)> {
+pub(crate) fn green_square(png: &[u8]) -> Option<(f64, f64)> {
     let img = image::load_from_memory(png).ok()?.to_rgb8();
     let (mut sx, mut sy, mut n) = (0u64, 0u64, 0u64);
     for (x, y, p) in img.enumerate_pixels() {
@@ -861,94 +863,6 @@ fn green_square(png: &[u8]) -> Option<(f64, f64)> {
         }
     }
     (n > 60).then(|| (sx as f64 / n as f64, sy as f64 / n as f64))
-}
-
-#[tokio::test]
-async fn the_person_passes_the_human_check_with_clicks_and_keys_on_the_live_screen() {
-    let _slot = browser_slot().await;
-    let host = Host::start().await;
-    let svc = service_for(&host).await;
-    let cred = svc.human_credential().await;
-    let url = session(&svc, json!({ "userId": "u", "credentialId": cred })).await;
-    let mut person = Person::new("live-screen", (1280, 720)).await;
-    person.goto(&format!("{url}&collect={cred}&lang=fr")).await;
-    person.wait_visible("canvas#screen").await;
-    assert!(person.visible("#done").await);
-    let instructions = person
-        .eval("document.querySelector('#instructions').textContent")
-        .await;
-    assert!(instructions.as_str().unwrap().contains("green square"));
-    // The square is drawn on the canvas once a frame arrives.
-    let deadline = tokio::time::Instant::now() + WAIT;
-    let (x, y) = loop {
-        let png = person.tab.screenshot_png().await.unwrap();
-        if let Some(p) = green_square(&png) {
-            break p;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            person.shot("no-square").await;
-            panic!("no frame with the square on the canvas");
-        }
-        person
-            .wait(
-                "new Promise(r => requestAnimationFrame(() => r(true)))",
-                "a paint",
-            )
-            .await;
-    };
-    person.shot("live-screen").await;
-    person.tab.click_at(x, y).await.unwrap();
-    let phrase = loop {
-        if let Some(p) = svc.site.human_phrase() {
-            break p;
-        }
-        assert!(tokio::time::Instant::now() < deadline);
-        person
-            .wait(
-                "new Promise(r => requestAnimationFrame(() => r(true)))",
-                "a paint",
-            )
-            .await;
-    };
-    // The form shows in the remote page after the click; keys typed on the canvas go there.
-    person
-        .wait(
-            "document.activeElement && document.activeElement.id === 'screen'",
-            "canvas focused",
-        )
-        .await;
-    wait_remote_form(&person).await;
-    for ch in phrase.chars() {
-        person.press(&ch.to_string()).await;
-    }
-    person.press("Enter").await;
-    person.wait_screen("success").await;
-    person.shot("success").await;
-    assert!(svc.site.hits("/accounts") >= 1);
-    person.close().await;
-    svc.stop().await;
-}
-
-/// The remote page shows its phrase form once the square was clicked: wait for a frame that
-/// no longer has the square.
-async fn wait_remote_form(person: &Person) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let png = person.tab.screenshot_png().await.unwrap();
-        if green_square(&png).is_none() {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the square never went away"
-        );
-        person
-            .wait(
-                "new Promise(r => requestAnimationFrame(() => r(true)))",
-                "a paint",
-            )
-            .await;
-    }
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! `/human`: a login only a person can pass. A green square sits at a random place of the
-//! viewport; a real (trusted) click on it reveals a form asking to type a random phrase.
-//! The right phrase logs in as `carol`.
+//! viewport (whatever its size); a real (trusted) click on it reveals a form asking to type
+//! a random phrase into a yellow field, tiny in the wide layout, that the person clicks
+//! first. The right phrase logs in as `carol`.
 
 use std::sync::{Arc, Mutex};
 
@@ -20,9 +21,6 @@ use crate::site_login;
 
 /// The user a passed challenge logs in.
 pub const HUMAN_USER: &str = "carol";
-/// The viewport the square is placed in, and its side, in CSS pixels.
-pub const VIEWPORT: (u32, u32) = (1280, 720);
-pub const SQUARE: u32 = 60;
 /// Words in a phrase.
 const PHRASE_WORDS: usize = 3;
 /// Open challenges kept; the oldest go first.
@@ -83,11 +81,12 @@ pub struct HumanForm {
 
 async fn render_human(site: &SiteState, alert: Option<&str>) -> Result<Response, SiteError> {
     let (id, phrase) = site.human.issue();
+    // Fractions of the room the viewport leaves around the square.
     let (left, top) = {
         let mut rng = rand::rng();
         (
-            rng.random_range(0..=VIEWPORT.0 - SQUARE),
-            rng.random_range(0..=VIEWPORT.1 - SQUARE),
+            rng.random_range(0.0..=1.0f64),
+            rng.random_range(0.0..=1.0f64),
         )
     };
     let alert = match alert {
@@ -101,8 +100,8 @@ async fn render_human(site: &SiteState, alert: Option<&str>) -> Result<Response,
         ("alert", html(alert)),
         ("challenge", text(id)),
         ("phrase", text(phrase)),
-        ("left", text(left.to_string())),
-        ("top", text(top.to_string())),
+        ("left", text(format!("{left:.4}"))),
+        ("top", text(format!("{top:.4}"))),
     ];
     let body = render::page(&site.root, "Vérification humaine", None, "human", &vars).await?;
     Ok(html_response(StatusCode::OK, body))

@@ -59,6 +59,16 @@
       screenLabel: 'Live screen of {name}. Click it, then type; Shift+Tab leaves it.',
       liveHint: 'Click the screen, then type. Shift+Tab leaves it.',
       liveWaiting: 'Waiting for the screen…',
+      liveStatus: '{name} is waiting for you: finish on the screen below.',
+      liveTools: 'Screen',
+      zoomIn: 'Zoom in',
+      zoomOut: 'Zoom out',
+      fullscreen: 'Full screen',
+      liveTextLabel: 'Type here to write on the site',
+      focusField: 'What you type goes to: {label}.',
+      focusFieldUnnamed: 'What you type goes to the field the site has selected.',
+      focusFrame: 'What you type goes to a part of the site that cannot be shown here.',
+      focusNothing: 'Nothing on the site takes text now: first tap or click the field on the screen.',
       done: "I'm done",
       reconnecting: 'Connection lost, reconnecting…',
       connectionLost: 'We lost the connection to the service. Reload the page to pick up where you left off.',
@@ -138,6 +148,16 @@
       screenLabel: 'Écran de {name} en direct. Cliquez dessus puis tapez ; Maj+Tab pour en sortir.',
       liveHint: 'Cliquez sur l\u2019écran, puis tapez. Maj+Tab pour en sortir.',
       liveWaiting: 'En attente de l\u2019écran…',
+      liveStatus: '{name} vous attend : terminez sur l\u2019écran ci-dessous.',
+      liveTools: 'Écran',
+      zoomIn: 'Agrandir',
+      zoomOut: 'Réduire',
+      fullscreen: 'Plein écran',
+      liveTextLabel: 'Tapez ici pour écrire sur le site',
+      focusField: 'Ce que vous tapez va dans : {label}.',
+      focusFieldUnnamed: 'Ce que vous tapez va dans le champ sélectionné sur le site.',
+      focusFrame: 'Ce que vous tapez va dans une partie du site qui ne peut pas être affichée ici.',
+      focusNothing: 'Rien sur le site ne reçoit de texte : touchez ou cliquez d\u2019abord le champ sur l\u2019écran.',
       done: "J'ai terminé",
       reconnecting: 'Connexion perdue, reconnexion en cours…',
       connectionLost: 'La connexion au service a été perdue. Rechargez la page pour reprendre où vous en étiez.',
@@ -238,6 +258,7 @@
     instructions: $('instructions'),
     canvas: $('screen'),
     done: $('done'),
+    liveText: $('live-text'),
     endTitle: $('end-title'),
     endMessage: $('end-message'),
     endCode: $('end-code'),
@@ -276,10 +297,8 @@
     pendingTwofa: null,
     twofaExpires: 0,
     twofaTimer: null,
-    // live screen
-    lastFrame: null,
-    lastSeq: -1,
-    drawnSeq: -1,
+    // the last state posted to the host: each is posted once
+    postedState: null,
     // end
     finalCode: null,
     redirectTimer: null,
@@ -719,9 +738,8 @@
     S.final = false;
     S.everOpened = false;
     S.retries = 0;
-    S.lastSeq = -1;
-    S.drawnSeq = -1;
-    S.lastFrame = null;
+    S.postedState = null;
+    liveScreen.reset();
     S.pendingTwofa = null;
     if (S.collectId) document.body.dataset.collectId = S.collectId;
     document.body.classList.remove('blank');
@@ -778,6 +796,7 @@
       if (S.ws !== ws) return;
       if (S.retries > 0) notice('');
       S.everOpened = true;
+      liveScreen.resendDisplay();
       S.retries = 0;
       if (S.pendingTwofa !== null) {
         ws.send(JSON.stringify({ type: 'twofa', code: S.pendingTwofa }));
@@ -833,7 +852,8 @@
   function onMessage(msg) {
     switch (msg.type) {
       case 'state': return onState(msg);
-      case 'screenshot': return onFrame(msg);
+      case 'screenshot': return liveScreen.onFrame(msg);
+      case 'focus': return liveScreen.onFocus(msg);
       case 'twofa': return showTwofa(msg);
       case 'error': return notice(String(msg.message || ''), 6000);
       default: return undefined;
@@ -862,7 +882,12 @@
     const reason = failed ? reasonOf(state, msg.error) : null;
     const event = { type: 'state', state, name: msg.name, authorizationId: S.credentialId };
     if (reason) event.error = reason;
-    postToHost(event);
+    // The service tells every change (a live step starting is state 2 again): the host
+    // hears each state once.
+    if (state !== S.postedState) {
+      S.postedState = state;
+      postToHost(event);
+    }
     if (FINAL.has(state)) {
       finish(state, reason, msg.advice || null);
       return;
@@ -941,18 +966,30 @@
 
   // ---------------------------------------------------------------- live screen
 
-  const ctx2d = el.canvas.getContext('2d');
-  const SPECIAL_KEYS = new Set(['Enter', 'Backspace', 'Tab', 'Escape', 'Delete', 'ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight']);
+  const liveScreen = window.gleanerLiveScreen({
+    root: el.live,
+    frame: $('screen-frame'),
+    stage: $('screen-stage'),
+    canvas: el.canvas,
+    ring: $('focus-ring'),
+    zoomIn: $('zoom-in'),
+    zoomOut: $('zoom-out'),
+    zoomLevel: $('zoom-level'),
+    fullscreen: $('fullscreen'),
+    text: el.liveText,
+    focusNote: $('live-focus'),
+  }, t, send);
 
   function showLive(instructions) {
     el.instructions.textContent = instructions ? String(instructions) : t('liveDefault', { name: connectorName() });
     el.canvas.setAttribute('aria-label', t('screenLabel', { name: connectorName() }));
+    // The site waits for the person now, not for gleaner.
+    el.status.textContent = t('liveStatus', { name: connectorName() });
     if (!el.live.hidden) return;
     el.live.hidden = false;
     el.done.disabled = false;
     document.body.classList.add('live-on');
-    if (S.lastFrame) drawFrame(S.lastFrame, true);
-    else drawPlaceholder();
+    liveScreen.show();
     el.canvas.focus({ preventScroll: true });
     // Bring the instructions and the whole screen into view (inside a frame, the host page
     // is not ours to scroll).
@@ -964,78 +1001,10 @@
     if (el.live.hidden) return;
     const hadFocus = el.live.contains(document.activeElement);
     el.live.hidden = true;
+    liveScreen.hide();
     document.body.classList.remove('live-on');
     if (hadFocus) el.progressTitle.focus();
   }
-
-  function drawPlaceholder() {
-    const { width, height } = el.canvas;
-    ctx2d.fillStyle = '#e9edf5';
-    ctx2d.fillRect(0, 0, width, height);
-    ctx2d.fillStyle = '#5a6477';
-    ctx2d.font = `${Math.round(height / 18)}px system-ui, sans-serif`;
-    ctx2d.textAlign = 'center';
-    ctx2d.textBaseline = 'middle';
-    ctx2d.fillText(t('liveWaiting'), width / 2, height / 2);
-  }
-
-  function onFrame(msg) {
-    if (typeof msg.data !== 'string') return;
-    const seq = Number(msg.seq);
-    if (Number.isFinite(seq) && seq <= S.lastSeq && seq > 0) return;
-    if (Number.isFinite(seq)) S.lastSeq = seq;
-    S.lastFrame = msg;
-    if (!el.live.hidden) drawFrame(msg, false);
-  }
-
-  function drawFrame(msg, force) {
-    const format = ['jpeg', 'png', 'webp'].includes(msg.format) ? msg.format : 'jpeg';
-    const img = new Image();
-    img.onload = () => {
-      if (!force && S.lastFrame !== msg) return; // a newer frame is on its way
-      const w = Number(msg.width) || img.naturalWidth;
-      const h = Number(msg.height) || img.naturalHeight;
-      if (w > 0 && h > 0 && (el.canvas.width !== w || el.canvas.height !== h)) {
-        el.canvas.width = w;
-        el.canvas.height = h;
-        el.canvas.style.aspectRatio = `${w} / ${h}`;
-      }
-      ctx2d.drawImage(img, 0, 0, el.canvas.width, el.canvas.height);
-      S.drawnSeq = Number(msg.seq);
-    };
-    img.src = `data:image/${format};base64,${msg.data}`;
-  }
-
-  const clamp01 = (v) => Math.min(1, Math.max(0, v));
-
-  el.canvas.addEventListener('click', (e) => {
-    const r = el.canvas.getBoundingClientRect();
-    if (!r.width || !r.height) return;
-    send({ type: 'click', x: clamp01((e.clientX - r.left) / r.width), y: clamp01((e.clientY - r.top) / r.height) });
-    el.canvas.focus();
-  });
-
-  el.canvas.addEventListener('keydown', (e) => {
-    if (e.isComposing) return;
-    // Shift+Tab stays with the page, so that keyboard users can always leave the screen.
-    if (e.key === 'Tab' && e.shiftKey) return;
-    const altGraph = e.getModifierState && e.getModifierState('AltGraph');
-    const modified = (e.ctrlKey || e.metaKey || e.altKey) && !altGraph;
-    if (SPECIAL_KEYS.has(e.key) && !modified) {
-      e.preventDefault();
-      send({ type: 'keydown', key: e.key });
-    } else if (!modified && [...e.key].length === 1) {
-      e.preventDefault();
-      send({ type: 'text', text: e.key });
-    }
-  });
-
-  el.canvas.addEventListener('paste', (e) => {
-    const text = e.clipboardData ? e.clipboardData.getData('text/plain') : '';
-    if (!text) return;
-    e.preventDefault();
-    send({ type: 'text', text: text.slice(0, 8000) });
-  });
 
   el.done.addEventListener('click', () => {
     send({ type: 'close' });

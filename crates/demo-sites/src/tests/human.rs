@@ -33,10 +33,17 @@ async fn human_page_places_the_square_at_random_and_hides_the_form() {
         assert!(html.contains("<input id=\"phrase\" name=\"phrase\""));
         assert!(html.contains("<div id=\"veil\"") && html.contains("event.isTrusted"));
         let square = between(&html, "<div id=\"square\"", ">");
-        let left: u32 = between(square, " left:", "px").parse().expect("left");
-        let top: u32 = between(square, " top:", "px").parse().expect("top");
-        assert!(left <= 1280 - 60 && top <= 720 - 60, "({left}, {top})");
-        places.insert((left, top));
+        let left: f64 = between(square, " left:calc((100vw - 60px) * ", ")")
+            .parse()
+            .expect("left");
+        let top: f64 = between(square, " top:calc((100vh - 60px) * ", ")")
+            .parse()
+            .expect("top");
+        assert!(
+            (0.0..=1.0).contains(&left) && (0.0..=1.0).contains(&top),
+            "({left}, {top})"
+        );
+        places.insert((left.to_bits(), top.to_bits()));
         let (id, phrase) = human_challenge(&html);
         assert_eq!(phrase.split(' ').count(), 3, "{phrase}");
         ids.insert(id);
