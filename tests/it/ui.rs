@@ -874,10 +874,15 @@ async fn the_person_passes_the_human_check_with_clicks_and_keys_on_the_live_scre
     person.goto(&format!("{url}&collect={cred}&lang=fr")).await;
     person.wait_visible("canvas#screen").await;
     assert!(person.visible("#done").await);
+    // The connector's instructions in the UI's language, marked with it.
     let instructions = person
-        .eval("document.querySelector('#instructions').textContent")
+        .eval("[document.querySelector('#instructions').textContent, document.querySelector('#instructions').lang]")
         .await;
-    assert!(instructions.as_str().unwrap().contains("green square"));
+    assert!(
+        instructions[0].as_str().unwrap().contains("carré vert"),
+        "{instructions}"
+    );
+    assert_eq!(instructions[1], "fr");
     // The square is drawn on the canvas once a frame arrives.
     let deadline = tokio::time::Instant::now() + WAIT;
     let (x, y) = loop {
