@@ -2,6 +2,10 @@
 //! the UI shows each label in its own language (the UI's, else English, else the
 //! connector's first) marked with `lang`, and its 2FA box says what to type once.
 
+use std::time::Duration;
+
+use gleaner::api::messages::ServerMessage;
+use gleaner::connector::plan::LanguageTag;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -19,7 +23,8 @@ async fn form_labels(person: &Person) -> Value {
         .await
 }
 
-/// The 2FA box's label `[text, lang]`, and how many times the box says "SMS".
+/// The 2FA box's label `[text, lang]`, and how many times the screen says "SMS" (twice
+/// when the box says it both in the connector's words and in the UI's).
 async fn twofa_box(person: &Person) -> (Value, usize) {
     person.wait_visible("#twofa-code").await;
     let label = person
@@ -28,9 +33,7 @@ async fn twofa_box(person: &Person) -> (Value, usize) {
                return [l.textContent, l.getAttribute('lang')]; })()",
         )
         .await;
-    let text = person
-        .eval("document.querySelector('#twofa-form').innerText")
-        .await;
+    let text = person.eval("document.body.innerText").await;
     (label, text.as_str().unwrap().matches("SMS").count())
 }
 
@@ -174,5 +177,55 @@ async fn the_apis_carry_every_language_and_the_document_says_so() {
         assert!(keys.is_match(key), "{key:?} against {pattern}");
     }
     assert!(!keys.is_match("english"));
+    svc.stop().await;
+}
+
+#[tokio::test]
+async fn the_websocket_carries_the_code_label_and_the_instructions_in_every_language() {
+    let _slot = browser_slot().await;
+    let svc = TestService::start().await;
+    let within = Duration::from_secs(30);
+
+    let cred = svc.create_credential("demo-bank", "alice", "demo").await;
+    let (_, _, ws) = svc.collect(&cred, false).await;
+    let mut viewer = svc.viewer(&ws).await;
+    let (label, localized) = viewer
+        .until(within, |m| match m {
+            ServerMessage::Twofa {
+                label,
+                localized_label,
+                ..
+            } => Some((label.clone(), localized_label.clone())),
+            _ => None,
+        })
+        .await;
+    // One string for the clients that read one, English here; every language beside it.
+    assert_eq!(label, "Code received by SMS");
+    assert_eq!(
+        serde_json::to_value(localized).unwrap(),
+        json!({ "en": "Code received by SMS", "fr": "Code reçu par SMS" })
+    );
+    viewer.close().await;
+
+    let human = svc.human_credential().await;
+    let (_, _, ws) = svc.collect(&human, false).await;
+    let mut viewer = svc.viewer(&ws).await;
+    let (instructions, localized) = viewer
+        .until(within, |m| match m {
+            ServerMessage::State {
+                interactive: true,
+                instructions,
+                localized_instructions,
+                ..
+            } => Some((instructions.clone(), localized_instructions.clone())),
+            _ => None,
+        })
+        .await;
+    assert!(instructions.unwrap().contains("green square"));
+    let localized = localized.expect("the instructions in every language");
+    let french = localized.pick(&[LanguageTag::parse("fr").unwrap()]);
+    assert!(french.text.contains("carré vert"), "{}", french.text);
+    assert_eq!(french.lang.map(LanguageTag::as_str), Some("fr"));
+    viewer.close().await;
     svc.stop().await;
 }

@@ -84,3 +84,25 @@ impl JsonSchema for Text {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::connector::json_schema;
+    use crate::connector::plan::LANGUAGE_TAG_PATTERN;
+
+    #[test]
+    fn the_schema_describes_a_string_or_a_map_by_language_tag() {
+        let schema = json_schema();
+        let text = &schema["$defs"]["Text"]["oneOf"];
+        assert_eq!(text[0]["type"], "string");
+        assert_eq!(text[1]["type"], "object");
+        assert_eq!(text[1]["propertyNames"]["pattern"], LANGUAGE_TAG_PATTERN);
+        assert_eq!(text[1]["additionalProperties"]["minLength"], 1);
+        let field = &schema["$defs"]["FieldDef"]["properties"];
+        assert_eq!(field["label"]["$ref"], "#/$defs/Text");
+        assert_eq!(
+            schema["properties"]["language"]["pattern"],
+            LANGUAGE_TAG_PATTERN
+        );
+    }
+}
