@@ -72,13 +72,13 @@ pub fn check(connector: &Connector, file: &str) -> Result<Plan, Vec<Diagnostic>>
     };
     c.plain_language = c.plain_language();
     let base_url = c.top_level();
-    let fields: Option<IndexMap<String, plan::AccountField>> = connector
+    // Every field is checked (collected first), so that each bad one is reported.
+    let fields: Vec<_> = connector
         .fields
         .iter()
         .map(|(name, def)| Some((name.clone(), c.account_field(def)?)))
-        .collect::<Vec<_>>()
-        .into_iter()
         .collect();
+    let fields: Option<IndexMap<String, plan::AccountField>> = fields.into_iter().collect();
     let mut pages = Vec::with_capacity(connector.pages.len());
     for (name, page) in &connector.pages {
         if !is_identifier(name) {
