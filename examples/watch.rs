@@ -89,7 +89,7 @@ async fn main() -> Result<()> {
                 let Some(incoming) = incoming else { break };
                 let Message::Text(text) = incoming? else { continue };
                 match serde_json::from_str::<ServerMessage>(text.as_str())? {
-                    ServerMessage::State { state, name, message, error, interactive, instructions, advice } => {
+                    ServerMessage::State { state, name, message, error, interactive, instructions, advice, .. } => {
                         let bar: String = (1..=7).map(|k| if k <= state.max(0) { '■' } else { '□' }).collect();
                         eprintln!("[{bar}] {state:>2} {name}{}{}",
                             message.map(|m| format!(" — {m}")).unwrap_or_default(),

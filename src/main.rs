@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use gleaner::codes::ErrorKind;
 use gleaner::codes::State;
 use gleaner::collect::{self, CollectOptions};
+use gleaner::connector::plan::LanguageTag;
 use gleaner::connector::{self, LoadError};
 use gleaner::engine::{CollectError, Event, Inputs, Links, Outcome};
 use gleaner::secrets::Redactor;
@@ -711,6 +712,18 @@ async fn test(args: TestArgs) -> Result<ExitCode> {
 }
 
 /// Field values from `--field`, then `GLEANER_FIELD_<NAME>`, then a prompt.
+/// The terminal's language, from the POSIX locale (`LC_ALL`, `LC_MESSAGES`, `LANG`, the
+/// first set): connector texts are shown in it when they have it, else in English.
+fn terminal_languages() -> Vec<LanguageTag> {
+    ["LC_ALL", "LC_MESSAGES", "LANG"]
+        .into_iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .find(|value| !value.is_empty())
+        .and_then(|locale| LanguageTag::from_posix_locale(&locale))
+        .into_iter()
+        .collect()
+}
+
 fn gather_fields(
     connector: &connector::Plan,
     given: &[String],
@@ -737,7 +750,8 @@ fn gather_fields(
             values.insert(name.clone(), v);
             continue;
         }
-        let prompt = format!("{}: ", def.label);
+        let label = def.label.pick(&terminal_languages()).text;
+        let prompt = format!("{label}: ");
         let value = if def.is_secret() && std::io::stdin().is_terminal() {
             rpassword::prompt_password(&prompt)?
         } else {
@@ -748,7 +762,7 @@ fn gather_fields(
             line.trim_end_matches(['\r', '\n']).to_string()
         };
         if value.is_empty() && !def.optional {
-            bail!("{} is required", def.label);
+            bail!("{label} is required");
         }
         values.insert(name.clone(), value);
     }
@@ -775,6 +789,9 @@ fn show(ev: &Event, verbose: bool) {
             eprintln!("[{bar}] {:>2} {}{msg}", state.index(), state.name());
         }
         Event::CodeRequested { kind, label, .. } => {
+            let label = label
+                .as_ref()
+                .map_or(kind.default_label(), |l| l.pick(&terminal_languages()).text);
             eprint!(
                 "{label} ({}) — type the code and press Enter: ",
                 kind.as_str()
@@ -795,7 +812,9 @@ fn show(ev: &Event, verbose: bool) {
             instructions,
         } => eprintln!(
             "        the site needs you: {} (use the browser window: run with --headful)",
-            instructions.as_deref().unwrap_or("finish the login")
+            instructions
+                .as_ref()
+                .map_or("finish the login", |i| i.pick(&terminal_languages()).text)
         ),
         Event::Document { document, .. } => {
             eprintln!(

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::state::AppState;
+use crate::connector::plan::LocalizedText;
 use crate::connector::{FieldKind, Plan};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -22,13 +23,19 @@ pub struct ConnectorInfo {
 #[serde(rename_all = "camelCase")]
 pub struct FieldInfo {
     pub name: String,
+    /// The label in English when the connector gives it, else in its first language.
     pub label: String,
+    /// The label in every language the connector gives: show the person's.
+    pub localized_label: LocalizedText,
     /// `text`, `password`, `email`, `number` or `date`.
     #[serde(rename = "type")]
     pub kind: String,
     pub secret: bool,
     pub optional: bool,
+    /// Like `label`.
     pub placeholder: Option<String>,
+    /// Like `localizedLabel`.
+    pub localized_placeholder: Option<LocalizedText>,
     /// This field names the account (shown to the host page as `identity`).
     pub identity: bool,
 }
@@ -44,7 +51,8 @@ impl From<&Plan> for ConnectorInfo {
                 .iter()
                 .map(|(name, f)| FieldInfo {
                     name: name.clone(),
-                    label: f.label.clone(),
+                    label: f.label.english_or_first().to_string(),
+                    localized_label: f.label.clone(),
                     kind: match f.kind {
                         FieldKind::Text => "text",
                         FieldKind::Password => "password",
@@ -55,7 +63,11 @@ impl From<&Plan> for ConnectorInfo {
                     .into(),
                     secret: f.is_secret(),
                     optional: f.optional,
-                    placeholder: f.placeholder.clone(),
+                    placeholder: f
+                        .placeholder
+                        .as_ref()
+                        .map(|p| p.english_or_first().to_string()),
+                    localized_placeholder: f.placeholder.clone(),
                     identity: identity == Some(name.as_str()),
                 })
                 .collect(),

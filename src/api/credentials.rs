@@ -138,7 +138,7 @@ pub(crate) fn split_fields(
             if !(def.optional || keep_secrets && def.is_secret()) {
                 return Err(AppError::Unprocessable(format!(
                     "field {name:?} ({}) is required",
-                    def.label
+                    def.label.english_or_first()
                 )));
             }
             continue;

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::advice::FailureReason;
 use crate::browser::{Area, FocusKind};
 use crate::connector::CodeKind;
+use crate::connector::plan::LocalizedText;
 
 /// Largest client message accepted; longer ones get an `error` back.
 pub const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
@@ -22,7 +23,12 @@ pub enum ServerMessage {
         error: Option<FailureReason>,
         /// The person drives the screen now.
         interactive: bool,
+        /// The connector's instructions, in English when it gives them (else its first
+        /// language).
         instructions: Option<String>,
+        /// The same in every language the connector gives, to show the person's.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        localized_instructions: Option<LocalizedText>,
         /// With a final state: what the person can do, in English and French.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         advice: Option<crate::advice::Advice>,
@@ -37,7 +43,13 @@ pub enum ServerMessage {
     },
     Twofa {
         kind: CodeKind,
+        /// The connector's label in English (else its first language), or an English
+        /// sentence by kind when it gives none.
         label: String,
+        /// The connector's label in every language it gives; absent when it gives none
+        /// (say what `kind` of code to give, then).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        localized_label: Option<LocalizedText>,
         /// Unix seconds.
         expires_at: u64,
         /// The same request again after a code was given: the site did not take that code

@@ -190,7 +190,11 @@ pub fn state_message(status: &Status) -> ServerMessage {
             .as_ref()
             .map(|e| FailureReason::of(status.state, e)),
         interactive: status.interactive,
-        instructions: status.instructions.clone(),
+        instructions: status
+            .instructions
+            .as_ref()
+            .map(|i| i.english_or_first().to_string()),
+        localized_instructions: status.instructions.clone(),
         advice: status.advice.clone(),
     }
 }
@@ -319,7 +323,11 @@ fn focus_message(f: Focused) -> ServerMessage {
 fn twofa_message(live: &Live, r: crate::collect::live::CodeRequest) -> ServerMessage {
     ServerMessage::Twofa {
         kind: r.kind,
-        label: r.label,
+        label: r.label.as_ref().map_or_else(
+            || r.kind.default_label().to_string(),
+            |l| l.english_or_first().to_string(),
+        ),
+        localized_label: r.label,
         expires_at: r.expires_at,
         again: live.asked_again(),
     }

@@ -14,6 +14,7 @@ use super::mode::CollectMode;
 use crate::browser::{BadDisplay, BrowserError, Focused, Frame, Screen, ViewerDisplay};
 use crate::codes::{ErrorInfo, State};
 use crate::connector::CodeKind;
+use crate::connector::plan::LocalizedText;
 
 /// JPEG quality of the live screen: ~14 KB a 1280×720 frame (CHROMIUM-NOTES.md).
 pub const SCREEN_QUALITY: u8 = 60;
@@ -26,7 +27,7 @@ pub struct Status {
     pub error: Option<ErrorInfo>,
     /// The person drives the screen now (an `interactive` step).
     pub interactive: bool,
-    pub instructions: Option<String>,
+    pub instructions: Option<LocalizedText>,
     /// With a final state: what the person can do about it.
     pub advice: Option<crate::advice::Advice>,
 }
@@ -35,7 +36,8 @@ pub struct Status {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CodeRequest {
     pub kind: CodeKind,
-    pub label: String,
+    /// The connector's label; without it, the kind says what to ask.
+    pub label: Option<LocalizedText>,
     pub expires_at: u64,
 }
 
@@ -481,7 +483,7 @@ mod tests {
     fn request(label: &str) -> CodeRequest {
         CodeRequest {
             kind: CodeKind::Sms,
-            label: label.into(),
+            label: Some(LocalizedText::single(None, label)),
             expires_at: 1,
         }
     }

@@ -11,8 +11,10 @@ use super::located::Located;
 use super::selector_spec::SelectorSpec;
 
 mod reading;
+mod text;
 
 pub use reading::*;
+pub use text::Text;
 
 /// One site: how to log in, how to recognise its pages, what to collect.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -22,6 +24,12 @@ pub struct Connector {
     pub id: Located<String>,
     /// Name shown to people.
     pub name: String,
+    /// The language of the connector's plain-string texts (`label`, `placeholder`,
+    /// `instructions`, `ask_code.label`): `fr`, `en`, `pt-BR`. Without it, a plain string is
+    /// shown as of unknown language; a map by language (`{ en: …, fr: … }`) says its own.
+    #[serde(default)]
+    #[schemars(regex(pattern = crate::connector::plan::LANGUAGE_TAG_PATTERN))]
+    pub language: Option<Located<String>>,
     /// Where relative URLs (`goto: /login`) point. `gleaner run --base-url` overrides it.
     pub base_url: Located<String>,
     /// The hosts the page may reach, with their subdomains (the base URL's origin is always
@@ -123,7 +131,8 @@ pub struct SessionCheck {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FieldDef {
-    pub label: String,
+    /// What the field is called: `Login`, or `{ en: Login, fr: Identifiant }`.
+    pub label: Located<Text>,
     /// `text` (default), `password`, `email`, `number` or `date`.
     #[serde(default, rename = "type")]
     pub kind: FieldKind,
@@ -136,7 +145,7 @@ pub struct FieldDef {
     pub optional: bool,
     /// Example shown in an empty input.
     #[serde(default)]
-    pub placeholder: Option<String>,
+    pub placeholder: Option<Located<Text>>,
     /// This field names the account at the site (a customer number, a login): a person
     /// adding an account with the same value updates it instead of adding another.
     /// Default: the first non-secret field.
@@ -439,7 +448,7 @@ pub struct Interactive {
     pub until: Located<String>,
     /// What the person is told to do.
     #[serde(default)]
-    pub instructions: Option<String>,
+    pub instructions: Option<Located<Text>>,
     /// How long the person has (default 5m).
     #[serde(default)]
     pub timeout: Option<Timeout>,
@@ -453,8 +462,9 @@ pub struct InteractiveLogin {
     pub start: Located<String>,
     /// The page that proves the login worked.
     pub until: Located<String>,
+    /// What the person is told to do.
     #[serde(default)]
-    pub instructions: Option<String>,
+    pub instructions: Option<Located<Text>>,
     /// How long the person has (default 5m).
     #[serde(default)]
     pub timeout: Option<Timeout>,
@@ -465,9 +475,10 @@ pub struct InteractiveLogin {
 pub struct AskCode {
     #[serde(default)]
     pub kind: CodeKind,
-    /// What the person is told, e.g. "Code received by SMS".
+    /// What the person is told, e.g. `{ en: Code received by SMS, fr: Code reçu par SMS }`.
+    /// Without it, the person is told what `kind` of code to give.
     #[serde(default)]
-    pub label: Option<String>,
+    pub label: Option<Located<Text>>,
     /// The variable that holds the code (default `code`).
     #[serde(default, rename = "as")]
     pub var: Option<Located<String>>,
@@ -493,6 +504,17 @@ impl CodeKind {
             CodeKind::Email => "email",
             CodeKind::App => "app",
             CodeKind::Unknown => "unknown",
+        }
+    }
+
+    /// What to tell the person when the connector gives no `label`, in English (the UI says
+    /// it in the person's language).
+    pub fn default_label(self) -> &'static str {
+        match self {
+            CodeKind::Sms => "Code received by SMS",
+            CodeKind::Email => "Code received by email",
+            CodeKind::App => "Code from your authenticator app",
+            CodeKind::Unknown => "Verification code",
         }
     }
 }

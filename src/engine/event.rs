@@ -7,7 +7,7 @@ use super::document::DocumentRecord;
 use super::error::StepRef;
 use crate::browser::BrowserState;
 use crate::codes::State;
-use crate::connector::plan::CodeKind;
+use crate::connector::plan::{CodeKind, LocalizedText};
 
 /// What the engine reports while it runs.
 #[derive(Debug, Clone, Serialize)]
@@ -31,7 +31,8 @@ pub enum Event {
     /// A code is needed: the person has until `expires_at` (Unix seconds) to give it.
     CodeRequested {
         kind: CodeKind,
-        label: String,
+        /// The connector's `label`; without it, say what `kind` of code to give.
+        label: Option<LocalizedText>,
         expires_at: u64,
     },
     Record {
@@ -47,7 +48,7 @@ pub enum Event {
     /// say they are done; then `active: false`.
     Interactive {
         active: bool,
-        instructions: Option<String>,
+        instructions: Option<LocalizedText>,
     },
     /// The browser state after a successful login (cookies and localStorage of the
     /// connector's hosts), to keep for the next collect. It holds credentials: its `Debug`

@@ -12,7 +12,7 @@ use super::event::Event;
 use super::pages::{SelectorSet, matches};
 use super::runner::Runner;
 use crate::codes::{ErrorCode, ErrorKind, State};
-use crate::connector::plan::{AskCode, PageId};
+use crate::connector::plan::{AskCode, LocalizedText, PageId};
 use crate::duration::format_duration;
 
 /// How long the person has for an `interactive` step unless it says otherwise.
@@ -26,7 +26,6 @@ impl Runner<'_> {
     pub(super) async fn ask_code(&mut self, ask: &AskCode) -> Result<(), CollectError> {
         let var = ask.var.clone();
         let timeout = ask.timeout.unwrap_or(self.options.code_timeout);
-        let label = ask.label.clone();
         let Some(mut codes) = self.links.codes.take() else {
             let code = twofa_expired();
             return Err(self.error(code, "the site asks for a one-time code and nobody is there to give it (background collect)").await);
@@ -36,7 +35,7 @@ impl Runner<'_> {
         // Taken out for the wait, so that the runner stays free; put back after it. The
         // collect's deadline stands still while the person looks for their code.
         let paused = self.deadline.pause();
-        let received = self.wait_for_code(&mut codes, ask, label, timeout).await;
+        let received = self.wait_for_code(&mut codes, ask, timeout).await;
         drop(paused);
         self.links.codes = Some(codes);
         match received {
@@ -73,7 +72,6 @@ impl Runner<'_> {
         &mut self,
         codes: &mut mpsc::Receiver<String>,
         ask: &AskCode,
-        label: String,
         timeout: Duration,
     ) -> Result<Option<String>, tokio::time::error::Elapsed> {
         let expires_at = SystemTime::now()
@@ -81,10 +79,14 @@ impl Runner<'_> {
             .map(|d| d + timeout)
             .unwrap_or_default()
             .as_secs();
-        self.set_state(State::TwofaWaiting, Some(label.clone()));
+        let message = ask
+            .label
+            .as_ref()
+            .map_or(ask.kind.default_label(), |l| l.english_or_first());
+        self.set_state(State::TwofaWaiting, Some(message.to_string()));
         self.emit(Event::CodeRequested {
             kind: ask.kind,
-            label,
+            label: ask.label.clone(),
             expires_at,
         });
         tokio::time::timeout(timeout, codes.recv()).await
@@ -96,7 +98,7 @@ impl Runner<'_> {
         &mut self,
         until: PageId,
         timeout: Option<Duration>,
-        instructions: Option<&str>,
+        instructions: Option<&LocalizedText>,
     ) -> Result<(), CollectError> {
         if self.links.is_background() {
             let why = "the site needs a person on the live screen and nobody is there (background collect)";
@@ -114,7 +116,7 @@ impl Runner<'_> {
             .map_err(|e| self.browser_failure(e))?;
         self.emit(Event::Interactive {
             active: true,
-            instructions: instructions.map(str::to_string),
+            instructions: instructions.cloned(),
         });
         // Taken out for the wait, so that the probe loop can borrow the runner.
         let mut closes = self.links.closes.take();

@@ -144,7 +144,7 @@ impl<'a> Runner<'a> {
                     self.current = Some(il.at.clone());
                     let start = self.render(&il.start)?;
                     self.goto(&start).await?;
-                    self.interactive(il.until, il.timeout, il.instructions.as_deref())
+                    self.interactive(il.until, il.timeout, il.instructions.as_ref())
                         .await?;
                 }
                 Login::Steps(steps) => {
@@ -378,7 +378,7 @@ impl<'a> Runner<'a> {
                 self.download(dl).await
             }
             Action::Interactive(it) => {
-                self.interactive(it.until, it.timeout, it.instructions.as_deref())
+                self.interactive(it.until, it.timeout, it.instructions.as_ref())
                     .await
             }
             Action::Capture(c) => self.capture(c).await,

@@ -105,10 +105,13 @@ async fn full_collect_with_2fa_by_url() {
     assert_collected_everything(&run, &site.base_url());
     assert_eq!(run.states(), vec![1, 2, 3, 4, 5, 6, 7]);
     let asked = run.events.iter().find_map(|e| match e {
-        Event::CodeRequested { kind, label, .. } => Some((kind.as_str(), label.clone())),
+        Event::CodeRequested { kind, label, .. } => {
+            Some((kind.as_str(), serde_json::to_value(label).unwrap()))
+        }
         _ => None,
     });
-    assert_eq!(asked, Some(("sms", "Code reçu par SMS".to_string())));
+    let label = serde_json::json!({"en": "Code received by SMS", "fr": "Code reçu par SMS"});
+    assert_eq!(asked, Some(("sms", label)));
     assert!(site.hits("/otp") >= 1, "alice's 2FA is the /otp page");
 }
 

@@ -38,7 +38,7 @@ async fn a_watched_collect_shows_states_and_frames_takes_the_code_and_keeps_the_
         })
         .await;
     assert_eq!(twofa.0, "sms");
-    assert_eq!(twofa.1, "Code reçu par SMS");
+    assert_eq!(twofa.1, "Code received by SMS");
     assert!(
         frames >= 1,
         "at least one JPEG frame before the code is asked"

@@ -18,6 +18,7 @@ mod guard;
 mod import;
 mod incremental;
 mod json;
+mod labels;
 mod layout;
 mod limits;
 mod live;

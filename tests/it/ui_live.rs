@@ -143,6 +143,15 @@ async fn on_a_desktop_the_human_check_is_passed_with_two_clicks_and_the_keyboard
     assert!(person.visible("#zoom-in").await && person.visible("#fullscreen").await);
     let status = text_of(&person, "#status").await;
     assert!(status.contains("waiting for you"), "{status}");
+    // The connector's instructions in the UI's language (English here), marked with it.
+    let instructions = person
+        .eval("[document.querySelector('#instructions').textContent, document.querySelector('#instructions').lang]")
+        .await;
+    assert!(
+        instructions[0].as_str().unwrap().contains("green square"),
+        "{instructions}"
+    );
+    assert_eq!(instructions[1], "en");
     wait_screen_fits(&person).await;
     person.shot("fitted").await;
 

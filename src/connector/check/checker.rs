@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use indexmap::IndexMap;
 use regex::Regex;
 
 use crate::connector::diagnostic::Diagnostic;
@@ -57,6 +58,8 @@ pub(super) struct Checker<'a> {
     pub(super) file: &'a str,
     pub(super) connector: &'a Connector,
     pub(super) diags: Vec<Diagnostic>,
+    /// The language of the connector's plain-string texts (its `language`), when known.
+    pub(super) plain_language: Option<plan::LanguageTag>,
 }
 
 /// Checks `connector` (read from `file`, named in diagnostics) and compiles it into a plan.
@@ -65,8 +68,17 @@ pub fn check(connector: &Connector, file: &str) -> Result<Plan, Vec<Diagnostic>>
         file,
         connector,
         diags: Vec::new(),
+        plain_language: None,
     };
+    c.plain_language = c.plain_language();
     let base_url = c.top_level();
+    // Every field is checked (collected first), so that each bad one is reported.
+    let fields: Vec<_> = connector
+        .fields
+        .iter()
+        .map(|(name, def)| Some((name.clone(), c.account_field(def)?)))
+        .collect();
+    let fields: Option<IndexMap<String, plan::AccountField>> = fields.into_iter().collect();
     let mut pages = Vec::with_capacity(connector.pages.len());
     for (name, page) in &connector.pages {
         if !is_identifier(name) {
@@ -113,6 +125,10 @@ pub fn check(connector: &Connector, file: &str) -> Result<Plan, Vec<Diagnostic>>
     let interactive_login = connector.interactive_login.as_ref().map(|il| {
         let start = c.template(&il.start, il.pos, &scope, Use::Other);
         let until = c.page_name(&il.until, il.pos);
+        let instructions = il
+            .instructions
+            .as_ref()
+            .map(|text| c.text(text, il.pos, "instructions"));
         if let Some(first) = connector.login.first() {
             c.err(
                 first.pos,
@@ -122,7 +138,7 @@ pub fn check(connector: &Connector, file: &str) -> Result<Plan, Vec<Diagnostic>>
         Some(plan::InteractiveLogin {
             start: start?,
             until: until?,
-            instructions: il.instructions.clone(),
+            instructions: instructions.part()?,
             timeout: il.timeout.map(|t| t.get()),
             at: StepRef {
                 section: Section::Login,
@@ -160,11 +176,7 @@ pub fn check(connector: &Connector, file: &str) -> Result<Plan, Vec<Diagnostic>>
             name: connector.name.clone(),
             base_url: base_url?,
             domains: connector.domains.iter().map(|d| d.value.clone()).collect(),
-            fields: connector
-                .fields
-                .iter()
-                .map(|(name, f)| (name.clone(), f.value.clone()))
-                .collect(),
+            fields: fields?,
             pages: pages.into_iter().collect::<Option<_>>()?,
             login,
             auto_success: match success {

@@ -10,7 +10,10 @@ mod selectors;
 mod steps;
 #[cfg(test)]
 mod tests;
+mod texts;
 
 pub use checker::check;
 #[cfg(test)]
 mod selector_tests;
+#[cfg(test)]
+mod text_tests;

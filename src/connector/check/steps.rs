@@ -242,13 +242,18 @@ impl Checker<'_> {
         }
         if let Some(it) = &step.interactive {
             let until = self.page_name(&it.until, it.pos.or(pos));
-            actions.push(until.map(|until| {
-                Action::Interactive(plan::Interactive {
-                    until,
-                    instructions: it.instructions.clone(),
+            let instructions = it
+                .instructions
+                .as_ref()
+                .map(|text| self.text(text, it.pos.or(pos), "instructions"))
+                .part();
+            actions.push((|| {
+                Some(Action::Interactive(plan::Interactive {
+                    until: until?,
+                    instructions: instructions?,
                     timeout: it.timeout.map(|t| t.get()),
-                })
-            }));
+                }))
+            })());
         }
         if let Some(ask) = &step.ask_code {
             actions.push(self.ask_code(ask, pos, scope));
@@ -412,18 +417,14 @@ impl Checker<'_> {
         });
         let var = self.var_name(&name, ask.pos.or(pos));
         scope.insert(name.value, Shape::Value);
-        let label = ask.label.clone().unwrap_or_else(|| {
-            match ask.kind {
-                CodeKind::Sms => "Code received by SMS",
-                CodeKind::Email => "Code received by email",
-                CodeKind::App => "Code from your authenticator app",
-                CodeKind::Unknown => "Verification code",
-            }
-            .into()
-        });
+        let label = ask
+            .label
+            .as_ref()
+            .map(|text| self.text(text, ask.pos.or(pos), "label"))
+            .part();
         Some(plan::Action::AskCode(plan::AskCode {
             kind: ask.kind,
-            label,
+            label: label?,
             var: var?,
             timeout: ask.timeout.map(|t| t.get()),
         }))

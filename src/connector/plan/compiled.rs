@@ -5,12 +5,12 @@ use std::time::Duration;
 use indexmap::IndexMap;
 use url::Url;
 
+use super::account_field::AccountField;
 use super::login::Login;
 use super::page::{Page, PageId};
 use super::session_check::SessionCheck;
 use super::step::Step;
 use crate::browser::DialogAnswer;
-use crate::connector::model::FieldDef;
 
 /// A checked connector, ready to run.
 #[derive(Debug, Clone)]
@@ -23,7 +23,7 @@ pub struct Plan {
     /// The hosts the page may reach besides the base URL's.
     pub domains: Vec<String>,
     /// What the person must give, in the order they are asked.
-    pub fields: IndexMap<String, FieldDef>,
+    pub fields: IndexMap<String, AccountField>,
     /// The named pages; a [`PageId`] indexes this table.
     pub pages: Vec<Page>,
     pub login: Login,

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::page::PageId;
 use super::step::{Step, StepRef};
+use super::text::LocalizedText;
 
 /// How the connector logs in.
 #[derive(Debug, Clone)]
@@ -31,7 +32,7 @@ impl Login {
 pub struct InteractiveLogin {
     pub start: crate::template::Template,
     pub until: PageId,
-    pub instructions: Option<String>,
+    pub instructions: Option<LocalizedText>,
     pub timeout: Option<Duration>,
     pub at: StepRef,
 }

@@ -8,6 +8,7 @@
 //! `check/steps.rs`, its run arm in `engine/runner.rs` (and the raw field of
 //! [`model::Step`](super::model::Step) with its schema).
 
+mod account_field;
 mod compiled;
 mod document_keys;
 mod json;
@@ -16,8 +17,10 @@ mod page;
 mod selector;
 mod session_check;
 mod step;
+mod text;
 
-pub use super::model::{CodeKind, FieldDef, FieldKind};
+pub use super::model::{CodeKind, FieldKind};
+pub use account_field::AccountField;
 pub use compiled::Plan;
 pub use document_keys::DOCUMENT_KEYS;
 pub use json::*;
@@ -29,3 +32,4 @@ pub use selector::{
 };
 pub use session_check::SessionCheck;
 pub use step::*;
+pub use text::{LANGUAGE_TAG_PATTERN, LanguageTag, LanguageTagError, LocalizedText, Picked};

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::page::{FramePath, PageId, Pattern};
 use super::selector::{Selector, SelectorTemplate};
+use super::text::LocalizedText;
 use crate::codes::ErrorCode;
 use crate::connector::model::CodeKind;
 use crate::extract::Field;
@@ -125,8 +126,8 @@ pub struct AwaitPage {
 #[derive(Debug, Clone)]
 pub struct AskCode {
     pub kind: CodeKind,
-    /// What the person is told.
-    pub label: String,
+    /// What the person is told; without it, what `kind` of code to give.
+    pub label: Option<LocalizedText>,
     /// The variable that holds the code.
     pub var: String,
     pub timeout: Option<Duration>,
@@ -213,7 +214,7 @@ pub struct Eval {
 #[derive(Debug, Clone)]
 pub struct Interactive {
     pub until: PageId,
-    pub instructions: Option<String>,
+    pub instructions: Option<LocalizedText>,
     pub timeout: Option<Duration>,
 }
 

@@ -222,6 +222,28 @@
     return s;
   }
 
+  // A connector's text (a label, a placeholder, instructions) comes as an object from
+  // language tag to text, in the connector's order; "" is a text of unknown language.
+  // Shown: the person's language, else English, else the first one; a tag also matches by
+  // its language alone (`pt-BR` for `pt`). Returns {text, lang}, or null when there is none.
+  function pickText(localized, fallback) {
+    const entries = localized && typeof localized === 'object' ? Object.entries(localized) : [];
+    if (!entries.length) return fallback ? { text: String(fallback), lang: '' } : null;
+    const base = (tag) => tag.split('-')[0].toLowerCase();
+    for (const want of [lang, 'en']) {
+      const found = entries.find(([tag]) => tag.toLowerCase() === want) ||
+        entries.find(([tag]) => tag && base(tag) === want);
+      if (found) return { text: String(found[1]), lang: found[0] };
+    }
+    return { text: String(entries[0][1]), lang: entries[0][0] };
+  }
+
+  // Puts a picked text in `node`, marked with its language ("" when unknown).
+  function showText(node, picked) {
+    node.textContent = picked.text;
+    node.setAttribute('lang', picked.lang);
+  }
+
   const embedded = window.parent !== window;
 
   // ---------------------------------------------------------------- DOM
@@ -249,7 +271,6 @@
     status: $('status'),
     twofaForm: $('twofa-form'),
     twofaLabel: $('twofa-label'),
-    twofaHint: $('twofa-hint'),
     twofaCode: $('twofa-code'),
     twofaError: $('twofa-error'),
     close: $('close'),
@@ -566,10 +587,12 @@
       const label = document.createElement('label');
       label.className = 'label';
       label.htmlFor = id;
-      label.textContent = f.label || f.name;
+      const labelText = pickText(f.localizedLabel, f.label || f.name);
+      showText(label, labelText);
       if (f.optional) {
         const opt = document.createElement('span');
         opt.className = 'optional';
+        opt.lang = lang;
         opt.textContent = ' ' + t('optional');
         label.append(opt);
       }
@@ -584,7 +607,8 @@
       input.spellcheck = false;
       input.setAttribute('autocapitalize', 'off');
       input.dataset.secret = f.secret || f.type === 'password' ? 'true' : 'false';
-      if (f.placeholder) input.placeholder = f.placeholder;
+      const placeholder = pickText(f.localizedPlaceholder, f.placeholder);
+      if (placeholder) input.placeholder = placeholder.text;
       if (f.type === 'number') input.inputMode = 'numeric';
       if (input.dataset.secret !== 'true' && values[f.name] !== undefined && values[f.name] !== null) {
         input.value = String(values[f.name]);
@@ -599,7 +623,7 @@
         toggle.dataset.for = id;
         toggle.setAttribute('aria-pressed', 'false');
         toggle.setAttribute('aria-controls', id);
-        toggle.setAttribute('aria-label', t('showSecret', { label: f.label || f.name }));
+        toggle.setAttribute('aria-label', t('showSecret', { label: labelText.text }));
         toggle.append(svg(EYE), svg(EYE_OFF));
         toggle.addEventListener('click', () => {
           const show = input.type === 'password';
@@ -892,7 +916,7 @@
       finish(state, reason, msg.advice || null);
       return;
     }
-    if (msg.interactive) showLive(msg.instructions);
+    if (msg.interactive) showLive(pickText(msg.localized_instructions, msg.instructions));
     else hideLive();
   }
 
@@ -902,8 +926,8 @@
 
   function showTwofa(msg) {
     if (S.final) return;
-    el.twofaLabel.textContent = t(TWOFA_LABELS[msg.kind] || 'twofaUnknown');
-    el.twofaHint.textContent = msg.label ? String(msg.label) : '';
+    // Said once: the connector's label when it gives one, else the UI's sentence by kind.
+    showText(el.twofaLabel, pickText(msg.localized_label) || { text: t(TWOFA_LABELS[msg.kind] || 'twofaUnknown'), lang });
     el.twofaCode.value = '';
     // The server says when the collect asks again for the code it was given: the site did
     // not take it (the connector loops back to its `ask_code` while the site still takes
@@ -981,7 +1005,7 @@
   }, t, send);
 
   function showLive(instructions) {
-    el.instructions.textContent = instructions ? String(instructions) : t('liveDefault', { name: connectorName() });
+    showText(el.instructions, instructions || { text: t('liveDefault', { name: connectorName() }), lang });
     el.canvas.setAttribute('aria-label', t('screenLabel', { name: connectorName() }));
     // The site waits for the person now, not for gleaner.
     el.status.textContent = t('liveStatus', { name: connectorName() });
