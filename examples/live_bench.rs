@@ -2,7 +2,10 @@
 //! Chromium:
 //! - frames per second and bytes per frame on an animated page, and during a real demo-bank
 //!   collect (login, 2FA, collecting, downloading);
-//! - the delay from a `click` message to the next frame, over N clicks (median, p95).
+//! - the delay from a `click` message to the next frame, over N clicks (median, p95);
+//! - the delay from a `display` message (the viewer's screen changed: a phone, a desktop
+//!   window) to the first frame laid out for it, over N changes, and the bytes of a frame
+//!   at phone size.
 //!
 //! ```text
 //! cargo run --release --example live_bench -- [--clicks 60]
@@ -221,6 +224,56 @@ async fn main() -> Result<()> {
         ms(pct(&delays, 95)),
         ms(delays[0]),
         ms(*delays.last().context("no clicks")?),
+    );
+
+    // Displays: from the message to the first frame of the new size, alternating between a
+    // phone and a desktop window.
+    let displays = [(360u32, 740u32, 3.0f64, true), (1024, 600, 1.0, false)];
+    let mut delays = Vec::new();
+    let mut phone_bytes = Vec::new();
+    for i in 0..args.clicks.min(30) {
+        let (width, height, scale, touch) = displays[i % 2];
+        let t = Instant::now();
+        send(
+            &mut ws,
+            &ClientMessage::Display {
+                width,
+                height,
+                scale,
+                touch,
+            },
+        )
+        .await?;
+        loop {
+            match next(&mut ws, Duration::from_secs(5)).await? {
+                Some(ServerMessage::Screenshot {
+                    width: w,
+                    height: h,
+                    data,
+                    ..
+                }) if u64::from(w) * u64::from(height) == u64::from(h) * u64::from(width) => {
+                    if touch {
+                        phone_bytes.push(data.len() * 3 / 4);
+                    }
+                    break;
+                }
+                Some(ServerMessage::Error { message }) => bail!("display refused: {message}"),
+                None => bail!("socket closed"),
+                _ => {}
+            }
+        }
+        delays.push(t.elapsed());
+        quiet(&mut ws).await?;
+    }
+    delays.sort_unstable();
+    phone_bytes.sort_unstable();
+    println!(
+        "display → first frame of its size over {} changes (360×740 touch ⇄ 1024×600): median {:.1} ms, p95 {:.1} ms, max {:.1} ms; a 360×740 frame {:.1} KB",
+        delays.len(),
+        ms(pct(&delays, 50)),
+        ms(pct(&delays, 95)),
+        ms(*delays.last().context("no display changes")?),
+        pct(&phone_bytes, 50) as f64 / 1024.0,
     );
 
     send(&mut ws, &ClientMessage::Close).await?;

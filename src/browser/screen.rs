@@ -212,19 +212,23 @@ impl View {
             Some(d) => (d.size(), d.scale(), d.touch()),
             None => (self.base, 1.0, false),
         };
+        // The new size is in force for the screencast before the page is resized: the
+        // frames of the new layout come while the override is still being answered, and a
+        // static page sends no more after them.
+        let before = self.size.send_replace(size);
         // Not `mobile`: that would lay pages without a viewport tag out at 980 pixels and
         // shrink them, which is what following the display is here to avoid.
         let metrics =
             SetDeviceMetricsOverrideParams::new(i64::from(size.0), i64::from(size.1), scale, false);
-        page.execute(metrics)
-            .await
-            .map_err(|e| cdp_error(e, alive))?;
+        if let Err(e) = page.execute(metrics).await {
+            self.size.send_replace(before);
+            return Err(cdp_error(e, alive));
+        }
         let touch = SetTouchEmulationEnabledParams {
             enabled: touch,
             max_touch_points: touch.then_some(5),
         };
         page.execute(touch).await.map_err(|e| cdp_error(e, alive))?;
-        self.size.send_replace(size);
         Ok(())
     }
 }

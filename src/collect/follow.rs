@@ -31,7 +31,10 @@ pub async fn follow_display(live: Arc<Live>) {
             let started = !was_interactive;
             if display.is_some() && display != fitted {
                 match screen.fit(display).await {
-                    Ok(true) => fitted = display,
+                    Ok(true) => {
+                        fitted = display;
+                        live.publish_capture(&screen).await;
+                    }
                     // The engine has not lent the page yet, or took it back: the status
                     // change that follows wakes this loop again.
                     Ok(false) => {}

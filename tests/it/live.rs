@@ -285,15 +285,16 @@ fn yellow_field(img: &image::DynamicImage) -> Option<(f64, f64, f64)> {
 async fn pass_the_human_check(
     svc: &TestService,
     viewer: &mut crate::server::Viewer,
-    frame_size: Option<(u32, u32)>,
+    shape: Option<(u32, u32)>,
 ) -> (f64, ServerMessage) {
     // A static page sends no more frames: the square is looked for in the first frame of
-    // the expected size.
+    // the expected shape (a capture comes at the display's pixel ratio, the screencast's
+    // frames in CSS pixels).
     let (x, y) = viewer
         .until(STEP, |m| {
-            let sized = match (m, frame_size) {
-                (ServerMessage::Screenshot { width, height, .. }, Some(size)) => {
-                    (*width, *height) == size
+            let sized = match (m, shape) {
+                (ServerMessage::Screenshot { width, height, .. }, Some((w, h))) => {
+                    u64::from(*width) * u64::from(h) == u64::from(*height) * u64::from(w)
                 }
                 _ => true,
             };
@@ -422,7 +423,7 @@ async fn on_a_phone_the_page_is_laid_out_for_its_display_while_the_person_drives
             touch: true,
         })
         .await;
-    // Frames of the phone's size (CSS pixels: Chromium's screencast sends them so).
+    // Frames of the phone's shape.
     let (height, _) = pass_the_human_check(&svc, &mut viewer, Some((360, 740))).await;
     // The site's own narrow layout: a field of ordinary size (36 CSS pixels of 740).
     assert!(height * 740.0 > 25.0, "{height}");
