@@ -101,8 +101,8 @@ pub struct GiveCode {
     request_body = GiveCode,
     responses(
         (status = 204, description = "the code was handed to the collect"),
-        (status = 404, body = ErrorBody, description = "no collect for this credential"),
-        (status = 409, body = ErrorBody, description = "the collect is not waiting for a code"),
+        (status = 404, body = ErrorBody, description = "no such credential"),
+        (status = 409, body = ErrorBody, description = "no collect in progress for this credential, or it is not waiting for a code"),
         (status = 422, body = ErrorBody, description = "not a code: empty, over 64 characters, or with control characters"),
     )
 )]
@@ -111,10 +111,15 @@ pub async fn give_code(
     Path(id): Path<String>,
     super::error::ApiJson(body): super::error::ApiJson<GiveCode>,
 ) -> Result<StatusCode, AppError> {
-    let live =
-        state.collector.latest(&id).await.ok_or_else(|| {
-            AppError::NotFound(format!("no collect in progress for credential {id}"))
-        })?;
+    let Some(live) = state.collector.latest(&id).await else {
+        // The credential exists or not: a state of it (409), or no such resource (404).
+        if state.collector.store().credential(&id).await?.is_none() {
+            return Err(AppError::NotFound(format!("no credential {id}")));
+        }
+        return Err(AppError::Conflict(format!(
+            "no collect in progress for credential {id}: start one with POST /credential/{id}/collect"
+        )));
+    };
     live.give_code(&body.code).map_err(|e| match e {
         crate::collect::live::InputError::BadCode => AppError::Unprocessable(e.to_string()),
         e => AppError::Conflict(e.to_string()),

@@ -25,6 +25,158 @@ const BAD_JSON: &str = "no JSON body where one is required, a `Content-Type` oth
 const UNPROCESSABLE_JSON: &str =
     "a value of the wrong type or out of its range, a missing or unknown property";
 
+/// What a response gives the operations that can follow it (OpenAPI links): the id of a
+/// created credential, collect, document or webhook event. A contract tester's stateful
+/// phase follows these, and only these: a schedule exists only once it is put, so nothing
+/// links a new credential to reading or deleting its schedule; nothing links to the live
+/// WebSocket, which is opened with an upgrade, not called.
+const LINKS: &[Link] = &[
+    // (from operation, its statuses, to operation, parameters)
+    (
+        "create_credential",
+        &["201"],
+        "get_credential",
+        &[("id", "$response.body#/id")],
+    ),
+    (
+        "create_credential",
+        &["201"],
+        "update_credential",
+        &[("id", "$response.body#/id")],
+    ),
+    (
+        "create_credential",
+        &["201"],
+        "delete_credential",
+        &[("id", "$response.body#/id")],
+    ),
+    (
+        "create_credential",
+        &["201"],
+        "list_credentials",
+        &[("user_id", "$response.body#/userId")],
+    ),
+    (
+        "create_credential",
+        &["201"],
+        "put_schedule",
+        &[("id", "$response.body#/id")],
+    ),
+    (
+        "create_credential",
+        &["201"],
+        "start_collect",
+        &[("id", "$response.body#/id")],
+    ),
+    (
+        "put_schedule",
+        &["200"],
+        "get_schedule",
+        &[("id", "$request.path.id")],
+    ),
+    (
+        "put_schedule",
+        &["200"],
+        "delete_schedule",
+        &[("id", "$request.path.id")],
+    ),
+    (
+        "start_collect",
+        &["200", "201"],
+        "get_collect",
+        &[("id", "$response.body#/collectId")],
+    ),
+    (
+        "start_collect",
+        &["200", "201"],
+        "collect_documents",
+        &[("id", "$response.body#/collectId")],
+    ),
+    (
+        "start_collect",
+        &["200", "201"],
+        "collect_trace",
+        &[("id", "$response.body#/collectId")],
+    ),
+    (
+        "start_collect",
+        &["200", "201"],
+        "give_code",
+        &[("id", "$request.path.id")],
+    ),
+    (
+        "start_collect",
+        &["200", "201"],
+        "delete_credential",
+        &[("id", "$request.path.id")],
+    ),
+    (
+        "collect_documents",
+        &["200"],
+        "download_document",
+        &[("id", "$response.body#/0/id")],
+    ),
+    (
+        "list_deliveries",
+        &["200"],
+        "replay_delivery",
+        &[("id", "$response.body#/0/id")],
+    ),
+    // The UI's routes, with a session token.
+    (
+        "add_account",
+        &["201"],
+        "credential",
+        &[("id", "$response.body#/credential/id")],
+    ),
+    (
+        "add_account",
+        &["201"],
+        "correct_account",
+        &[("id", "$response.body#/credential/id")],
+    ),
+    (
+        "add_account",
+        &["201"],
+        "ui_start_collect",
+        &[("id", "$response.body#/credential/id")],
+    ),
+];
+
+/// From an operation, on these statuses of its response, to an operation, with these
+/// parameters (runtime expressions).
+type Link = (
+    &'static str,
+    &'static [&'static str],
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+/// Writes [`LINKS`] into `doc`, on the responses that exist.
+pub fn link_responses(doc: &mut OpenApi) {
+    use utoipa::openapi::link::LinkBuilder;
+    for (from, statuses, to, parameters) in LINKS {
+        let Some(operation) =
+            operations_mut(doc).find(|o| o.operation_id.as_deref() == Some(*from))
+        else {
+            continue;
+        };
+        for status in *statuses {
+            let Some(RefOr::T(response)) = operation.responses.responses.get_mut(*status) else {
+                continue;
+            };
+            let link = parameters
+                .iter()
+                .fold(
+                    LinkBuilder::new().operation_id(*to),
+                    |link, (name, value)| link.parameter(*name, *value),
+                )
+                .build();
+            response.links.insert(to.to_string(), RefOr::T(link));
+        }
+    }
+}
+
 /// Every operation of `doc`, mutably.
 pub fn operations_mut(doc: &mut OpenApi) -> impl Iterator<Item = &mut Operation> {
     doc.paths.paths.values_mut().flat_map(|item| {
@@ -124,6 +276,32 @@ mod tests {
                 );
             }
         }
+        // Every link leads from an existing response to an existing operation, named by an
+        // id that names only it.
+        let ids: Vec<String> = operations_mut(&mut doc)
+            .filter_map(|o| o.operation_id.clone())
+            .collect();
+        let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
+        assert_eq!(
+            unique.len(),
+            ids.len(),
+            "operation ids used twice in {ids:?}"
+        );
+        let mut links = 0;
+        for operation in operations_mut(&mut doc) {
+            for response in operation.responses.responses.values() {
+                if let RefOr::T(response) = response {
+                    for link in response.links.values() {
+                        let link = serde_json::to_value(link).unwrap_or_default();
+                        let to = link["operationId"].as_str().unwrap_or_default();
+                        assert!(ids.iter().any(|id| id == to), "link to {to}");
+                        links += 1;
+                    }
+                }
+            }
+        }
+        let expected: usize = LINKS.iter().map(|(_, statuses, _, _)| statuses.len()).sum();
+        assert_eq!(links, expected, "a link's operation or status is gone");
         // Routes of both kinds exist, so the walk checked something.
         assert!(
             checked.0 >= 20 && checked.1 >= 8,

@@ -133,19 +133,37 @@ pub struct ApiJson<T>(pub T);
 
 impl<S, T> FromRequest<S> for ApiJson<T>
 where
-    Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    T: serde::de::DeserializeOwned,
     S: Send + Sync,
 {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(ApiJson(v)),
-            Err(rejection) => Err(match rejection {
-                JsonRejection::JsonDataError(e) => AppError::Unprocessable(e.body_text()),
-                other => AppError::BadRequest(other.body_text()),
-            }),
+        let json_type = is_json(req.headers());
+        let body = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| AppError::BadRequest(e.body_text()))?;
+        if !json_type {
+            return Err(AppError::BadRequest(
+                "Expected request with `Content-Type: application/json`".into(),
+            ));
         }
+        Ok(ApiJson(object_from_bytes(&body)?))
+    }
+}
+
+/// `body` read as a `T`. Every body of this API is a JSON object, and the document says so,
+/// but serde reads a struct from an array too (`[]`: every field left out): an array is
+/// refused like any other value of the wrong type (422).
+fn object_from_bytes<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    let is_array = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    match Json::<T>::from_bytes(body) {
+        Ok(_) if is_array => Err(AppError::Unprocessable(
+            "the body must be a JSON object, not an array".into(),
+        )),
+        Ok(Json(v)) => Ok(v),
+        Err(JsonRejection::JsonDataError(e)) => Err(AppError::Unprocessable(e.body_text())),
+        Err(other) => Err(AppError::BadRequest(other.body_text())),
     }
 }
 
@@ -174,11 +192,7 @@ where
                 "Expected request with `Content-Type: application/json`".into(),
             ));
         }
-        match Json::<Option<T>>::from_bytes(&body) {
-            Ok(Json(v)) => Ok(OptionalApiJson(v)),
-            Err(JsonRejection::JsonDataError(e)) => Err(AppError::Unprocessable(e.body_text())),
-            Err(other) => Err(AppError::BadRequest(other.body_text())),
-        }
+        Ok(OptionalApiJson(object_from_bytes(&body)?))
     }
 }
 

@@ -4,6 +4,7 @@
 //!
 //! - [`error`]: [`AppError`], JSON errors that hide internals.
 //! - [`contract`]: the statuses every route of a kind answers, in the OpenAPI document.
+//! - [`deployment`]: the served document made exact for the connectors and settings loaded.
 //! - [`auth`]: API keys.
 //! - [`connectors`], [`credentials`], [`collects`], [`schedules`]: the routes.
 //! - [`ws`] and [`messages`]: the live collect's WebSocket and its typed messages.
@@ -17,6 +18,7 @@ pub mod collects;
 pub mod connectors;
 pub mod contract;
 pub mod credentials;
+pub mod deployment;
 pub mod error;
 pub mod messages;
 pub mod metrics;
@@ -147,15 +149,23 @@ fn registrations(api_keys: auth::ApiKeys) -> OpenApiRouter<AppState> {
         .merge(session)
         .merge(open);
     contract::json_bodies_answer_400_and_422(all.get_openapi_mut());
+    contract::link_responses(all.get_openapi_mut());
     all
 }
 
 /// The whole application, ready to serve.
 pub fn app(state: AppState) -> Router {
+    let deployment = deployment::Deployment::new(
+        state.collector.catalog(),
+        &state.ui.allowed_origins,
+        state.schedules.min_interval.as_secs(),
+    );
     let (router, openapi) = router_and_openapi(state);
-    let openapi = Arc::new(openapi);
+    let served = serde_json::to_value(&openapi)
+        .map(|doc| deployment::describe(doc, &deployment))
+        .unwrap_or_default();
     router
-        .layer(axum::Extension(openapi))
+        .layer(axum::Extension(ServedDocument(Arc::new(served))))
         .method_not_allowed_fallback(method_not_allowed)
 }
 
@@ -196,7 +206,13 @@ async fn healthz(State(state): State<AppState>) -> Json<Health> {
     })
 }
 
+/// `/openapi.json`: the document of the routes, made exact for this deployment.
+#[derive(Clone)]
+struct ServedDocument(Arc<serde_json::Value>);
+
 #[utoipa::path(get, path = "/openapi.json", tag = "service", responses((status = 200, description = "this document", body = Object)))]
-async fn openapi_json(axum::Extension(openapi): axum::Extension<Arc<OpenApi>>) -> Json<OpenApi> {
-    Json(openapi.as_ref().clone())
+async fn openapi_json(
+    axum::Extension(ServedDocument(doc)): axum::Extension<ServedDocument>,
+) -> Json<serde_json::Value> {
+    Json(doc.as_ref().clone())
 }

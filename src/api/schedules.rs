@@ -21,7 +21,9 @@ const MAX_EVERY: Duration = Duration::from_secs(366 * 86_400);
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum DurationValue {
-    Seconds(u64),
+    /// Any JSON number: JSON Schema's `integer` includes `60.0`, so an integral float is
+    /// whole seconds too.
+    Seconds(serde_json::Number),
     Text(String),
 }
 
@@ -64,7 +66,18 @@ impl DurationValue {
     fn to_duration(&self, what: &str) -> Result<Duration, AppError> {
         let bad = |why: String| AppError::Unprocessable(format!("{what}: {why}"));
         let duration = match self {
-            DurationValue::Seconds(s) => Duration::from_secs(*s),
+            DurationValue::Seconds(n) => {
+                let whole = n.as_u64().or_else(|| {
+                    n.as_f64()
+                        .filter(|f| f.fract() == 0.0 && (0.0..=MAX_EVERY.as_secs_f64()).contains(f))
+                        .map(|f| f as u64)
+                });
+                Duration::from_secs(whole.ok_or_else(|| {
+                    bad(format!(
+                        "{n} is not a whole number of seconds from 0 to 366 days"
+                    ))
+                })?)
+            }
             DurationValue::Text(text) if !written_as_documented(text) => {
                 return Err(bad(format!(
                     "{:?} is not a whole number of seconds, minutes, hours or days: write digits and one unit (s, m, h or d), such as 24h or 7d",
@@ -269,13 +282,20 @@ mod tests {
         assert_eq!(secs(DurationValue::Text("24h".into())).unwrap(), 86_400);
         assert_eq!(secs(DurationValue::Text("7d".into())).unwrap(), 7 * 86_400);
         assert_eq!(secs(DurationValue::Text("90".into())).unwrap(), 90);
-        assert_eq!(secs(DurationValue::Seconds(3600)).unwrap(), 3600);
+        assert_eq!(secs(DurationValue::Seconds(3600.into())).unwrap(), 3600);
+        // Found by schemathesis: `integer` in JSON Schema includes an integral float.
+        let float = |f: f64| DurationValue::Seconds(serde_json::Number::from_f64(f).unwrap());
+        assert_eq!(secs(float(1_750_243.0)).unwrap(), 1_750_243);
+        for bad in [1.5, -60.0, 1e300] {
+            assert!(secs(float(bad)).is_err(), "{bad}");
+        }
+        assert!(secs(DurationValue::Seconds((-60).into())).is_err());
         for bad in [
             "1.5s", "soon", "400d", "-1h", " 1h", "1 h", "1ms", "1min", "h",
         ] {
             assert!(secs(DurationValue::Text(bad.into())).is_err(), "{bad}");
         }
-        assert!(secs(DurationValue::Seconds(400 * 86_400)).is_err());
+        assert!(secs(DurationValue::Seconds((400 * 86_400).into())).is_err());
         let err = secs(DurationValue::Text("48h".into()))
             .unwrap_err()
             .to_string();

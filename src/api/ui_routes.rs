@@ -342,6 +342,9 @@ pub struct UiStartCollect {
 #[utoipa::path(
     post,
     path = "/ui/api/credentials/{id}/collect",
+    // Not the function's name: `POST /credential/{id}/collect` has it, and an operation id
+    // names one operation.
+    operation_id = "ui_start_collect",
     tag = "ui",
     security(("session" = [])),
     params(("id" = String, Path)),

@@ -14,7 +14,7 @@ mod reading;
 mod text;
 
 pub use reading::*;
-pub use text::Text;
+pub use text::{LANGUAGE_TAG_PATTERN, Text};
 
 /// One site: how to log in, how to recognise its pages, what to collect.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -28,7 +28,7 @@ pub struct Connector {
     /// `instructions`, `ask_code.label`): `fr`, `en`, `pt-BR`. Without it, a plain string is
     /// shown as of unknown language; a map by language (`{ en: …, fr: … }`) says its own.
     #[serde(default)]
-    #[schemars(regex(pattern = crate::connector::plan::LANGUAGE_TAG_PATTERN))]
+    #[schemars(regex(pattern = LANGUAGE_TAG_PATTERN))]
     pub language: Option<Located<String>>,
     /// Where relative URLs (`goto: /login`) point. `gleaner run --base-url` overrides it.
     pub base_url: Located<String>,

@@ -313,3 +313,143 @@ async fn a_null_body_starts_a_collect_whose_documents_come_in_a_documented_type(
     );
     svc.stop().await;
 }
+
+/// What schemathesis (scripts/contract) found, fixed: the served document names this
+/// service's connectors and their fields, and the answers follow it.
+#[tokio::test]
+async fn what_the_contract_run_found_stays_fixed() {
+    let svc = TestService::start_tuned(|config| {
+        config.ui = gleaner::ui::UiConfig::default()
+            .with_origins(&["https://app.example".to_string()])
+            .unwrap();
+    })
+    .await;
+    let client = Client {
+        http: reqwest::Client::new(),
+        base: svc.base.clone(),
+    };
+    let bearer = format!("Bearer {API_KEY}");
+    let (_, doc) = svc
+        .call_with(Method::GET, "/openapi.json", None, None)
+        .await;
+    let schemas = &doc["components"]["schemas"];
+
+    // A credential's connector is one of those loaded, with exactly its fields: an unknown
+    // connector is no longer a schema-valid body.
+    let variants = schemas["CreateCredential"]["oneOf"].as_array().unwrap();
+    let ids: Vec<&str> = variants
+        .iter()
+        .map(|v| v["properties"]["connector"]["const"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "demo-bank",
+            "demo-bank-human",
+            "demo-bank-spa",
+            "demo-telecom"
+        ]
+    );
+    let bank = &variants[0]["properties"]["fields"];
+    assert_eq!(bank["required"], json!(["login", "password"]));
+    assert_eq!(bank["additionalProperties"], json!(false));
+    // redirectUrl: on an allowed origin; " \u{18}https://app.example" is one once trimmed.
+    let redirect = schemas["CreateUiToken"]["properties"]["redirectUrl"]["pattern"]
+        .as_str()
+        .unwrap();
+    let redirect = regex::Regex::new(redirect).unwrap();
+    for (url, allowed) in [
+        ("https://app.example/done", true),
+        (" \u{18}https://app.example", true),
+        ("\u{18}\u{2000}https://app.example", false),
+        ("https://app.example.evil/", false),
+    ] {
+        assert_eq!(redirect.is_match(url), allowed, "{url:?}");
+        let (got, answer) = svc
+            .call(
+                Method::POST,
+                "/session",
+                Some(json!({ "userId": "u", "redirectUrl": url })),
+            )
+            .await;
+        let want = if allowed { 201 } else { 422 };
+        assert_contract(
+            &doc,
+            "/session",
+            "post",
+            got,
+            want,
+            &format!("{url:?}: {answer}"),
+        );
+    }
+
+    let cred = svc.create_credential("demo-bank", "alice", "demo").await;
+    // A code for a credential with no collect in progress: the credential exists, its state
+    // refuses the code (409); 404 is for no such credential.
+    let give_code = |path: String| {
+        let (client, bearer) = (&client, &bearer);
+        async move {
+            client
+                .send(
+                    "post",
+                    &path,
+                    Some(bearer),
+                    Some("application/json"),
+                    Some(r#"{"code": "424242"}"#),
+                )
+                .await
+        }
+    };
+    let got = give_code(format!("/credential/{cred}/2fa")).await;
+    assert_contract(&doc, "/credential/{id}/2fa", "post", got, 409, "no collect");
+    let got = give_code("/credential/nope/2fa".into()).await;
+    assert_contract(
+        &doc,
+        "/credential/{id}/2fa",
+        "post",
+        got,
+        404,
+        "no credential",
+    );
+
+    // An empty array is not an object, although serde reads a struct of optional fields
+    // from it.
+    for (method, path, route) in [
+        ("patch", format!("/credential/{cred}"), "/credential/{id}"),
+        (
+            "post",
+            format!("/credential/{cred}/collect"),
+            "/credential/{id}/collect",
+        ),
+    ] {
+        let got = client
+            .send(
+                method,
+                &path,
+                Some(&bearer),
+                Some("application/json"),
+                Some("[]"),
+            )
+            .await;
+        assert_contract(&doc, route, method, got, 422, "an empty array");
+    }
+
+    // JSON Schema's `integer` includes 3600.0: whole seconds.
+    let (got, answer) = svc
+        .call(
+            Method::PUT,
+            &format!("/credential/{cred}/schedule"),
+            Some(json!({ "every": 3600.0, "jitter": 60.0 })),
+        )
+        .await;
+    assert_contract(
+        &doc,
+        "/credential/{id}/schedule",
+        "put",
+        got,
+        200,
+        &format!("every 3600.0: {answer}"),
+    );
+    assert_eq!(answer["every"], 3600, "{answer}");
+    svc.stop().await;
+}

@@ -8,7 +8,11 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::connector::located::Located;
-use crate::connector::plan::LANGUAGE_TAG_PATTERN;
+
+/// The language tags a connector may write: a BCP 47 language (2 or 3 letters), then
+/// optionally a script (4 letters), a region (2 letters or 3 digits) and variants, joined
+/// by `-`, in any case: `en`, `fr`, `pt-BR`, `zh-Hant-TW`. The JSON Schema says the same.
+pub const LANGUAGE_TAG_PATTERN: &str = "^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?(-([A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*$";
 
 #[derive(Debug, Clone)]
 pub enum Text {
@@ -87,8 +91,8 @@ impl JsonSchema for Text {
 
 #[cfg(test)]
 mod tests {
+    use super::LANGUAGE_TAG_PATTERN;
     use crate::connector::json_schema;
-    use crate::connector::plan::LANGUAGE_TAG_PATTERN;
 
     #[test]
     fn the_schema_describes_a_string_or_a_map_by_language_tag() {

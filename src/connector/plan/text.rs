@@ -11,10 +11,8 @@ use indexmap::IndexMap;
 use regex::Regex;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// The language tags a connector may write: a BCP 47 language (2 or 3 letters), then
-/// optionally a script (4 letters), a region (2 letters or 3 digits) and variants, joined
-/// by `-`, in any case: `en`, `fr`, `pt-BR`, `zh-Hant-TW`. The JSON Schema says the same.
-pub const LANGUAGE_TAG_PATTERN: &str = "^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?(-([A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*$";
+// The pattern lives with the raw model (which the JSON Schema is made from); the plan parses.
+pub use crate::connector::model::LANGUAGE_TAG_PATTERN;
 
 static LANGUAGE_TAG: LazyLock<Regex> = LazyLock::new(|| {
     // A constant pattern, covered by the tests.
