@@ -439,10 +439,8 @@
 
   // Where to click the first visible element matching `selector`, and whether something
   // else covers that point (a cookie banner, a modal backdrop).
-  // `scroll` (default true) brings the element into view first; `frames` waits for that
-  // many rendered frames before reading where it is.
-  async function target({ selector, scroll, frames }) {
-    if (frames) await afterFrames(frames);
+  // `scroll` (default true) brings the element into view first.
+  function target({ selector, scroll }) {
     const q = query(selector);
     if (q.invalid) return { state: "invalid" };
     const all = q.elements;

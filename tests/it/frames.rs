@@ -236,7 +236,7 @@ async fn every_click_on_a_cross_site_frame_button_after_its_content_changed_land
         tab.cross_site_frames() > 0,
         "the frame is not out of process"
     );
-    const ROUNDS: u32 = 20;
+    const ROUNDS: u32 = 40;
     let mut lost = Vec::new();
     let mut reads = Vec::new();
     for round in 1..=ROUNDS {

@@ -15,7 +15,8 @@
 //!   code shows `#code-error`.
 //! - `/frames/idp/counter` (`/frames/outer?page=counter` embeds it) counts the clicks on
 //!   `#verify` (`#count`, with `data-n`), and each one moves the form (`#code`, `#verify`)
-//!   by changing the height of what is above it: a click right after a content change.
+//!   from the top of the frame to its bottom or back: the next click comes right after a
+//!   content change, and bringing the form into view scrolls the page.
 
 use axum::Router;
 use axum::extract::Query;
@@ -148,7 +149,7 @@ $('code-box').addEventListener('submit', (e) => {
 </script>"#;
 
 const COUNTER: &str = r#"<div id="spacer"></div>
-<form id="code-box" style="margin: 30px 0 0 40px">
+<form id="code-box" style="margin: 10px 0 0 40px">
   <label>Code <input id="code" inputmode="numeric"></label>
   <button id="verify" type="submit">Valider</button>
 </form>
@@ -161,7 +162,9 @@ $('code-box').addEventListener('submit', (e) => {
   n += 1;
   $('count').dataset.n = String(n);
   $('count').textContent = String(n);
-  $('spacer').style.height = ((n * 37) % 120) + 'px';
+  // The top of the frame, then its bottom: bringing the form into view scrolls the page
+  // each time.
+  $('spacer').style.height = (n % 2) * 340 + 'px';
 });
 </script>"#;
 
