@@ -439,13 +439,14 @@
 
   // Where to click the first visible element matching `selector`, and whether something
   // else covers that point (a cookie banner, a modal backdrop).
-  function target({ selector }) {
+  // `scroll` (default true) brings the element into view first.
+  function target({ selector, scroll }) {
     const q = query(selector);
     if (q.invalid) return { state: "invalid" };
     const all = q.elements;
     const el = all.find(visible);
     if (!el) return { state: all.length ? "hidden" : "missing" };
-    el.scrollIntoView({ block: "center", inline: "center", behavior: "instant" });
+    if (scroll !== false) el.scrollIntoView({ block: "center", inline: "center", behavior: "instant" });
     const rect = el.getBoundingClientRect();
     const x = rect.left + rect.width / 2;
     const y = rect.top + rect.height / 2;
@@ -528,7 +529,25 @@
     return { state: "ready", el };
   }
 
-  function frameBox({ selector, waitMs, scroll }) {
+  // Resolves after `n` animation frames: what was scrolled or laid out before has been
+  // rendered, and a scroll another process asked for (a cross-site frame's
+  // `scrollIntoView` scrolls its parents asynchronously) has had a frame to arrive. A
+  // document that renders no frames (hidden) does not hold the caller past 200 ms.
+  function afterFrames(n) {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, 200);
+      const step = () => {
+        if (--n <= 0) {
+          clearTimeout(timer);
+          resolve();
+        } else requestAnimationFrame(step);
+      };
+      requestAnimationFrame(step);
+    });
+  }
+
+  async function frameBox({ selector, waitMs, scroll, frames }) {
+    if (frames) await afterFrames(frames);
     const answer = () => {
       const found = frameOf(selector);
       if (found.state !== "ready") return found;

@@ -126,6 +126,10 @@ pub enum Target {
     Hidden,
     Missing,
     Invalid,
+    /// In a frame, the point kept moving (the documents around it scrolling or being laid
+    /// out) while it was read.
+    #[serde(skip)]
+    Moving,
     /// The step's frame is not there.
     #[serde(skip)]
     NoFrame(FrameError),

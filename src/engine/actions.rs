@@ -204,6 +204,7 @@ impl Runner<'_> {
                 Target::Missing => format!("no element matches {selector}"),
                 Target::Hidden => format!("elements match {selector} but none is visible"),
                 Target::Disabled => format!("{selector} is disabled"),
+                Target::Moving => format!("{selector} keeps moving"),
                 Target::Covered { by } => {
                     format!("{selector} is covered by {by}, which would receive the click")
                 }

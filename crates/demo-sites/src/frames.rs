@@ -13,6 +13,10 @@
 //!   with a `data-id` and a link to `doc/<id>.pdf`, relative to the frame's URL: `/frames/idp/doc/<id>.pdf`, where
 //!   the page's would be `/frames/doc/…`); another
 //!   code shows `#code-error`.
+//! - `/frames/idp/counter` (`/frames/outer?page=counter` embeds it) counts the clicks on
+//!   `#verify` (`#count`, with `data-n`), and each one moves the form (`#code`, `#verify`)
+//!   from the top of the frame to its bottom or back: the next click comes right after a
+//!   content change, and bringing the form into view scrolls the page.
 
 use axum::Router;
 use axum::extract::Query;
@@ -33,6 +37,10 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
             "/frames/idp/login",
             get(|| async { page("Connexion", LOGIN) }),
         )
+        .route(
+            "/frames/idp/counter",
+            get(|| async { page("Compteur", COUNTER) }),
+        )
         .route("/frames/idp/doc/{file}", get(doc))
 }
 
@@ -51,6 +59,7 @@ async fn doc(axum::extract::Path(file): axum::extract::Path<String>) -> Response
 struct Where {
     same: Option<String>,
     host: Option<String>,
+    page: Option<String>,
 }
 
 /// This server's port, from the `Host` the browser sent.
@@ -64,12 +73,16 @@ fn port(headers: &HeaderMap) -> String {
 }
 
 async fn outer(headers: HeaderMap, Query(q): Query<Where>) -> Response {
+    let inner = match q.page.as_deref() {
+        Some("counter") => "counter",
+        _ => "login",
+    };
     let src = if q.same.is_some() {
-        "/frames/idp/login".to_string()
+        format!("/frames/idp/{inner}")
     } else {
         let host = q.host.as_deref().unwrap_or("localhost");
         format!(
-            "http://{}:{}/frames/idp/login",
+            "http://{}:{}/frames/idp/{inner}",
             escape_html(host),
             port(&headers)
         )
@@ -132,6 +145,26 @@ $('code-box').addEventListener('submit', (e) => {
   const ok = $('code').value === '424242';
   $('code-error').hidden = ok;
   if (ok) { $('code-box').hidden = true; $('welcome').hidden = false; }
+});
+</script>"#;
+
+const COUNTER: &str = r#"<div id="spacer"></div>
+<form id="code-box" style="margin: 10px 0 0 40px">
+  <label>Code <input id="code" inputmode="numeric"></label>
+  <button id="verify" type="submit">Valider</button>
+</form>
+<p id="count" data-n="0">0</p>
+<script>
+const $ = (id) => document.getElementById(id);
+let n = 0;
+$('code-box').addEventListener('submit', (e) => {
+  e.preventDefault();
+  n += 1;
+  $('count').dataset.n = String(n);
+  $('count').textContent = String(n);
+  // The top of the frame, then its bottom: bringing the form into view scrolls the page
+  // each time.
+  $('spacer').style.height = (n % 2) * 340 + 'px';
 });
 </script>"#;
 

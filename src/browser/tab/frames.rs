@@ -200,7 +200,9 @@ enum FrameBox {
 
 /// Finds the frames of `path` one after the other, waiting up to `wait_ms` in each parent
 /// for the frame's element to appear. `agent` is the agent's source; `scroll` brings each
-/// frame into view first (for a click).
+/// frame into view first (for a click); `settle_frames` waits for that many rendered frames
+/// in each parent before reading where the frame is.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn resolve(
     page: &Page,
     children: &ChildSessions,
@@ -209,10 +211,11 @@ pub(crate) async fn resolve(
     path: &FramePath,
     wait_ms: u64,
     scroll: bool,
+    settle_frames: u32,
 ) -> Result<Result<Resolved, FrameError>, EvalFailure> {
     let mut at = Resolved::default();
     for (depth, selector) in path.selectors().iter().enumerate() {
-        let args = serde_json::json!({ "selector": selector, "waitMs": wait_ms, "scroll": scroll });
+        let args = serde_json::json!({ "selector": selector, "waitMs": wait_ms, "scroll": scroll, "frames": settle_frames });
         let call = format!("({agent})(\"frameBox\", {args})");
         let value = evaluate(page, &at.context, &call, true)
             .await?
