@@ -21,6 +21,7 @@ use chromiumoxide::cdp::browser_protocol::page::{
     CaptureScreenshotFormat, CaptureScreenshotParams, EventScreencastFrame,
     ScreencastFrameAckParams, StartScreencastFormat, StartScreencastParams, StopScreencastParams,
 };
+use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
 use futures::StreamExt;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -32,6 +33,9 @@ use super::input::{click_at, insert_text, press_key, wheel_at};
 
 /// Frames a slow consumer has not taken yet; newer frames are dropped while it is full.
 const FRAME_BUFFER: usize = 2;
+
+/// The longest a fit waits for the page to draw its new layout.
+const LAYOUT_WAIT: Duration = Duration::from_secs(2);
 
 /// The longest scroll one message may ask for, in CSS pixels.
 const MAX_SCROLL: f64 = 10_000.0;
@@ -255,6 +259,11 @@ impl Screen {
         self.view.size()
     }
 
+    /// Changes of the viewport in force.
+    pub fn viewport_changes(&self) -> watch::Receiver<(u32, u32)> {
+        self.view.size.subscribe()
+    }
+
     /// Lays the page out for a viewer's display (`Emulation.setDeviceMetricsOverride`, and
     /// touch emulation for a touch display), or back for the connector's viewport with
     /// `None`. Only while the person drives the page (an `interactive` step): otherwise
@@ -265,7 +274,41 @@ impl Screen {
             return Ok(false);
         }
         self.view.apply(&self.page, &self.alive, display).await?;
+        self.laid_out().await;
         Ok(true)
+    }
+
+    /// Waits (at most [`LAYOUT_WAIT`]) until the page has drawn a frame at the viewport in
+    /// force: under load, a capture right after the override could still show the old
+    /// layout. A page that cannot say (busy, navigating) is not waited for longer.
+    async fn laid_out(&self) {
+        let (w, h) = self.viewport();
+        let script = format!(
+            "new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => \
+             r(innerWidth === {w} && innerHeight === {h}))))"
+        );
+        let deadline = tokio::time::Instant::now() + LAYOUT_WAIT;
+        loop {
+            let params = match EvaluateParams::builder()
+                .expression(script.as_str())
+                .await_promise(true)
+                .return_by_value(true)
+                .build()
+            {
+                Ok(p) => p,
+                Err(_) => return,
+            };
+            let drawn =
+                tokio::time::timeout_at(deadline, self.page.evaluate_expression(params)).await;
+            match drawn {
+                Ok(Ok(r)) if r.value() == Some(&serde_json::Value::Bool(true)) => return,
+                Ok(Ok(_)) if tokio::time::Instant::now() < deadline => continue,
+                _ => {
+                    tracing::debug!("the page did not show its {w}x{h} layout in time");
+                    return;
+                }
+            }
+        }
     }
 
     /// The element the page's keyboard input goes to now, where it shows, and whether it

@@ -175,7 +175,7 @@ impl Live {
             *s != before
         });
         if !self.status.borrow().interactive {
-            self.focus.send_replace(None);
+            self.focus.send_if_modified(|f| f.take().is_some());
         }
         if self.is_finished() {
             self.code_request.send_replace(None);
@@ -398,7 +398,7 @@ impl Live {
     /// screencast of a static page does not always send a frame of the new layout (measured:
     /// none within 5 s in about 1 change of 60), and the old frame's clicks would miss.
     pub async fn publish_capture(&self, screen: &Screen) {
-        if !*self.casting.borrow() {
+        if self.viewer_count() == 0 {
             return;
         }
         match screen.capture_jpeg(SCREEN_QUALITY).await {
@@ -472,12 +472,16 @@ pub async fn screen_pump(live: Arc<Live>) {
             }
         };
         live.casting.send_replace(true);
+        let mut sizes = screen.viewport_changes();
         loop {
             tokio::select! {
                 frame = cast.next_frame() => match frame {
                     Some(f) => live.publish(f),
                     None => break,
                 },
+                // A new viewport: a fresh screencast (the running one could stall after
+                // the override, sending no frame of a static page's new layout).
+                _ = sizes.changed() => break,
                 r = viewers.changed() => if r.is_err() || *viewers.borrow() == 0 { break },
                 r = screens.changed() => if r.is_err() || screens.borrow().is_none() { break },
                 r = status.changed() => if r.is_err() || live.is_finished() { break },
