@@ -216,24 +216,55 @@ impl View {
             Some(d) => (d.size(), d.scale(), d.touch()),
             None => (self.base, 1.0, false),
         };
-        // The new size is in force for the screencast before the page is resized: the
-        // frames of the new layout come while the override is still being answered, and a
-        // static page sends no more after them.
-        let before = self.size.send_replace(size);
-        // Not `mobile`: that would lay pages without a viewport tag out at 980 pixels and
-        // shrink them, which is what following the display is here to avoid.
-        let metrics =
-            SetDeviceMetricsOverrideParams::new(i64::from(size.0), i64::from(size.1), scale, false);
-        if let Err(e) = page.execute(metrics).await {
-            self.size.send_replace(before);
-            return Err(cdp_error(e, alive));
-        }
         let touch = SetTouchEmulationEnabledParams {
             enabled: touch,
             max_touch_points: touch.then_some(5),
         };
         page.execute(touch).await.map_err(|e| cdp_error(e, alive))?;
+        // Not `mobile`: that would lay pages without a viewport tag out at 980 pixels and
+        // shrink them, which is what following the display is here to avoid.
+        let metrics =
+            SetDeviceMetricsOverrideParams::new(i64::from(size.0), i64::from(size.1), scale, false);
+        page.execute(metrics)
+            .await
+            .map_err(|e| cdp_error(e, alive))?;
+        // The compositor sends frames of the new size before the page has laid itself out
+        // for it (the old layout, cropped): a viewer clicking on one misses (seen under
+        // load). Frames count as the new size's only once the page has drawn its layout;
+        // the screencast restarts then, and the follower shows a fresh capture.
+        wait_laid_out(page, size).await;
+        self.size.send_replace(size);
         Ok(())
+    }
+}
+
+/// Waits (at most [`LAYOUT_WAIT`]) until the page has drawn a frame laid out for a
+/// `w`×`h` viewport. A page that cannot say (busy, navigating) is not waited for longer.
+async fn wait_laid_out(page: &Page, (w, h): (u32, u32)) {
+    let script = format!(
+        "new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => \
+         r(innerWidth === {w} && innerHeight === {h}))))"
+    );
+    let deadline = tokio::time::Instant::now() + LAYOUT_WAIT;
+    loop {
+        let params = match EvaluateParams::builder()
+            .expression(script.as_str())
+            .await_promise(true)
+            .return_by_value(true)
+            .build()
+        {
+            Ok(p) => p,
+            Err(_) => return,
+        };
+        let drawn = tokio::time::timeout_at(deadline, page.evaluate_expression(params)).await;
+        match drawn {
+            Ok(Ok(r)) if r.value() == Some(&serde_json::Value::Bool(true)) => return,
+            Ok(Ok(_)) if tokio::time::Instant::now() < deadline => continue,
+            _ => {
+                tracing::debug!("the page did not show its {w}x{h} layout in time");
+                return;
+            }
+        }
     }
 }
 
@@ -274,41 +305,7 @@ impl Screen {
             return Ok(false);
         }
         self.view.apply(&self.page, &self.alive, display).await?;
-        self.laid_out().await;
         Ok(true)
-    }
-
-    /// Waits (at most [`LAYOUT_WAIT`]) until the page has drawn a frame at the viewport in
-    /// force: under load, a capture right after the override could still show the old
-    /// layout. A page that cannot say (busy, navigating) is not waited for longer.
-    async fn laid_out(&self) {
-        let (w, h) = self.viewport();
-        let script = format!(
-            "new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => \
-             r(innerWidth === {w} && innerHeight === {h}))))"
-        );
-        let deadline = tokio::time::Instant::now() + LAYOUT_WAIT;
-        loop {
-            let params = match EvaluateParams::builder()
-                .expression(script.as_str())
-                .await_promise(true)
-                .return_by_value(true)
-                .build()
-            {
-                Ok(p) => p,
-                Err(_) => return,
-            };
-            let drawn =
-                tokio::time::timeout_at(deadline, self.page.evaluate_expression(params)).await;
-            match drawn {
-                Ok(Ok(r)) if r.value() == Some(&serde_json::Value::Bool(true)) => return,
-                Ok(Ok(_)) if tokio::time::Instant::now() < deadline => continue,
-                _ => {
-                    tracing::debug!("the page did not show its {w}x{h} layout in time");
-                    return;
-                }
-            }
-        }
     }
 
     /// The element the page's keyboard input goes to now, where it shows, and whether it

@@ -7,6 +7,7 @@ use reqwest::{Method, StatusCode};
 use sha2::{Digest, Sha256};
 
 use crate::common::{FIXED_CODE, browser_slot, root};
+use crate::pixels;
 use crate::server::{API_KEY, TestService, decode_frame, open_store, state_of, timeline};
 
 const STEP: Duration = Duration::from_secs(30);
@@ -233,50 +234,24 @@ async fn bad_messages_get_an_error_and_the_collect_goes_on() {
     svc.stop().await;
 }
 
-/// The centre of the green square in a frame, as fractions of the image.
+/// The green square in a frame (a 60×60 square, give or take JPEG edges): its centre, as
+/// fractions of the image.
 fn green_square(img: &image::DynamicImage) -> Option<(f64, f64)> {
     let rgb = img.to_rgb8();
-    let (mut sx, mut sy, mut n) = (0u64, 0u64, 0u64);
-    for (x, y, p) in rgb.enumerate_pixels() {
-        let [r, g, b] = p.0;
-        if g > 140 && r < 90 && b < 110 {
-            sx += x as u64;
-            sy += y as u64;
-            n += 1;
-        }
-    }
-    // A 60×60 square, give or take JPEG edges.
-    (n > 1500).then(|| {
-        (
-            sx as f64 / n as f64 / rgb.width() as f64,
-            sy as f64 / n as f64 / rgb.height() as f64,
-        )
-    })
+    pixels::green_square(&rgb)
+        .filter(|b| b.count > 1500)
+        .map(|b| pixels::fractions(&rgb, b))
 }
 
 /// The yellow phrase field in a frame: its centre and height, as fractions of the image.
 fn yellow_field(img: &image::DynamicImage) -> Option<(f64, f64, f64)> {
     let rgb = img.to_rgb8();
-    let (mut sx, mut sy, mut n) = (0u64, 0u64, 0u64);
-    let (mut top, mut bottom) = (u32::MAX, 0);
-    for (x, y, p) in rgb.enumerate_pixels() {
-        let [r, g, b] = p.0;
-        if r > 200 && g > 180 && b < 90 {
-            sx += x as u64;
-            sy += y as u64;
-            n += 1;
-            top = top.min(y);
-            bottom = bottom.max(y);
-        }
-    }
-    (n > 150).then(|| {
-        let h = f64::from(rgb.height());
-        (
-            sx as f64 / n as f64 / f64::from(rgb.width()),
-            sy as f64 / n as f64 / h,
-            f64::from(bottom - top + 1) / h,
-        )
-    })
+    pixels::yellow_field(&rgb)
+        .filter(|b| b.count > 150)
+        .map(|b| {
+            let (x, y) = pixels::fractions(&rgb, b);
+            (x, y, b.height / f64::from(rgb.height()))
+        })
 }
 
 /// Passes the `/human` check the way a person does on the live screen: the square, then

@@ -25,6 +25,7 @@ mod live;
 mod lockdown;
 mod logs;
 mod navigation;
+mod pixels;
 mod popups;
 mod replay;
 mod sandbox;

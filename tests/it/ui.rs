@@ -850,21 +850,6 @@ async fn the_collect_view_names_the_site_and_account_of_a_session_without_its_cr
     svc.stop().await;
 }
 
-/// Where the green square shows in a PNG of the tab (CSS pixels), if it does.
-pub(crate) fn green_square(png: &[u8]) -> Option<(f64, f64)> {
-    let img = image::load_from_memory(png).ok()?.to_rgb8();
-    let (mut sx, mut sy, mut n) = (0u64, 0u64, 0u64);
-    for (x, y, p) in img.enumerate_pixels() {
-        let [r, g, b] = p.0;
-        if g > 130 && r < 80 && b < 100 {
-            sx += x as u64;
-            sy += y as u64;
-            n += 1;
-        }
-    }
-    (n > 60).then(|| (sx as f64 / n as f64, sy as f64 / n as f64))
-}
-
 #[tokio::test]
 async fn foreign_and_expired_tokens_are_refused() {
     let _slot = browser_slot().await;

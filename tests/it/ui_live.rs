@@ -13,30 +13,66 @@ use chromiumoxide::cdp::browser_protocol::input::{
 use serde_json::json;
 
 use crate::common::browser_slot;
-use crate::ui::{Host, Person, green_square, service_for, session};
+use crate::pixels;
+use crate::ui::{Host, Person, service_for, session};
 
-/// The yellow field in a PNG of the tab: its centre and height, in image pixels.
-fn yellow_field(png: &[u8]) -> Option<(f64, f64, f64)> {
-    let img = image::load_from_memory(png).ok()?.to_rgb8();
-    let (mut sx, mut sy, mut n) = (0u64, 0u64, 0u64);
-    let (mut top, mut bottom) = (u32::MAX, 0);
-    for (x, y, p) in img.enumerate_pixels() {
-        let [r, g, b] = p.0;
-        if r > 200 && g > 180 && b < 90 {
-            sx += x as u64;
-            sy += y as u64;
-            n += 1;
-            top = top.min(y);
-            bottom = bottom.max(y);
-        }
+/// Where the live screen (the canvas) shows in the person's tab, in CSS pixels: only there
+/// is the site (the UI has green and yellow of its own).
+async fn screen_rect(person: &Person) -> (f64, f64, f64, f64) {
+    let r = person
+        .eval("(() => { const r = document.getElementById('screen').getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })()")
+        .await;
+    let mut rect = (
+        r[0].as_f64().unwrap(),
+        r[1].as_f64().unwrap(),
+        r[2].as_f64().unwrap(),
+        r[3].as_f64().unwrap(),
+    );
+    if person.frame.is_some() {
+        let o = person
+            .eval_main(
+                "(() => { const f = document.querySelector('iframe'); const r = f.getBoundingClientRect(); \
+                 return [r.left + (r.width - f.clientWidth) / 2, r.top + (r.height - f.clientHeight) / 2]; })()",
+            )
+            .await;
+        rect.0 += o[0].as_f64().unwrap();
+        rect.1 += o[1].as_f64().unwrap();
     }
-    (n > 100).then(|| {
-        (
-            sx as f64 / n as f64,
-            sy as f64 / n as f64,
-            f64::from(bottom - top + 1),
-        )
-    })
+    rect
+}
+
+/// The part of a screenshot (at `scale` device pixels per CSS pixel) that shows the screen.
+fn region(
+    (x, y, w, h): (f64, f64, f64, f64),
+    scale: f64,
+    img: &image::RgbImage,
+) -> (u32, u32, u32, u32) {
+    let clamp = |v: f64, max: u32| (v.max(0.0) as u32).min(max);
+    let (x0, y0) = (
+        clamp(x * scale, img.width()),
+        clamp(y * scale, img.height()),
+    );
+    let (x1, y1) = (
+        clamp((x + w) * scale, img.width()),
+        clamp((y + h) * scale, img.height()),
+    );
+    (x0, y0, x1 - x0, y1 - y0)
+}
+
+/// The green square on the screen: its centre, in the screenshot's pixels.
+fn green_square(png: &[u8], rect: (f64, f64, f64, f64), scale: f64) -> Option<(f64, f64)> {
+    let img = pixels::png(png)?;
+    pixels::within(&img, region(rect, scale, &img), pixels::green_square)
+        .filter(|b| b.count > 60)
+        .map(|b| (b.x, b.y))
+}
+
+/// The yellow field on the screen: its centre and height, in the screenshot's pixels.
+fn yellow_field(png: &[u8], rect: (f64, f64, f64, f64), scale: f64) -> Option<(f64, f64, f64)> {
+    let img = pixels::png(png)?;
+    pixels::within(&img, region(rect, scale, &img), pixels::yellow_field)
+        .filter(|b| b.count > 100)
+        .map(|b| (b.x, b.y, b.height))
 }
 
 /// Looks at the person's screen until `find` sees what it looks for (on each paint, with
@@ -155,9 +191,10 @@ async fn on_a_desktop_the_human_check_is_passed_with_two_clicks_and_the_keyboard
     wait_screen_fits(&person).await;
     person.shot("fitted").await;
 
-    let (x, y) = look_for(&mut person, "square", green_square).await;
+    let rect = screen_rect(&person).await;
+    let (x, y) = look_for(&mut person, "square", |png| green_square(png, rect, 1.0)).await;
     person.tab.click_at(x, y).await.unwrap();
-    let (fx, fy, height) = look_for(&mut person, "field", yellow_field).await;
+    let (fx, fy, height) = look_for(&mut person, "field", |png| yellow_field(png, rect, 1.0)).await;
     // The site's own narrower layout, at its own size: at 1280 wide it is 8 pixels tall.
     assert!(
         height >= 24.0,
@@ -228,9 +265,10 @@ async fn on_a_touch_phone_the_human_check_is_passed_with_two_taps_and_the_on_scr
     // The tab's screenshots are in device pixels (2 per CSS pixel).
     let css = |v: f64| v / 2.0;
 
-    let (x, y) = look_for(&mut person, "square", green_square).await;
+    let rect = screen_rect(&person).await;
+    let (x, y) = look_for(&mut person, "square", |png| green_square(png, rect, 2.0)).await;
     tap(&person, css(x), css(y)).await;
-    let (fx, fy, height) = look_for(&mut person, "field", yellow_field).await;
+    let (fx, fy, height) = look_for(&mut person, "field", |png| yellow_field(png, rect, 2.0)).await;
     assert!(
         css(height) >= 24.0,
         "the field is {} CSS pixels tall on the phone",
