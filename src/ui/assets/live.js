@@ -167,10 +167,6 @@
 
     // ------------------------------------------------------------ input on the screen
 
-    el.canvas.addEventListener('pointerdown', (e) => {
-      L.lastPointer = e.pointerType || 'mouse';
-    });
-
     el.canvas.addEventListener('click', (e) => {
       const r = el.canvas.getBoundingClientRect();
       if (!r.width || !r.height) return;
@@ -248,6 +244,7 @@
     // the screen instead: the frame scrolls natively).
     let drag = null;
     el.canvas.addEventListener('pointerdown', (e) => {
+      L.lastPointer = e.pointerType || 'mouse';
       if (e.pointerType !== 'touch' || L.zoom > 1) return;
       drag = { id: e.pointerId, x: e.clientX, y: e.clientY };
     });
